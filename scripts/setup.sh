@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything launchbay needs on a fresh machine, idempotently.
+#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s all (default: all)
+# runtime  npm packages (npm ci) and the TypeScript build
+# jupyter  a Python venv with JupyterLab + nbclient + Dask distributed, and the tslab kernel
+# chromium Debian's chromium for the browser tests (apt-get)
+# k8s      etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
+#          and helm, built from the Go module proxy (see test/k8s/README.md)
+# Caches live outside the repository in $LAUNCHBAY_CACHE (default ~/.cache/launchbay),
+# keyed by the versions they hold, so a second run takes seconds.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${LAUNCHBAY_CACHE:-$HOME/.cache/launchbay}
+mkdir -p "$cache"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+setup_runtime() {
+  cd "$root"
+  local stamp=node_modules/.launchbay-lock-$(hash_of package-lock.json)
+  if [ ! -e "$stamp" ]; then
+    log "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch "$stamp"
+  fi
+  log "building TypeScript (tsc -b)"
+  npx tsc -b
+}
+
+venv_dir() { echo "$cache/venv-$(hash_of "$root/scripts/requirements.txt")"; }
+
+setup_jupyter() {
+  local venv; venv=$(venv_dir)
+  if [ ! -x "$venv/bin/jupyter-lab" ]; then
+    log "creating Python venv $venv (JupyterLab, nbclient, distributed)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements.txt"
+  fi
+  ln -sfn "$venv" "$cache/venv"
+  if ! "$venv/bin/jupyter" kernelspec list 2>/dev/null | grep -q '^ *tslab '; then
+    log "registering the tslab TypeScript kernel with $venv"
+    (cd "$root" && npx tslab install --python="$venv/bin/python" --sys-prefix)
+  fi
+}
+
+setup_chromium() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Debian's chromium (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
+setup_k8s() {
+  bash "$root/test/k8s/build-tools.sh"
+}
+
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(all)
+for part in "${parts[@]}"; do
+  case "$part" in
+    runtime) setup_runtime ;;
+    jupyter) setup_jupyter ;;
+    chromium) setup_chromium ;;
+    k8s) setup_k8s ;;
+    all) setup_runtime; setup_jupyter; setup_chromium; setup_k8s ;;
+    *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s or all)" >&2; exit 2 ;;
+  esac
+done
