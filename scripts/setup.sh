@@ -39,9 +39,18 @@ setup_jupyter() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements.txt"
   fi
   ln -sfn "$venv" "$cache/venv"
+  # tslab (the TypeScript kernel) lives beside the venv, not in the repo: the kernelspec
+  # points at it, so it must not move when the repository is cloned elsewhere.
+  local tslab_version=1.0.22 tslab_dir="$cache/tslab-1.0.22"
+  if [ ! -x "$tslab_dir/node_modules/.bin/tslab" ]; then
+    log "installing tslab $tslab_version into $tslab_dir"
+    mkdir -p "$tslab_dir"
+    npm install --prefix "$tslab_dir" --no-audit --no-fund --loglevel=error "tslab@$tslab_version"
+  fi
   if ! "$venv/bin/jupyter" kernelspec list 2>/dev/null | grep -q '^ *tslab '; then
     log "registering the tslab TypeScript kernel with $venv"
-    (cd "$root" && npx tslab install --python="$venv/bin/python" --sys-prefix)
+    "$tslab_dir/node_modules/.bin/tslab" install --python="$venv/bin/python" --sys-prefix \
+      --binary="$tslab_dir/node_modules/.bin/tslab"
   fi
 }
 

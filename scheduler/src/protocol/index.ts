@@ -1,0 +1,5 @@
+export * from "./auth.js";
+export * from "./connection.js";
+export * from "./frame.js";
+export * from "./messages.js";
+export * from "./values.js";
