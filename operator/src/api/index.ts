@@ -1,0 +1,12 @@
+/**
+ * The launcher-facing API of the operator: resource schemas and types, names, labels and
+ * the helpers a client of the Sandbox/Workshop resources needs. No Kubernetes I/O here.
+ */
+export * from "./conditions.js";
+export * from "./constants.js";
+export * from "./duration.js";
+export * from "./quantity.js";
+export * from "./resources.js";
+export * from "./sandbox.js";
+export * from "./sandbox-lifecycle.js";
+export * from "./workshop.js";
