@@ -1,0 +1,23 @@
+/** The operator settings the pure core needs (a subset of the CLI options). */
+export interface SandboxDefaults {
+  images: { scheduler: string; worker: string; notebook: string };
+  imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** Where the launcher runs and how its pods are labelled (NetworkPolicy ingress source). */
+  launcher: { namespace: string; podLabels: Record<string, string> };
+  /** Where the operator runs (allowed to reach the notebook for the idle probe). */
+  operator: { namespace: string; podLabels: Record<string, string> };
+  /** Cluster DNS pods (the only egress outside the namespace by default). */
+  dns: { namespace: string; podLabels: Record<string, string> };
+}
+
+export const DEFAULT_SANDBOX_DEFAULTS: SandboxDefaults = {
+  images: {
+    scheduler: "ghcr.io/launchbay/scheduler:0.1.0",
+    worker: "ghcr.io/launchbay/worker:0.1.0",
+    notebook: "ghcr.io/launchbay/notebook:0.1.0",
+  },
+  imagePullPolicy: "IfNotPresent",
+  launcher: { namespace: "launchbay", podLabels: { "app.kubernetes.io/component": "launcher" } },
+  operator: { namespace: "launchbay", podLabels: { "app.kubernetes.io/component": "operator" } },
+  dns: { namespace: "kube-system", podLabels: { "k8s-app": "kube-dns" } },
+};

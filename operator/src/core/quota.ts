@@ -1,0 +1,58 @@
+import { formatCpuMillis, formatMemoryMi } from "../api/quantity.js";
+import type { SandboxTemplate } from "../api/workshop.js";
+import { type SandboxRef, childLabels } from "./labels.js";
+import type { KubeObject } from "./kube-object.js";
+import { componentSizes } from "./sizing.js";
+
+/** ResourceQuota (exactly the template's pods) and LimitRange (defaults and maxima). */
+export function quotaObjects(input: {
+  ref: SandboxRef;
+  namespace: string;
+  template: SandboxTemplate;
+}): KubeObject[] {
+  const { ref, namespace, template } = input;
+  const sizes = componentSizes(template);
+  const parts = [sizes.scheduler, sizes.notebook, ...Array(template.workers).fill(sizes.worker)];
+  const cpu = formatCpuMillis(parts.reduce((sum, p) => sum + p.cpuMillis, 0));
+  const memory = formatMemoryMi(parts.reduce((sum, p) => sum + p.memoryBytes, 0));
+  const maxCpu = formatCpuMillis(Math.max(...parts.map((p) => p.cpuMillis)));
+  const maxMemory = formatMemoryMi(Math.max(...parts.map((p) => p.memoryBytes)));
+  const labels = childLabels(ref);
+  return [
+    {
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: { name: "sandbox", namespace, labels },
+      spec: {
+        hard: {
+          pods: String(parts.length),
+          "requests.cpu": cpu,
+          "limits.cpu": cpu,
+          "requests.memory": memory,
+          "limits.memory": memory,
+          services: "3",
+          "services.loadbalancers": "0",
+          "services.nodeports": "0",
+          persistentvolumeclaims: "0",
+          secrets: "4",
+          configmaps: "4",
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "LimitRange",
+      metadata: { name: "sandbox", namespace, labels },
+      spec: {
+        limits: [
+          {
+            type: "Container",
+            default: { cpu: "100m", memory: "128Mi" },
+            defaultRequest: { cpu: "100m", memory: "128Mi" },
+            max: { cpu: maxCpu, memory: maxMemory },
+          },
+        ],
+      },
+    },
+  ];
+}
