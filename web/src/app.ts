@@ -1,0 +1,165 @@
+import fastifyCookie from "@fastify/cookie";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Backend } from "./backend/backend.js";
+import type { LauncherConfig } from "./config.js";
+import { isLauncherError, LauncherError } from "./errors.js";
+import { registerAdminRoutes } from "./http/admin-routes.js";
+import { registerApiRoutes } from "./http/api-routes.js";
+import { type AppContext, createLimits } from "./http/context.js";
+import { LauncherMetrics } from "./http/metrics.js";
+import { openApiDocument } from "./http/openapi.js";
+import { originProblem, ownOriginsFor } from "./http/origin-check.js";
+import { registerPageRoutes } from "./http/pages.js";
+import { registerProxyRoutes } from "./http/proxy-routes.js";
+import { attachUpgradeHandler } from "./http/upgrade.js";
+import { LaunchService } from "./launch/launch-service.js";
+
+export interface BuildAppOptions {
+  config: LauncherConfig;
+  backend: Backend;
+  /** Fastify's logger option; defaults to pino JSON at `config.logLevel`. */
+  logger?: FastifyServerOptions["logger"];
+  now?: () => number;
+  /** What the slow-start notice assumes before any launch has finished (ms). */
+  defaultTypicalStartMs?: number;
+}
+
+export interface LauncherApp extends FastifyInstance {
+  launcher: AppContext;
+}
+
+/**
+ * Builds the launcher (routes, proxy, WebSocket upgrades, metrics) without listening.
+ * Starts the backend; `app.close()` stops the service and closes the backend.
+ */
+export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
+  const { config, backend } = options;
+  const now = options.now ?? Date.now;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    trustProxy: config.trustProxy,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    routerOptions: { ignoreDuplicateSlashes: false },
+  });
+  const metrics = new LauncherMetrics();
+  const service = new LaunchService({
+    backend,
+    settings: config.workshop,
+    maxConcurrentStarts: config.maxConcurrentStarts,
+    metrics,
+    log: app.log,
+    now,
+    defaultTypicalStartMs: options.defaultTypicalStartMs,
+  });
+  const ctx: AppContext = {
+    config,
+    backend,
+    service,
+    metrics,
+    limits: createLimits(config),
+    now,
+    ready: { value: false },
+  };
+  app.decorate("launcher", ctx);
+
+  await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isLauncherError(error)) {
+      if (error.status >= 500) request.log.error({ err: error }, error.message);
+      return reply.code(error.status).send(error.toJSON());
+    }
+    const err = error as { statusCode?: number; code?: string; message?: string };
+    if (err.statusCode && err.statusCode < 500) {
+      const code =
+        err.statusCode === 404
+          ? "not-found"
+          : err.statusCode === 429
+            ? "rate-limited"
+            : "invalid-request";
+      return reply.code(err.statusCode).send({ code, message: err.message ?? "bad request" });
+    }
+    request.log.error({ err: error }, "Unhandled error");
+    return reply.code(500).send({
+      code: "internal",
+      message: "something went wrong in the launcher; the organiser can find details in its logs",
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      code: "not-found",
+      message: `nothing at ${request.method} ${request.url.split("?")[0]}`,
+    });
+  });
+
+  app.addHook("onRequest", async (request) => {
+    const problem = originProblem(
+      request.method,
+      request.headers,
+      ownOriginsFor(request.host, request.protocol, config.allowedOrigins),
+    );
+    if (problem)
+      throw new LauncherError("csrf-rejected", `${problem}; use the launcher's own pages`);
+  });
+
+  app.addHook("onSend", async (request, reply, payload) => {
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("referrer-policy", "same-origin");
+    if (!reply.hasHeader("content-security-policy")) {
+      reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+    }
+    if (request.protocol === "https") reply.header("strict-transport-security", "max-age=31536000");
+    return payload;
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpSeconds.observe(
+      { route, method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get("/healthz", async (_request, reply) => reply.type("text/plain").send("ok"));
+  app.get("/readyz", async (_request, reply) => {
+    if (!ctx.ready.value) {
+      throw new LauncherError(
+        "shutting-down",
+        "the launcher is not ready: its backend has not loaded yet or it is shutting down",
+      );
+    }
+    return reply.type("text/plain").send("ready");
+  });
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  const openapi = openApiDocument(config.workshop.maxLifetimeMinutes);
+  app.get("/openapi.json", async () => openapi);
+
+  registerApiRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  registerPageRoutes(app, ctx);
+  await registerProxyRoutes(app, ctx);
+  const detachUpgrades = attachUpgradeHandler(app, ctx);
+
+  app.addHook("preClose", async () => {
+    ctx.ready.value = false;
+    detachUpgrades();
+  });
+  app.addHook("onClose", async () => {
+    service.close();
+    await backend.close();
+  });
+
+  await backend.start();
+  service.start();
+  ctx.ready.value = true;
+  return app as unknown as LauncherApp;
+}

@@ -1,0 +1,211 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import { LauncherError } from "./errors.js";
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The workshop as attendees experience it. */
+export const workshopSettingsSchema = z.object({
+  title: z.string().min(1).max(200).default("Parallel computing workshop"),
+  lifetimeMinutes: positiveInt.max(7 * 24 * 60).default(120),
+  maxLifetimeMinutes: positiveInt.max(7 * 24 * 60).default(240),
+  warningMinutes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(10),
+  maxSandboxes: positiveInt.max(100_000).default(20),
+  warmPool: z.coerce.number().int().min(0).max(10_000).default(0),
+  workers: positiveInt.max(64).default(3),
+  accessCode: z.string().min(4).max(200).optional(),
+});
+export type WorkshopSettings = z.infer<typeof workshopSettingsSchema>;
+
+const rateRuleSchema = z.object({
+  burst: positiveInt,
+  perMinute: positiveInt,
+});
+
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+  .transform((v) => v === true || v === "true" || v === "1");
+
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    backend: z.enum(["local", "kubernetes"]).default("local"),
+    /** Signs identity and organiser cookies; a random one means cookies die with the process. */
+    cookieSecret: z.string().min(32, "must be at least 32 characters").optional(),
+    /** The organiser's token for /admin and the admin API. */
+    organiserToken: z.string().min(16, "must be at least 16 characters").optional(),
+    /** Trust X-Forwarded-* from a reverse proxy / ingress (needed for Secure cookies behind TLS). */
+    trustProxy: bool.default(false),
+    /** Extra origins allowed to send state-changing requests (the page's own origin always is). */
+    allowedOrigins: z
+      .union([z.array(z.string()), z.string()])
+      .transform((v) => (Array.isArray(v) ? v : v.split(",").filter((s) => s.length > 0)))
+      .default([]),
+    logLevel: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+    maxConcurrentStarts: positiveInt.max(1000).default(2),
+    rateLimitIp: rateRuleSchema.default({ burst: 300, perMinute: 600 }),
+    rateLimitAttendee: rateRuleSchema.default({ burst: 10, perMinute: 20 }),
+    workshop: workshopSettingsSchema.default(workshopSettingsSchema.parse({})),
+    local: z
+      .object({
+        sandboxesDir: z.string().min(1).optional(),
+        venvDir: z.string().min(1).optional(),
+        notebooksDir: z.string().min(1).optional(),
+        workerThreads: positiveInt.max(64).default(1),
+        workerMemoryLimit: z
+          .string()
+          .regex(/^[0-9]+(\.[0-9]+)?(B|KiB|MiB|GiB|KB|MB|GB)?$/, "must look like 1GiB or 512MiB")
+          .default("1GiB"),
+        startTimeoutSeconds: positiveInt.max(3600).default(180),
+      })
+      .default({ workerThreads: 1, workerMemoryLimit: "1GiB", startTimeoutSeconds: 180 }),
+    kubernetes: z
+      .object({
+        kubeconfig: z.string().min(1).optional(),
+        namespace: z.string().min(1).default("default"),
+        workshopName: z.string().min(1).default("workshop"),
+      })
+      .default({ namespace: "default", workshopName: "workshop" }),
+  })
+  .refine((c) => c.workshop.maxLifetimeMinutes >= c.workshop.lifetimeMinutes, {
+    path: ["workshop", "maxLifetimeMinutes"],
+    message: "must be at least workshop.lifetimeMinutes",
+  });
+
+export type LauncherConfigInput = z.input<typeof configSchema>;
+export type LauncherConfig = z.infer<typeof configSchema> & {
+  cookieSecret: string;
+  organiserToken: string;
+};
+
+/** Environment variable → config path. Flags use the same names in kebab-case (`--max-sandboxes`). */
+export const ENV_KEYS: Record<string, string> = {
+  HOST: "host",
+  PORT: "port",
+  LAUNCHBAY_BACKEND: "backend",
+  LAUNCHBAY_COOKIE_SECRET: "cookieSecret",
+  LAUNCHBAY_ORGANISER_TOKEN: "organiserToken",
+  LAUNCHBAY_TRUST_PROXY: "trustProxy",
+  LAUNCHBAY_ALLOWED_ORIGINS: "allowedOrigins",
+  LAUNCHBAY_LOG_LEVEL: "logLevel",
+  LAUNCHBAY_MAX_CONCURRENT_STARTS: "maxConcurrentStarts",
+  LAUNCHBAY_RATE_LIMIT_IP_BURST: "rateLimitIp.burst",
+  LAUNCHBAY_RATE_LIMIT_IP_PER_MINUTE: "rateLimitIp.perMinute",
+  LAUNCHBAY_RATE_LIMIT_ATTENDEE_BURST: "rateLimitAttendee.burst",
+  LAUNCHBAY_RATE_LIMIT_ATTENDEE_PER_MINUTE: "rateLimitAttendee.perMinute",
+  LAUNCHBAY_TITLE: "workshop.title",
+  LAUNCHBAY_LIFETIME_MINUTES: "workshop.lifetimeMinutes",
+  LAUNCHBAY_MAX_LIFETIME_MINUTES: "workshop.maxLifetimeMinutes",
+  LAUNCHBAY_WARNING_MINUTES: "workshop.warningMinutes",
+  LAUNCHBAY_MAX_SANDBOXES: "workshop.maxSandboxes",
+  LAUNCHBAY_WARM_POOL: "workshop.warmPool",
+  LAUNCHBAY_WORKERS: "workshop.workers",
+  LAUNCHBAY_ACCESS_CODE: "workshop.accessCode",
+  LAUNCHBAY_SANDBOXES_DIR: "local.sandboxesDir",
+  LAUNCHBAY_VENV: "local.venvDir",
+  LAUNCHBAY_NOTEBOOKS_DIR: "local.notebooksDir",
+  LAUNCHBAY_WORKER_THREADS: "local.workerThreads",
+  LAUNCHBAY_WORKER_MEMORY_LIMIT: "local.workerMemoryLimit",
+  LAUNCHBAY_START_TIMEOUT_SECONDS: "local.startTimeoutSeconds",
+  LAUNCHBAY_KUBECONFIG: "kubernetes.kubeconfig",
+  LAUNCHBAY_NAMESPACE: "kubernetes.namespace",
+  LAUNCHBAY_WORKSHOP: "kubernetes.workshopName",
+};
+
+const FLAG_KEYS: Record<string, string> = Object.fromEntries(
+  Object.entries(ENV_KEYS).map(([env, path]) => [
+    env
+      .replace(/^LAUNCHBAY_/, "")
+      .toLowerCase()
+      .replaceAll("_", "-"),
+    path,
+  ]),
+);
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== "object" || next === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/** Builds the raw config object from the environment and `--flag value` arguments (flags win). */
+export function rawConfigFrom(
+  env: Record<string, string | undefined>,
+  argv: readonly string[],
+): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") setPath(raw, path, value);
+  }
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) {
+      throw new LauncherError(
+        "invalid-config",
+        `unexpected argument "${arg}": flags look like --port 8080`,
+      );
+    }
+    const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
+    const path = FLAG_KEYS[name];
+    if (!path) {
+      throw new LauncherError(
+        "invalid-config",
+        `unknown flag --${name}; known flags: ${Object.keys(FLAG_KEYS)
+          .map((f) => `--${f}`)
+          .join(", ")}`,
+      );
+    }
+    const value = inline ?? argv[i + 1];
+    if (inline === undefined) i += 1;
+    if (value === undefined) {
+      throw new LauncherError("invalid-config", `flag --${name} needs a value`);
+    }
+    setPath(raw, path, value);
+  }
+  return raw;
+}
+
+/** Turns zod issues into one readable sentence per problem. */
+export function formatIssues(error: z.ZodError, prefix = ""): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map(String).join(".");
+      return `${prefix}${path || "(root)"}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+/** Validates a config object, filling in a random cookie secret and organiser token when absent. */
+export function parseConfig(raw: unknown): LauncherConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new LauncherError(
+      "invalid-config",
+      `invalid launcher configuration: ${formatIssues(result.error)}`,
+    );
+  }
+  return {
+    ...result.data,
+    cookieSecret: result.data.cookieSecret ?? randomBytes(32).toString("base64url"),
+    organiserToken: result.data.organiserToken ?? randomBytes(24).toString("base64url"),
+  };
+}
+
+/** The generated-or-given secrets are fine; report which ones were generated so main can log it. */
+export function generatedSecrets(raw: Record<string, unknown>): string[] {
+  return ["cookieSecret", "organiserToken"].filter((k) => raw[k] === undefined);
+}

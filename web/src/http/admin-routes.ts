@@ -1,0 +1,146 @@
+import type { FastifyInstance } from "fastify";
+import { newSandboxId } from "../core/ids.js";
+import { LauncherError } from "../errors.js";
+import { type AppContext, requireOrganiser } from "./context.js";
+import { clearOrganiserCookie, safeEqual, setOrganiserCookie } from "./identity.js";
+import { sandboxResponse } from "./sandbox-response.js";
+import {
+  adminExpireAllSchema,
+  adminStartBodySchema,
+  extendBodySchema,
+  idParamsSchema,
+  loginBodySchema,
+} from "./schemas.js";
+import { decode } from "./validation.js";
+
+/** The organiser's API: overview, every sandbox, start / extend / expire one or all. */
+export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const { service, config } = ctx;
+
+  app.post("/admin/login", async (request, reply) => {
+    const body = decode(loginBodySchema, request.body, "sign-in form");
+    if (!safeEqual(body.token, config.organiserToken)) {
+      request.log.warn("Organiser sign-in with a wrong token");
+      return reply.redirect("/admin?error=wrong-token", 303);
+    }
+    setOrganiserCookie(request, reply);
+    return reply.redirect("/admin", 303);
+  });
+
+  app.post("/admin/logout", async (_request, reply) => {
+    clearOrganiserCookie(reply);
+    return reply.redirect("/admin", 303);
+  });
+
+  app.get("/api/admin/overview", async (request) => {
+    requireOrganiser(app, ctx, request);
+    const stats = service.stats;
+    const { accessCode, ...settings } = config.workshop;
+    return {
+      backend: ctx.backend.kind,
+      settings: { ...settings, accessCode: accessCode === undefined ? "none" : "set" },
+      capacity: service.capacity(),
+      launches: {
+        count: stats.count,
+        p50Ms: stats.quantileMs(0.5) ?? null,
+        p95Ms: stats.quantileMs(0.95) ?? null,
+        typicalMs: stats.typicalMs(),
+        histogram: stats.histogram(),
+      },
+    };
+  });
+
+  app.get("/api/admin/sandboxes", async (request) => {
+    requireOrganiser(app, ctx, request);
+    const now = ctx.now();
+    return {
+      sandboxes: service.listAll().map(({ view, owner, warm, createdAt }) => ({
+        ...sandboxResponse(view),
+        owner,
+        warm,
+        ageSeconds: Math.max(0, Math.round((now - createdAt) / 1000)),
+        secondsLeft:
+          view.expiresAt === undefined
+            ? null
+            : Math.max(0, Math.round((view.expiresAt - now) / 1000)),
+        readySeconds:
+          view.readyAt === undefined
+            ? null
+            : Math.max(0, Math.round((view.readyAt - createdAt) / 1000)),
+      })),
+    };
+  });
+
+  app.post("/api/admin/sandboxes", async (request, reply) => {
+    requireOrganiser(app, ctx, request);
+    const { count } = decode(adminStartBodySchema, request.body, "start request");
+    const expiresAt = ctx.now() + config.workshop.lifetimeMinutes * 60_000;
+    const created: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const state = await ctx.backend.create({ id: newSandboxId(), owner: "", expiresAt });
+      created.push(state.id);
+    }
+    request.log.info({ count }, "Started warm sandboxes");
+    reply.code(201);
+    return { created };
+  });
+
+  app.post("/api/admin/sandboxes/:id/extend", async (request) => {
+    requireOrganiser(app, ctx, request);
+    const { id } = decode(idParamsSchema, request.params, "sandbox id");
+    const body = decode(
+      extendBodySchema(config.workshop.maxLifetimeMinutes),
+      request.body,
+      "extend request",
+    );
+    return sandboxResponse(await service.extend(id, body.minutes));
+  });
+
+  app.delete("/api/admin/sandboxes/:id", async (request, reply) => {
+    requireOrganiser(app, ctx, request);
+    const { id } = decode(idParamsSchema, request.params, "sandbox id");
+    await service.expire(id);
+    reply.code(204);
+    return null;
+  });
+
+  app.post("/api/admin/extend-all", async (request) => {
+    requireOrganiser(app, ctx, request);
+    const body = decode(
+      extendBodySchema(config.workshop.maxLifetimeMinutes),
+      request.body,
+      "extend request",
+    );
+    const results = await Promise.allSettled(
+      ctx.backend
+        .list()
+        .filter((s) => s.phase !== "Expiring" && s.phase !== "Failed")
+        .map((s) => service.extend(s.id, body.minutes)),
+    );
+    return {
+      extended: results.filter((r) => r.status === "fulfilled").length,
+      atLimit: results.filter(
+        (r) =>
+          r.status === "rejected" &&
+          r.reason instanceof LauncherError &&
+          r.reason.code === "extend-limit",
+      ).length,
+      failed: results.filter(
+        (r) =>
+          r.status === "rejected" &&
+          !(r.reason instanceof LauncherError && r.reason.code === "extend-limit"),
+      ).length,
+    };
+  });
+
+  app.post("/api/admin/expire-all", async (request) => {
+    requireOrganiser(app, ctx, request);
+    decode(adminExpireAllSchema, request.body, "expire-all request");
+    const ids = service.listAll().map((e) => e.view.id);
+    const results = await Promise.allSettled(ids.map((id) => service.expire(id)));
+    return {
+      expired: results.filter((r) => r.status === "fulfilled").length,
+      failed: results.filter((r) => r.status === "rejected").length,
+    };
+  });
+}

@@ -1,0 +1,122 @@
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { IncomingMessage } from "node:http";
+import { newAttendeeId } from "../core/ids.js";
+
+/** The attendee's identity: a random id in a signed, HttpOnly, SameSite=Lax cookie. */
+export const ATTENDEE_COOKIE = "lb_attendee";
+/** Set after the organiser signs in at /admin/login. */
+export const ORGANISER_COOKIE = "lb_organiser";
+const ORGANISER_VALUE = "organiser";
+const YEAR_SECONDS = 365 * 24 * 3600;
+
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+/** Whether the request came in over TLS (directly, or via a trusted proxy). */
+export function isSecure(request: FastifyRequest): boolean {
+  return request.protocol === "https";
+}
+
+function readSigned(app: FastifyInstance, raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const result = app.unsignCookie(raw);
+  return result.valid && result.value ? result.value : undefined;
+}
+
+export interface Identity {
+  attendee: string | undefined;
+  organiser: boolean;
+}
+
+/** Reads identity from a Fastify request (cookies already parsed) and the bearer header. */
+export function identityOf(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  organiserToken: string,
+): Identity {
+  return identityFromCookies(
+    app,
+    request.cookies as Record<string, string | undefined>,
+    request.headers.authorization,
+    organiserToken,
+  );
+}
+
+/** Reads identity from a raw request (WebSocket upgrades bypass Fastify's hooks). */
+export function identityOfRaw(
+  app: FastifyInstance,
+  req: IncomingMessage,
+  organiserToken: string,
+): Identity {
+  const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
+  return identityFromCookies(app, cookies, req.headers.authorization, organiserToken);
+}
+
+function identityFromCookies(
+  app: FastifyInstance,
+  cookies: Record<string, string | undefined>,
+  authorization: string | undefined,
+  organiserToken: string,
+): Identity {
+  const attendee = readSigned(app, cookies[ATTENDEE_COOKIE]);
+  let organiser = readSigned(app, cookies[ORGANISER_COOKIE]) === ORGANISER_VALUE;
+  if (!organiser && authorization?.startsWith("Bearer ")) {
+    organiser = safeEqual(authorization.slice("Bearer ".length).trim(), organiserToken);
+  }
+  return { attendee, organiser };
+}
+
+/** Returns the attendee id, issuing a new identity cookie on first visit. */
+export function ensureAttendee(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): string {
+  const existing = readSigned(app, request.cookies[ATTENDEE_COOKIE]);
+  if (existing) return existing;
+  const id = newAttendeeId();
+  reply.setCookie(ATTENDEE_COOKIE, id, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: isSecure(request),
+    signed: true,
+    maxAge: YEAR_SECONDS,
+  });
+  // Later code in the same request (e.g. the launch) sees the new identity.
+  request.cookies[ATTENDEE_COOKIE] = app.signCookie(id);
+  return id;
+}
+
+export function setOrganiserCookie(request: FastifyRequest, reply: FastifyReply): void {
+  reply.setCookie(ORGANISER_COOKIE, ORGANISER_VALUE, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "strict",
+    secure: isSecure(request),
+    signed: true,
+    maxAge: 12 * 3600,
+  });
+}
+
+export function clearOrganiserCookie(reply: FastifyReply): void {
+  reply.clearCookie(ORGANISER_COOKIE, { path: "/" });
+}
+
+/** Removes the launcher's own cookies from a Cookie header before it goes to a sandbox. */
+export function stripLauncherCookies(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const kept = header
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .filter((part) => {
+      const name = part.split("=", 1)[0];
+      return name !== ATTENDEE_COOKIE && name !== ORGANISER_COOKIE;
+    });
+  return kept.length > 0 ? kept.join("; ") : undefined;
+}

@@ -1,0 +1,17 @@
+import type { SandboxView } from "../core/describe.js";
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** The JSON shape of a sandbox in the API: the view plus its URLs (set once Ready). */
+export function sandboxResponse(view: SandboxView) {
+  const base = `/s/${view.id}/`;
+  return {
+    ...view,
+    requestedAt: new Date(view.requestedAt).toISOString(),
+    readyAt: iso(view.readyAt),
+    expiresAt: iso(view.expiresAt),
+    sandboxUrl: view.ready ? base : null,
+    notebookUrl: view.ready ? `${base}notebook/lab` : null,
+    dashboardUrl: view.ready ? `${base}dashboard/` : null,
+  };
+}

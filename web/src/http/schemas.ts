@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { SANDBOX_ID_PATTERN } from "../core/ids.js";
+
+/** HTTP bodies and parameters: the single source for validation and the OpenAPI document. */
+export const launchBodySchema = z
+  .strictObject({
+    accessCode: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("The workshop's access code, if it has one"),
+  })
+  .describe("Launch a sandbox for the calling attendee");
+
+export const extendBodySchema = (maxMinutes: number) =>
+  z
+    .strictObject({
+      minutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(maxMinutes)
+        .optional()
+        .describe("How many minutes to add (default 30, capped at the workshop's max lifetime)"),
+    })
+    .describe("Extend a sandbox");
+
+export const adminStartBodySchema = z
+  .strictObject({
+    count: z.number().int().min(1).max(500).describe("How many warm sandboxes to start"),
+  })
+  .describe("Start warm sandboxes that attendees can claim instantly");
+
+export const idParamsSchema = z.strictObject({
+  id: z.string().regex(SANDBOX_ID_PATTERN, "is not a sandbox id").max(63),
+});
+
+export const loginBodySchema = z.strictObject({
+  token: z.string().min(1).max(500),
+});
+
+export const stepSchema = z.object({
+  key: z.string(),
+  text: z.string(),
+  status: z.enum(["waiting", "active", "done", "failed"]),
+});
+
+export const sandboxResponseSchema = z.object({
+  id: z.string(),
+  phase: z.enum(["Queued", "Pending", "Provisioning", "Ready", "Expiring", "Failed"]),
+  headline: z.string(),
+  message: z.string(),
+  steps: z.array(stepSchema),
+  ready: z.boolean(),
+  failed: z.boolean(),
+  slow: z.boolean(),
+  position: z.number().int().optional(),
+  queueLength: z.number().int().optional(),
+  requestedAt: z.iso.datetime(),
+  readyAt: z.iso.datetime().nullable(),
+  expiresAt: z.iso.datetime().nullable(),
+  typicalStartMs: z.number(),
+  sandboxUrl: z
+    .string()
+    .nullable()
+    .describe("The page with the notebook and the countdown, once Ready"),
+  notebookUrl: z.string().nullable(),
+  dashboardUrl: z.string().nullable(),
+});
+
+export const errorResponseSchema = z.object({
+  code: z.string().describe("Stable error code (see web/README.md)"),
+  message: z.string().describe("What went wrong and what to do"),
+});
+
+export const adminExpireAllSchema = z
+  .strictObject({
+    confirm: z.literal(true).describe("Must be true: expiring every sandbox cannot be undone"),
+  })
+  .describe("Expire every sandbox now");

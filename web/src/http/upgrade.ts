@@ -1,0 +1,139 @@
+import type { FastifyInstance } from "fastify";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import type { ServiceName } from "../backend/backend.js";
+import { SANDBOX_ID_PATTERN } from "../core/ids.js";
+import { isLauncherError } from "../errors.js";
+import { proxyUpgrade, refuseUpgrade } from "../proxy/upgrade-proxy.js";
+import type { AppContext } from "./context.js";
+import { identityOfRaw } from "./identity.js";
+import { originProblem, ownOriginsFor } from "./origin-check.js";
+import { resolveTarget } from "./proxy-routes.js";
+import { sandboxResponse } from "./sandbox-response.js";
+
+const EVENTS_PATH = /^\/api\/sandboxes\/([^/]+)\/events$/;
+const PROXY_PATH = /^\/s\/([^/]+)\/(notebook|dashboard)\//;
+const NOT_FOUND = {
+  code: "not-found",
+  message: "no such sandbox (it may have expired); go to / to launch one",
+};
+
+/**
+ * Handles every HTTP upgrade on the launcher's server: the progress stream
+ * (`/api/sandboxes/:id/events`) and WebSocket traffic to sandboxes (`/s/:id/notebook/...`,
+ * `/s/:id/dashboard/...`). Both are allowed only for the sandbox's owner or the organiser.
+ */
+export function attachUpgradeHandler(app: FastifyInstance, ctx: AppContext): () => void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const trustProxy = ctx.config.trustProxy;
+
+  const sockets = new Set<Duplex>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    const url = new URL(req.url ?? "/", "http://launcher.invalid");
+    const forwardedProto = trustProxy
+      ? String(req.headers["x-forwarded-proto"] ?? "")
+          .split(",")[0]
+          ?.trim()
+      : "";
+    const protocol =
+      forwardedProto || ("encrypted" in socket && socket.encrypted ? "https" : "http");
+    const forwardedHost = trustProxy
+      ? (req.headers["x-forwarded-host"] as string | undefined)
+      : undefined;
+    const host = forwardedHost ?? req.headers.host;
+    const problem = originProblem(
+      "GET",
+      req.headers,
+      ownOriginsFor(host, protocol, ctx.config.allowedOrigins),
+      {
+        upgrade: true,
+      },
+    );
+    if (problem) {
+      refuseUpgrade(socket, 403, { code: "csrf-rejected", message: problem });
+      return;
+    }
+    const who = identityOfRaw(app, req, ctx.config.organiserToken);
+    const allowed = (id: string) => {
+      if (!SANDBOX_ID_PATTERN.test(id)) return false;
+      const owner = ctx.service.ownerOf(id);
+      return (
+        owner !== undefined &&
+        (who.organiser || (who.attendee !== undefined && owner === who.attendee))
+      );
+    };
+
+    const events = EVENTS_PATH.exec(url.pathname);
+    if (events) {
+      const id = events[1]!;
+      if (!allowed(id)) return refuseUpgrade(socket, 404, NOT_FOUND);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const send = () => {
+          const view = ctx.service.view(id);
+          if (ws.readyState !== ws.OPEN) return;
+          if (!view) {
+            ws.send(JSON.stringify({ type: "gone", message: "This sandbox no longer exists." }));
+            ws.close(1000, "gone");
+            return;
+          }
+          ws.send(JSON.stringify({ type: "sandbox", sandbox: sandboxResponse(view) }));
+        };
+        const stop = ctx.service.watch(id, send);
+        ws.on("close", stop);
+        ws.on("error", stop);
+        ws.on("message", () => ws.close(1008, "this stream is one-way"));
+        send();
+      });
+      return;
+    }
+
+    const proxied = PROXY_PATH.exec(url.pathname);
+    if (proxied) {
+      const id = proxied[1]!;
+      const service = proxied[2] as ServiceName;
+      if (!allowed(id)) return refuseUpgrade(socket, 404, NOT_FOUND);
+      let target: ReturnType<typeof resolveTarget>;
+      try {
+        target = resolveTarget(ctx, id, service, {
+          for: req.socket.remoteAddress,
+          proto: protocol,
+          host,
+        });
+      } catch (err) {
+        const body = isLauncherError(err)
+          ? err.toJSON()
+          : { code: "upstream-unavailable", message: "not available" };
+        return refuseUpgrade(socket, isLauncherError(err) ? err.status : 502, body);
+      }
+      proxyUpgrade(req, socket, head, target).then(
+        () => ctx.metrics.proxyRequests.inc({ service, result: "upgrade" }),
+        (err: unknown) => {
+          ctx.metrics.proxyRequests.inc({ service, result: "unreachable" });
+          app.log.warn({ err, sandbox: id, service }, "WebSocket upstream unreachable");
+          refuseUpgrade(socket, 502, {
+            code: "upstream-unavailable",
+            message: `the sandbox's ${service} did not answer; reload in a few seconds`,
+          });
+        },
+      );
+      return;
+    }
+    refuseUpgrade(socket, 404, {
+      code: "not-found",
+      message: "no WebSocket endpoint at this path",
+    });
+  };
+
+  app.server.on("upgrade", onUpgrade);
+  return () => {
+    app.server.off("upgrade", onUpgrade);
+    for (const client of wss.clients) client.terminate();
+    for (const socket of sockets) socket.destroy();
+    wss.close();
+  };
+}

@@ -1,0 +1,72 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { stripLauncherCookies } from "../http/identity.js";
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * Headers for the upstream request: the browser's, minus hop-by-hop headers, the
+ * launcher's own cookies and any credentials the browser sent, plus the sandbox's
+ * credentials and X-Forwarded-*.
+ */
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  inject: Record<string, string>,
+  forwarded: { for: string | undefined; proto: string; host: string | undefined },
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name === "authorization") continue;
+    if (name === "cookie") {
+      const kept = stripLauncherCookies(Array.isArray(value) ? value.join("; ") : value);
+      if (kept) out.cookie = kept;
+      continue;
+    }
+    out[name] = value;
+  }
+  for (const [name, value] of Object.entries(inject)) out[name.toLowerCase()] = value;
+  if (forwarded.for) out["x-forwarded-for"] = forwarded.for;
+  out["x-forwarded-proto"] = forwarded.proto;
+  if (forwarded.host) out["x-forwarded-host"] = forwarded.host;
+  return out;
+}
+
+/** Response headers to pass back: everything but hop-by-hop headers. */
+export function downstreamResponseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Maps a path under the public prefix (`/s/<id>/dashboard/`) to the upstream's base path
+ * (`/dashboard/`), keeping the query string.
+ */
+export function upstreamPath(publicPrefix: string, upstreamBase: string, url: string): string {
+  const rest = url.startsWith(publicPrefix) ? url.slice(publicPrefix.length) : "";
+  const base = upstreamBase.endsWith("/") ? upstreamBase : `${upstreamBase}/`;
+  return base + rest;
+}
+
+/** Rewrites a redirect that points into the upstream's base path back under the public prefix. */
+export function rewriteLocation(
+  location: string,
+  publicPrefix: string,
+  upstreamBase: string,
+): string {
+  const base = upstreamBase.endsWith("/") ? upstreamBase : `${upstreamBase}/`;
+  if (location.startsWith(base)) return publicPrefix + location.slice(base.length);
+  return location;
+}

@@ -1,0 +1,101 @@
+// The sandbox page: a countdown bar (Extend, Download, expiry warning) above the notebook.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const id = document.body.dataset.id;
+  const base = `/s/${encodeURIComponent(id)}/`;
+  let sandbox = null;
+  let warningMs = 10 * 60 * 1000;
+  let serverOffset = 0;
+
+  function format(ms) {
+    const total = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    if (h > 0) return `${h}h ${pad(m)}m`;
+    if (m > 0) return `${m}m ${pad(s)}s`;
+    return `${s}s`;
+  }
+
+  function expired(text) {
+    $("bar").classList.add("expired");
+    $("countdown").textContent = "expired";
+    $("expired").classList.remove("hidden");
+    if (text) $("expired-text").textContent = text;
+    $("extend").disabled = true;
+  }
+
+  function tick() {
+    if (!sandbox?.expiresAt) return;
+    const left = Date.parse(sandbox.expiresAt) - (Date.now() + serverOffset);
+    $("countdown").textContent = format(left);
+    const warn = left <= warningMs && left > 0;
+    $("bar").classList.toggle("warning", warn);
+    $("warning").classList.toggle("hidden", !warn);
+    if (warn) $("warning").textContent = `Expires in ${format(left)}: download your work`;
+    if (left <= 0) expired();
+  }
+
+  function update(next) {
+    sandbox = next;
+    if (next.phase === "Expiring") expired("Your sandbox is being removed.");
+    if (next.ready && !$("notebook").getAttribute("src")) {
+      $("notebook").setAttribute("src", next.notebookUrl);
+    }
+    tick();
+  }
+
+  async function load() {
+    const [res, ws] = await Promise.all([
+      fetch(`/api/sandboxes/${encodeURIComponent(id)}`, { credentials: "same-origin" }),
+      fetch("/api/workshop", { credentials: "same-origin" }),
+    ]);
+    const date = res.headers.get("date");
+    if (date) serverOffset = Date.parse(date) - Date.now();
+    if (ws.ok) {
+      const w = await ws.json();
+      warningMs = w.warningMinutes * 60 * 1000;
+    }
+    if (res.status === 404) return expired("This sandbox no longer exists.");
+    update(await res.json());
+  }
+
+  function follow() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(
+      `${proto}//${location.host}/api/sandboxes/${encodeURIComponent(id)}/events`,
+    );
+    socket.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.type === "sandbox") update(msg.sandbox);
+      if (msg.type === "gone") expired("Your sandbox has been removed.");
+    };
+    socket.onclose = (event) => {
+      if (event.code !== 1000 && $("expired").classList.contains("hidden"))
+        setTimeout(follow, 2000);
+    };
+  }
+
+  $("extend").addEventListener("click", async () => {
+    $("extend").disabled = true;
+    const res = await fetch(`/api/sandboxes/${encodeURIComponent(id)}/extend`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+      credentials: "same-origin",
+    });
+    const data = await res.json().catch(() => null);
+    $("extend").disabled = false;
+    if (res.ok) update(data);
+    else {
+      $("warning").classList.remove("hidden");
+      $("warning").textContent = data?.message ? data.message : "Could not extend.";
+      if (data && data.code === "extend-limit") $("extend").disabled = true;
+    }
+  });
+  $("download").setAttribute("href", `/api/sandboxes/${encodeURIComponent(id)}/download`);
+  $("dashboard").setAttribute("href", `${base}dashboard/`);
+  load().then(follow);
+  setInterval(tick, 1000);
+})();
