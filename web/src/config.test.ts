@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig, rawConfigFrom } from "./config.js";
+
+describe("launcher configuration", () => {
+  it("defaults to the local backend on 127.0.0.1:8080 with generated secrets", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ host: "127.0.0.1", port: 8080, backend: "local" });
+    expect(config.cookieSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.organiserToken.length).toBeGreaterThanOrEqual(16);
+    expect(config.workshop).toMatchObject({ lifetimeMinutes: 120, workers: 3 });
+  });
+
+  it("reads environment variables and lets flags win", () => {
+    const raw = rawConfigFrom(
+      { PORT: "9000", LAUNCHBAY_MAX_SANDBOXES: "40", LAUNCHBAY_TITLE: "Dask day" },
+      ["--port", "9100", "--access-code=letmein", "--max-concurrent-starts", "5"],
+    );
+    const config = parseConfig(raw);
+    expect(config.port).toBe(9100);
+    expect(config.workshop).toMatchObject({
+      maxSandboxes: 40,
+      title: "Dask day",
+      accessCode: "letmein",
+    });
+    expect(config.maxConcurrentStarts).toBe(5);
+  });
+
+  it("explains every invalid value by name", () => {
+    expect(() =>
+      parseConfig(rawConfigFrom({ PORT: "http", LAUNCHBAY_BACKEND: "docker" }, [])),
+    ).toThrow(/port: .*; backend: /);
+    expect(() =>
+      parseConfig({ workshop: { lifetimeMinutes: 120, maxLifetimeMinutes: 60 } }),
+    ).toThrow("workshop.maxLifetimeMinutes: must be at least workshop.lifetimeMinutes");
+    expect(() => parseConfig({ cookieSecret: "short" })).toThrow(
+      "cookieSecret: must be at least 32 characters",
+    );
+  });
+
+  it("rejects unknown flags and flags without values", () => {
+    expect(() => rawConfigFrom({}, ["--prot", "1"])).toThrow(
+      /unknown flag --prot; known flags: .*--port/,
+    );
+    expect(() => rawConfigFrom({}, ["--port"])).toThrow("flag --port needs a value");
+    expect(() => rawConfigFrom({}, ["8080"])).toThrow('unexpected argument "8080"');
+  });
+});
