@@ -14,7 +14,9 @@ import { z } from "zod";
 export const PROTOCOL_VERSION = 1;
 
 export const Key = z.string().min(1).max(1024);
-export const Bytes = z.instanceof(Uint8Array);
+// z.custom, not z.instanceof: TypeScript 5.9 infers `Uint8Array<ArrayBuffer>` from the
+// latter, which rejects the `Uint8Array<ArrayBufferLike>` that Buffer and v8.serialize give.
+export const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected a Uint8Array");
 const Count = z.number().int().nonnegative();
 const RequestId = z.number().int().nonnegative();
 const Name = z.string().min(1).max(253);
