@@ -1,0 +1,167 @@
+/**
+ * Connections to other workers' data ports, one per address, opened on first use and
+ * kept. Keys asked of the same address in the same tick go out as one `get-data`.
+ * `fetch()` never rejects: keys that could not be fetched (connection refused, closed,
+ * or not held there) come back in `missing`.
+ */
+import {
+  type Connection,
+  dial,
+  PeerWelcome,
+  PROTOCOL_VERSION,
+  type PeerToWorker,
+  WorkerToPeer,
+} from "@launchbay/scheduler/protocol";
+import type { Logger } from "pino";
+import type { z } from "zod";
+
+export interface FetchResult {
+  items: { key: string; data: Uint8Array }[];
+  missing: string[];
+}
+
+interface Peer {
+  address: string;
+  connection: Promise<Connection<WorkerToPeer, PeerToWorker>>;
+  /** Keys to ask for at the end of this tick, and who waits for them. */
+  queued: Set<string>;
+  queuedWaiters: ((result: FetchResult) => void)[];
+  flushScheduled: boolean;
+  requests: Map<number, { keys: string[]; waiters: ((result: FetchResult) => void)[] }>;
+}
+
+export interface PeerPoolOptions {
+  token: string | undefined;
+  logger: Logger;
+  connectTimeoutMs?: number;
+}
+
+export class PeerPool {
+  private readonly peers = new Map<string, Peer>();
+  private nextRequestId = 0;
+  private closed = false;
+
+  constructor(private readonly options: PeerPoolOptions) {}
+
+  /** Asks `address` for `keys`; resolves with every key either in `items` or `missing`. */
+  fetch(address: string, keys: string[]): Promise<FetchResult> {
+    if (this.closed) return Promise.resolve({ items: [], missing: [...keys] });
+    const peer = this.peer(address);
+    for (const key of keys) peer.queued.add(key);
+    const result = new Promise<FetchResult>((resolve) => peer.queuedWaiters.push(resolve));
+    if (!peer.flushScheduled) {
+      peer.flushScheduled = true;
+      queueMicrotask(() => this.flush(peer));
+    }
+    return result;
+  }
+
+  /** Open connections (for tests and metrics). */
+  get size(): number {
+    return this.peers.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const peer of this.peers.values()) {
+      this.fail(peer, "the worker is closing");
+      peer.connection.then((c) => c.close(1001, "worker closing")).catch(() => {});
+    }
+    this.peers.clear();
+  }
+
+  private peer(address: string): Peer {
+    let peer = this.peers.get(address);
+    if (peer) return peer;
+    const connection = dial<WorkerToPeer, PeerToWorker, z.infer<typeof PeerWelcome>>(
+      address,
+      WorkerToPeer,
+      {
+        token: this.options.token,
+        hello: { type: "hello", protocol: PROTOCOL_VERSION, role: "peer" },
+        welcome: PeerWelcome,
+        timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+      },
+    ).then(({ connection }) => connection);
+    const created: Peer = {
+      address,
+      connection,
+      queued: new Set(),
+      queuedWaiters: [],
+      flushScheduled: false,
+      requests: new Map(),
+    };
+    peer = created;
+    this.peers.set(address, created);
+    connection.then(
+      (c) => {
+        c.onMessages((messages) => this.receive(created, messages));
+        void c.closed.then((info) =>
+          this.drop(
+            created,
+            `connection closed (code ${info.code}${info.reason ? `: ${info.reason}` : ""})`,
+          ),
+        );
+      },
+      (error: Error) => this.drop(created, error.message),
+    );
+    return created;
+  }
+
+  private flush(peer: Peer): void {
+    peer.flushScheduled = false;
+    if (peer.queued.size === 0) return;
+    const keys = [...peer.queued];
+    const waiters = peer.queuedWaiters;
+    peer.queued = new Set();
+    peer.queuedWaiters = [];
+    const requestId = this.nextRequestId++;
+    peer.requests.set(requestId, { keys, waiters });
+    peer.connection.then(
+      (c) => {
+        if (!peer.requests.has(requestId)) return; // already failed
+        if (!c.open) return this.drop(peer, "connection closed");
+        c.send({ type: "get-data", requestId, keys });
+      },
+      () => {}, // drop() answers the waiters
+    );
+  }
+
+  private receive(peer: Peer, messages: WorkerToPeer[]): void {
+    for (const message of messages) {
+      if (message.type === "data") {
+        const request = peer.requests.get(message.requestId);
+        if (!request) continue;
+        peer.requests.delete(message.requestId);
+        const result: FetchResult = { items: message.items, missing: message.missing };
+        for (const resolve of request.waiters) resolve(result);
+      } else if (message.type === "error") {
+        this.options.logger.warn(
+          { peer: peer.address, code: message.code },
+          `Peer refused a request: ${message.message}`,
+        );
+      }
+    }
+  }
+
+  /** Forgets a broken connection; everything it owed comes back missing. */
+  private drop(peer: Peer, why: string): void {
+    if (this.peers.get(peer.address) === peer) this.peers.delete(peer.address);
+    if (peer.requests.size > 0 || peer.queued.size > 0) {
+      this.options.logger.warn({ peer: peer.address }, `Cannot fetch from peer: ${why}`);
+    }
+    this.fail(peer, why);
+  }
+
+  private fail(peer: Peer, _why: string): void {
+    for (const request of peer.requests.values()) {
+      for (const resolve of request.waiters) resolve({ items: [], missing: request.keys });
+    }
+    peer.requests.clear();
+    const queued = [...peer.queued];
+    const waiters = peer.queuedWaiters;
+    peer.queued = new Set();
+    peer.queuedWaiters = [];
+    for (const resolve of waiters) resolve({ items: [], missing: queued });
+  }
+}

@@ -1,0 +1,38 @@
+/** Messages between the worker's main thread and its task threads (`task-thread.ts`). */
+import type { RemoteErrorShape } from "@launchbay/scheduler/protocol";
+
+/** A function the thread evaluates once and caches by id. */
+export interface ThreadFunction {
+  id: string;
+  name: string;
+  /** A JavaScript expression that evaluates to the function. */
+  source?: string;
+  /** Or a module file to import and the export to take. */
+  module?: { path: string; export: string };
+}
+
+export interface ThreadTask {
+  key: string;
+  fn: string;
+  args: Uint8Array;
+  deps: [string, Uint8Array][];
+}
+
+/** main → thread: run these tasks in order, after defining these functions. */
+export interface RunBatch {
+  type: "run";
+  functions: ThreadFunction[];
+  tasks: ThreadTask[];
+}
+
+export type TaskOutcome =
+  | { key: string; ok: true; data: Uint8Array; durationMs: number }
+  | { key: string; ok: false; error: RemoteErrorShape; durationMs: number };
+
+/** thread → main. `done` marks the end of the current batch. */
+export type ThreadReport =
+  | { type: "ready" }
+  | { type: "outcomes"; outcomes: TaskOutcome[]; done: boolean };
+
+/** The shared slot where a thread writes the index of the task it is running (-1: none). */
+export const IDLE = -1;
