@@ -14,6 +14,7 @@ import type { KubeObject } from "./kube-object.js";
 import { objectKey } from "./kube-object.js";
 import type { SandboxRef } from "./labels.js";
 import { sandboxEndpoints, sandboxNamespaceName } from "./names.js";
+import { stableStringify } from "./stable-json.js";
 import type { ObservedPod } from "./observed-pod.js";
 import type { SandboxDefaults } from "./operator-config.js";
 import { deriveConditions, mergeConditions } from "./sandbox-status.js";
@@ -304,17 +305,5 @@ function metadataPatch(obs: SandboxObservation): Record<string, unknown> | undef
 
 /** Returns next when it differs from previous (so unchanged status is not written). */
 function changed(previous: SandboxStatus, next: SandboxStatus): SandboxStatus | undefined {
-  return stableJson(previous) === stableJson(next) ? undefined : next;
-}
-
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v)
-            .filter(([, x]) => x !== undefined)
-            .sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
+  return stableStringify(previous) === stableStringify(next) ? undefined : next;
 }

@@ -1,0 +1,260 @@
+import { randomBytes } from "node:crypto";
+import { findCondition } from "../api/conditions.js";
+import { API_VERSION, FIELD_MANAGER, SANDBOX_FINALIZER, SANDBOX_KIND } from "../api/constants.js";
+import { parseSandbox, type Sandbox, type SandboxStatus } from "../api/index.js";
+import { secretObject } from "../core/desired-objects.js";
+import type { CapacityLedger } from "../core/capacity-ledger.js";
+import type { KubeObject } from "../core/kube-object.js";
+import { splitKey } from "../core/names.js";
+import type { SandboxDefaults } from "../core/operator-config.js";
+import {
+  namespaceFor,
+  planSandbox,
+  type SandboxObservation,
+  type SandboxPlan,
+} from "../core/sandbox-plan.js";
+import { isStatus } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { ClusterCache } from "./cluster-cache.js";
+import type { EventRecorder } from "./events.js";
+import type { IdleProbe } from "./idle-probe.js";
+import type { KubeClient } from "./kube-client.js";
+import type { OperatorMetrics } from "./metrics.js";
+import { isKind, resourcePath } from "./resources.js";
+
+export interface SandboxReconcilerDeps {
+  client: KubeClient;
+  cache: ClusterCache;
+  ledger: CapacityLedger;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  defaults: SandboxDefaults;
+  idle: IdleProbe;
+  /** Latest notebook activity per sandbox key, filled by the idle prober. */
+  activity: Map<string, number>;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** Apply order: the namespace, then everything but workloads, then workloads. */
+const STAGES: ((o: KubeObject) => boolean)[] = [
+  (o) => o.kind === "Namespace",
+  (o) => o.kind !== "Namespace" && o.kind !== "Deployment",
+  (o) => o.kind === "Deployment",
+];
+
+/** Observe → plan (pure) → act, for one Sandbox key. */
+export class SandboxReconciler {
+  constructor(private readonly deps: SandboxReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
+    const { cache, ledger } = this.deps;
+    const raw = cache.sandboxes.get(key);
+    if (!raw) {
+      ledger.release(key);
+      this.deps.activity.delete(key);
+      return undefined;
+    }
+    const parsed = parseSandbox(raw);
+    if (!parsed.ok) {
+      // The CRD schema makes this unreachable unless it was bypassed; terminal, not retried.
+      await this.writeStatus(raw, {
+        ...raw.status,
+        phase: "Failed",
+        message: `Invalid Sandbox: ${parsed.error}`,
+      });
+      return undefined;
+    }
+    const sandbox = parsed.sandbox;
+    const now = this.deps.now?.() ?? new Date();
+    const obs = this.observe(key, sandbox, now);
+    let plan = planSandbox(obs);
+    if (plan.deleteSandbox?.reason === "IdleTimeout") {
+      // Ask the notebook once more before deleting for idleness.
+      const fresh = await this.deps.idle.lastActivity({
+        name: sandbox.metadata.name,
+        namespace: namespaceFor(sandbox),
+      });
+      if (fresh !== undefined && fresh > (obs.notebookActivityAt ?? 0)) {
+        this.deps.activity.set(key, fresh);
+        plan = planSandbox({ ...obs, notebookActivityAt: fresh });
+      }
+    }
+    await this.act(key, sandbox, plan);
+    return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
+  }
+
+  private observe(key: string, sandbox: Sandbox, now: Date): SandboxObservation {
+    const { cache, ledger } = this.deps;
+    const namespace = namespaceFor(sandbox);
+    const workshopKey = `${sandbox.metadata.namespace}/${sandbox.spec.workshop}`;
+    const entry = cache.workshops.get(workshopKey);
+    const workshop: SandboxObservation["workshop"] = !entry
+      ? {
+          found: false,
+          reason: "NotFound",
+          message: `Workshop ${sandbox.spec.workshop} not found in namespace ${sandbox.metadata.namespace}; create it or fix spec.workshop`,
+        }
+      : entry.ok
+        ? { found: true, workshop: entry.workshop }
+        : {
+            found: false,
+            reason: "Invalid",
+            message: `Workshop ${sandbox.spec.workshop} is invalid: ${entry.error}`,
+          };
+    const wasRejected =
+      sandbox.status?.phase === "Failed" &&
+      findCondition(sandbox.status.conditions, "Ready")?.reason === "OverCapacity";
+    const admitted =
+      !wasRejected &&
+      workshop.found &&
+      !sandbox.metadata.deletionTimestamp &&
+      ledger.admit(workshopKey, key, workshop.workshop.spec.maxSandboxes);
+    const children = cache.childrenIn(namespace);
+    const obs: SandboxObservation = {
+      sandbox,
+      workshop,
+      namespacePhase: cache.namespacePhase(namespace),
+      children,
+      secretExists: children.has(`Secret/${namespace}/sandbox-tokens`),
+      pods: cache.podsIn(namespace),
+      admitted,
+      now,
+      defaults: this.deps.defaults,
+    };
+    const activity = this.deps.activity.get(key);
+    if (activity !== undefined) obs.notebookActivityAt = activity;
+    return obs;
+  }
+
+  private async act(key: string, sandbox: Sandbox, plan: SandboxPlan) {
+    const { client, log } = this.deps;
+    const { namespace, name } = splitKey(key);
+    const path = resourcePath("Sandbox", { namespace, name });
+    const slog = log.child({ sandbox: key });
+
+    if (plan.metadataPatch) {
+      try {
+        await client.mergePatch(path, plan.metadataPatch, FIELD_MANAGER);
+      } catch (error) {
+        if (isStatus(error, 404)) return;
+        throw error;
+      }
+    }
+    for (const e of plan.events) void this.event(sandbox, e.type, e.reason, e.message);
+    if (plan.deleteSandbox) {
+      slog.info(
+        { reason: plan.deleteSandbox.reason },
+        "Deleting Sandbox: %s",
+        plan.deleteSandbox.message,
+      );
+      await client.delete(path);
+      return;
+    }
+    if (plan.deleteNamespace) {
+      slog.info({ namespace: plan.deleteNamespace }, "Deleting Namespace");
+      await client.delete(resourcePath("Namespace", { name: plan.deleteNamespace }));
+    }
+    if (plan.removeFinalizer) {
+      await this.removeFinalizer(path, sandbox);
+      slog.info("Removed finalizer: namespace is gone");
+      return;
+    }
+    for (const stage of STAGES) {
+      const objects = plan.apply.filter(stage);
+      await Promise.all(objects.map((o) => this.apply(o)));
+      if (stage === STAGES[1] && plan.createSecretIn)
+        await this.createSecret(sandbox, plan.createSecretIn);
+    }
+    if (plan.apply.length) slog.debug({ applied: plan.apply.length }, "Applied children");
+    if (plan.status) {
+      await this.writeStatus(sandbox, plan.status);
+      if (plan.status.readyAt && !sandbox.status?.readyAt) {
+        const start = Date.parse(
+          plan.status.claimedAt ?? sandbox.metadata.creationTimestamp ?? plan.status.readyAt,
+        );
+        this.deps.metrics.timeToReady.observe(
+          Math.max(0, (Date.parse(plan.status.readyAt) - start) / 1000),
+        );
+        slog.info("Sandbox is Ready");
+      }
+    }
+  }
+
+  private async apply(object: KubeObject) {
+    if (!isKind(object.kind)) throw new Error(`no REST mapping for kind ${object.kind}`);
+    const path = resourcePath(object.kind, {
+      namespace: object.metadata.namespace,
+      name: object.metadata.name,
+    });
+    await this.deps.client.apply(path, object, FIELD_MANAGER);
+  }
+
+  private async createSecret(sandbox: Sandbox, namespace: string) {
+    const ref = {
+      namespace: sandbox.metadata.namespace ?? "",
+      name: sandbox.metadata.name,
+      workshop: sandbox.spec.workshop,
+    };
+    const secret = secretObject(ref, namespace, {
+      runtimeToken: randomBytes(32).toString("base64url"),
+      notebookToken: randomBytes(32).toString("base64url"),
+    });
+    try {
+      await this.deps.client.create(resourcePath("Secret", { namespace }), secret);
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+    }
+  }
+
+  private async removeFinalizer(path: string, sandbox: Sandbox) {
+    const finalizers = sandbox.metadata.finalizers ?? [];
+    const index = finalizers.indexOf(SANDBOX_FINALIZER);
+    if (index < 0) return;
+    try {
+      await this.deps.client.jsonPatch(path, [
+        { op: "test", path: `/metadata/finalizers/${index}`, value: SANDBOX_FINALIZER },
+        { op: "remove", path: `/metadata/finalizers/${index}` },
+      ]);
+    } catch (error) {
+      // 404: already gone. 422: the list changed under us; the next pass retries.
+      if (isStatus(error, 404)) return;
+      throw error;
+    }
+  }
+
+  private async writeStatus(sandbox: Sandbox, status: SandboxStatus) {
+    const previous = (sandbox.status ?? {}) as Record<string, unknown>;
+    const patch: Record<string, unknown> = { ...status };
+    for (const k of Object.keys(previous))
+      if (!(k in patch) || patch[k] === undefined) patch[k] = null;
+    try {
+      await this.deps.client.mergePatch(
+        resourcePath("Sandbox", {
+          namespace: sandbox.metadata.namespace,
+          name: sandbox.metadata.name,
+          subresource: "status",
+        }),
+        { status: patch },
+        FIELD_MANAGER,
+      );
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
+  }
+
+  private event(sandbox: Sandbox, type: "Normal" | "Warning", reason: string, message: string) {
+    return this.deps.events.record(
+      {
+        apiVersion: API_VERSION,
+        kind: SANDBOX_KIND,
+        namespace: sandbox.metadata.namespace ?? "",
+        name: sandbox.metadata.name,
+        uid: sandbox.metadata.uid,
+      },
+      type,
+      reason,
+      message,
+    );
+  }
+}

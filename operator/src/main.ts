@@ -1,0 +1,135 @@
+/**
+ * launchbay-operator: reconciles Workshops and Sandboxes. Flags (or env vars) are listed
+ * by `--help`; see operator/README.md.
+ */
+import { readFileSync } from "node:fs";
+import { KubeConfig } from "@kubernetes/client-node";
+import { Controllers } from "./controller/operator.js";
+import { startHealthServer } from "./controller/health-server.js";
+import { KubeClient } from "./controller/kube-client.js";
+import { LeaderElector } from "./controller/leader-election.js";
+import { OperatorMetrics } from "./controller/metrics.js";
+import { OperatorError } from "./errors.js";
+import { createLogger } from "./logger.js";
+import { type OperatorOptions, parseOptions } from "./options.js";
+
+const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function loadKubeConfig(options: OperatorOptions): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+    else kc.loadFromCluster();
+  } catch (error) {
+    throw new OperatorError(
+      "kubeconfig",
+      `cannot load ${options.kubeconfig ? `kubeconfig ${options.kubeconfig}` : "in-cluster config"}: ${(error as Error).message}; pass --kubeconfig <file> when running outside a cluster`,
+      { cause: error },
+    );
+  }
+  return kc;
+}
+
+function leaseNamespace(options: OperatorOptions): string {
+  if (options.leaseNamespace) return options.leaseNamespace;
+  try {
+    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, "utf8").trim();
+  } catch {
+    return options.operatorNamespace;
+  }
+}
+
+async function main() {
+  let options: OperatorOptions;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(options.logLevel);
+  const kc = loadKubeConfig(options);
+  const client = await KubeClient.create(kc, { maxInflight: options.maxInflightRequests });
+  const metrics = new OperatorMetrics();
+  client.observers.push((verb, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
+
+  const controllers = new Controllers(client, metrics, log, {
+    concurrency: options.concurrency,
+    resyncMs: options.resyncSeconds * 1000,
+    idleProbeMs: options.idleProbeSeconds * 1000,
+    notebookUrlTemplate: options.notebookUrlTemplate,
+    watchNamespace: options.watchNamespace,
+    defaults: {
+      images: {
+        scheduler: options.schedulerImage,
+        worker: options.workerImage,
+        notebook: options.notebookImage,
+      },
+      imagePullPolicy: options.imagePullPolicy,
+      launcher: { namespace: options.launcherNamespace, podLabels: options.launcherPodLabels },
+      operator: { namespace: options.operatorNamespace, podLabels: options.operatorPodLabels },
+      dns: { namespace: options.dnsNamespace, podLabels: options.dnsPodLabels },
+    },
+  });
+  const elector = options.leaderElect
+    ? new LeaderElector(
+        client,
+        {
+          namespace: leaseNamespace(options),
+          name: options.leaseName,
+          leaseDurationSeconds: options.leaseDurationSeconds,
+          renewDeadlineSeconds: options.renewDeadlineSeconds,
+          retryPeriodSeconds: options.retryPeriodSeconds,
+        },
+        log,
+      )
+    : undefined;
+
+  const health = await startHealthServer({
+    host: options.healthHost,
+    port: options.healthPort,
+    registry: metrics.registry,
+    metricsToken: options.metricsToken,
+    live: () => true,
+    ready: () => controllers.synced,
+  });
+  log.info(
+    { server: client.serverUrl, health: `${options.healthHost}:${health.port}` },
+    "Operator starting",
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "Shutting down");
+    const force = setTimeout(() => process.exit(code || 1), 20_000);
+    force.unref();
+    await controllers.stop().catch((e) => log.error({ err: e }, "Stopping controllers failed"));
+    await elector?.stop();
+    client.close();
+    health.server.close();
+    log.info("Stopped");
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  await controllers.sync();
+  log.info("Caches synced");
+  if (elector) {
+    if (!(await elector.acquire())) return;
+    metrics.isLeader.set(1);
+    elector.keepRenewing(() => void shutdown("leadership-lost", 1));
+  } else {
+    metrics.isLeader.set(1);
+  }
+  controllers.run();
+  log.info("Reconciling");
+}
+
+main().catch((error) => {
+  const code = error instanceof OperatorError ? error.code : "unexpected";
+  process.stderr.write(`launchbay-operator: ${code}: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,171 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { OperatorError } from "./errors.js";
+
+const labelsSchema = z.string().transform((text, ctx) => {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(",").filter(Boolean)) {
+    const [k, v, ...rest] = pair.split("=");
+    if (!k || v === undefined || rest.length) {
+      ctx.addIssue({ code: "custom", message: `'${pair}' is not key=value` });
+      return z.NEVER;
+    }
+    labels[k.trim()] = v.trim();
+  }
+  return labels;
+});
+
+const durationMs = z.coerce.number().int().positive();
+
+export const optionsSchema = z.object({
+  kubeconfig: z.string().optional(),
+  watchNamespace: z.string().optional(),
+  schedulerImage: z.string().min(1).default("ghcr.io/launchbay/scheduler:0.1.0"),
+  workerImage: z.string().min(1).default("ghcr.io/launchbay/worker:0.1.0"),
+  notebookImage: z.string().min(1).default("ghcr.io/launchbay/notebook:0.1.0"),
+  imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent"),
+  launcherNamespace: z.string().min(1).default("launchbay"),
+  launcherPodLabels: labelsSchema.default({ "app.kubernetes.io/component": "launcher" }),
+  operatorNamespace: z.string().min(1).default("launchbay"),
+  operatorPodLabels: labelsSchema.default({ "app.kubernetes.io/component": "operator" }),
+  dnsNamespace: z.string().min(1).default("kube-system"),
+  dnsPodLabels: labelsSchema.default({ "k8s-app": "kube-dns" }),
+  concurrency: z.coerce.number().int().min(1).max(256).default(16),
+  maxInflightRequests: z.coerce.number().int().min(1).max(1024).default(64),
+  resyncSeconds: z.coerce.number().int().min(10).default(600),
+  leaderElect: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
+  leaseName: z.string().min(1).default("launchbay-operator"),
+  leaseNamespace: z.string().min(1).optional(),
+  leaseDurationSeconds: z.coerce.number().int().min(2).default(15),
+  renewDeadlineSeconds: z.coerce.number().int().min(1).default(10),
+  retryPeriodSeconds: z.coerce.number().int().min(1).default(2),
+  healthHost: z.string().default("127.0.0.1"),
+  healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
+  metricsToken: z.string().min(16).optional(),
+  idleProbeSeconds: durationMs.default(60),
+  notebookUrlTemplate: z.string().default("http://notebook.{namespace}.svc:8888{basePath}"),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+});
+export type OperatorOptions = z.infer<typeof optionsSchema>;
+
+/** flag name → env var → description (the README table is generated from this too). */
+export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string }> = {
+  kubeconfig: { env: "KUBECONFIG", help: "Kubeconfig file; in-cluster config when omitted" },
+  watchNamespace: {
+    env: "LAUNCHBAY_WATCH_NAMESPACE",
+    help: "Only Workshops/Sandboxes in this namespace (all when omitted)",
+  },
+  schedulerImage: { env: "LAUNCHBAY_SCHEDULER_IMAGE", help: "Default scheduler image" },
+  workerImage: { env: "LAUNCHBAY_WORKER_IMAGE", help: "Default worker image" },
+  notebookImage: { env: "LAUNCHBAY_NOTEBOOK_IMAGE", help: "Default notebook image" },
+  imagePullPolicy: { env: "LAUNCHBAY_IMAGE_PULL_POLICY", help: "Always | IfNotPresent | Never" },
+  launcherNamespace: {
+    env: "LAUNCHBAY_LAUNCHER_NAMESPACE",
+    help: "Namespace of the launcher (allowed into sandboxes)",
+  },
+  launcherPodLabels: {
+    env: "LAUNCHBAY_LAUNCHER_POD_LABELS",
+    help: "Labels of the launcher's pods, k=v,k=v",
+  },
+  operatorNamespace: {
+    env: "LAUNCHBAY_OPERATOR_NAMESPACE",
+    help: "Namespace of the operator (allowed to probe notebooks)",
+  },
+  operatorPodLabels: {
+    env: "LAUNCHBAY_OPERATOR_POD_LABELS",
+    help: "Labels of the operator's pods, k=v,k=v",
+  },
+  dnsNamespace: { env: "LAUNCHBAY_DNS_NAMESPACE", help: "Namespace of the cluster DNS pods" },
+  dnsPodLabels: { env: "LAUNCHBAY_DNS_POD_LABELS", help: "Labels of the cluster DNS pods" },
+  concurrency: { env: "LAUNCHBAY_CONCURRENCY", help: "Sandboxes reconciled at once" },
+  maxInflightRequests: {
+    env: "LAUNCHBAY_MAX_INFLIGHT_REQUESTS",
+    help: "Kubernetes API requests in flight at once",
+  },
+  resyncSeconds: { env: "LAUNCHBAY_RESYNC_SECONDS", help: "Re-reconcile everything this often" },
+  leaderElect: {
+    env: "LAUNCHBAY_LEADER_ELECT",
+    help: "Use a Lease so one replica reconciles (true|false)",
+  },
+  leaseName: { env: "LAUNCHBAY_LEASE_NAME", help: "Name of the leader-election Lease" },
+  leaseNamespace: {
+    env: "LAUNCHBAY_LEASE_NAMESPACE",
+    help: "Namespace of the Lease (the operator's own when in-cluster)",
+  },
+  leaseDurationSeconds: {
+    env: "LAUNCHBAY_LEASE_DURATION_SECONDS",
+    help: "How long a silent leader keeps the lease",
+  },
+  renewDeadlineSeconds: {
+    env: "LAUNCHBAY_RENEW_DEADLINE_SECONDS",
+    help: "Give up leadership if not renewed within this",
+  },
+  retryPeriodSeconds: {
+    env: "LAUNCHBAY_RETRY_PERIOD_SECONDS",
+    help: "How often to try to acquire or renew",
+  },
+  healthHost: { env: "LAUNCHBAY_HEALTH_HOST", help: "Address for /healthz, /readyz, /metrics" },
+  healthPort: {
+    env: "LAUNCHBAY_HEALTH_PORT",
+    help: "Port for /healthz, /readyz, /metrics (0 = any)",
+  },
+  metricsToken: {
+    env: "LAUNCHBAY_METRICS_TOKEN",
+    help: "Bearer token for /metrics (required unless on loopback)",
+  },
+  idleProbeSeconds: {
+    env: "LAUNCHBAY_IDLE_PROBE_SECONDS",
+    help: "How often to ask notebooks for their last activity",
+  },
+  notebookUrlTemplate: {
+    env: "LAUNCHBAY_NOTEBOOK_URL_TEMPLATE",
+    help: "Notebook base URL; {namespace}, {name}, {basePath} are filled in",
+  },
+  logLevel: { env: "LAUNCHBAY_LOG_LEVEL", help: "trace | debug | info | warn | error" },
+};
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Parses CLI flags (`--scheduler-image x`), falling back to the env vars in FLAGS. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOptions {
+  const names = Object.keys(FLAGS) as (keyof OperatorOptions)[];
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ...Object.fromEntries(names.map((n) => [kebab(n), { type: "string" as const }])),
+        help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new OperatorError("invalid-options", `${(error as Error).message}; see --help`);
+  }
+  if (values.help) throw new OperatorError("invalid-options", usage());
+  const raw: Record<string, string> = {};
+  for (const name of names) {
+    const value = values[kebab(name)] ?? env[FLAGS[name].env];
+    if (typeof value === "string" && value !== "") raw[name] = value;
+  }
+  const result = optionsSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((i) => `--${kebab(String(i.path[0]))}: ${i.message}`)
+      .join("; ");
+    throw new OperatorError("invalid-options", `invalid options: ${problems}; see --help`);
+  }
+  return result.data;
+}
+
+export function usage(): string {
+  const lines = ["Usage: launchbay-operator [flags]", ""];
+  for (const [name, { env, help }] of Object.entries(FLAGS)) {
+    lines.push(`  --${kebab(name).padEnd(26)} ${help} (env ${env})`);
+  }
+  return lines.join("\n");
+}
