@@ -1,0 +1,101 @@
+/**
+ * A handle on a task's (or scattered value's) result. Futures are cheap: the bookkeeping
+ * lives in the shared `KeyState`; a future only holds a reference to it, released
+ * explicitly (`release()`) or when the future is garbage-collected.
+ */
+import { LaunchbayError } from "../errors.js";
+import type { FutureStatus, KeyState } from "./key-state.js";
+
+/** What a Future needs from the client that created it. */
+export interface FutureOwner {
+  resultOf(state: KeyState): Promise<unknown>;
+  cancelStates(states: KeyState[]): void;
+  dropFuture(future: Future<unknown>, state: KeyState): void;
+}
+
+export class Future<T = unknown> {
+  readonly #state: KeyState;
+  readonly #owner: FutureOwner;
+  #held = true;
+  /** Phantom member that makes `Future<number>` and `Future<string>` distinct types. */
+  declare readonly __result?: T;
+
+  /** @internal Created by the client (submit, map, scatter); not meant to be constructed directly. */
+  constructor(state: KeyState, owner: FutureOwner) {
+    this.#state = state;
+    this.#owner = owner;
+    state.refs++;
+  }
+
+  get key(): string {
+    return this.#state.key;
+  }
+
+  get status(): FutureStatus {
+    return this.#state.status;
+  }
+
+  /** True once the future is no longer pending (finished, erred, cancelled or lost). */
+  done(): boolean {
+    return this.#state.done;
+  }
+
+  /** Waits for the task and returns its value (fetched from a worker when it is large); rejects with the task's error. */
+  result(): Promise<T> {
+    if (!this.#held) return Promise.reject(releasedError(this.#state.key));
+    return this.#owner.resultOf(this.#state) as Promise<T>;
+  }
+
+  /** The error the future failed with, once done (undefined when it finished). */
+  async exception(): Promise<Error | undefined> {
+    await this.#state.whenDone();
+    return this.#state.status === "finished" ? undefined : this.#state.error;
+  }
+
+  /** Cancels the task (for this client): `result()` rejects with a CancelledError. */
+  cancel(): void {
+    this.#owner.cancelStates([this.#state]);
+  }
+
+  /** Drops this future's hold on the result; the scheduler frees it once no future holds it. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#owner.dropFuture(this, this.#state);
+  }
+
+  /** Calls `callback` once the future is done (finished, erred, cancelled or lost). */
+  addDoneCallback(callback: (future: Future<T>) => void): void {
+    this.#state.onDone(() => callback(this));
+  }
+
+  toString(): string {
+    return `Future(${this.#state.key}, ${this.#state.status})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /** @internal */
+  static stateOf(future: Future<unknown>): KeyState {
+    return future.#state;
+  }
+
+  /** @internal */
+  static ownerOf(future: Future<unknown>): FutureOwner {
+    return future.#owner;
+  }
+
+  /** @internal */
+  static isHeld(future: Future<unknown>): boolean {
+    return future.#held;
+  }
+}
+
+export function releasedError(key: string): LaunchbayError {
+  return new LaunchbayError(
+    "released",
+    `future ${key} was released, so its result may be gone: keep the future (do not call release()) while you need its result`,
+  );
+}

@@ -1,0 +1,27 @@
+export {
+  Client,
+  type ClientInfo,
+  type FutureArgs,
+  type MaybeFuture,
+  type UploadModuleOptions,
+} from "./client.js";
+export {
+  CancelledError,
+  CLIENT_ERROR_CODES,
+  type ClientErrorCode,
+  FreeVariableError,
+  FutureLostError,
+  LaunchbayError,
+  RemoteTaskError,
+  SchedulerLostError,
+  TimeoutError,
+} from "./errors.js";
+export { AsCompleted } from "./futures/as-completed.js";
+export { Future } from "./futures/future.js";
+export type { FutureStatus } from "./futures/key-state.js";
+export type { Gathered } from "./futures/nested-futures.js";
+export type { ReturnWhen, WaitOptions, WaitResult } from "./futures/wait.js";
+export { type ModuleFunctions, RemoteModule } from "./modules/remote-module.js";
+export type { ConnectOptions, MapOptions, ScatterOptions, SubmitOptions } from "./options.js";
+export { CliProcess } from "./cluster/child-process.js";
+export { LocalCluster, type LocalClusterOptions } from "./cluster/local-cluster.js";
