@@ -1,5 +1,9 @@
 import fastifyCookie from "@fastify/cookie";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from "fastify";
 import type { Backend } from "./backend/backend.js";
 import type { LauncherConfig } from "./config.js";
 import { isLauncherError, LauncherError } from "./errors.js";
@@ -19,6 +23,8 @@ export interface BuildAppOptions {
   backend: Backend;
   /** Fastify's logger option; defaults to pino JSON at `config.logLevel`. */
   logger?: FastifyServerOptions["logger"];
+  /** An existing pino logger (main.ts shares one with the backend); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger;
   now?: () => number;
   /** What the slow-start notice assumes before any launch has finished (ms). */
   defaultTypicalStartMs?: number;
@@ -36,7 +42,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   const { config, backend } = options;
   const now = options.now ?? Date.now;
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: options.logger ?? { level: config.logLevel } }),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,

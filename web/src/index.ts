@@ -9,3 +9,17 @@ export {
   type SandboxView,
 } from "./core/describe.js";
 export { ERROR_CODES, LauncherError, type ErrorCode } from "./errors.js";
+export { createLocalBackend } from "./backend/local/create-local-backend.js";
+export {
+  LocalBackend,
+  type LocalBackendOptions,
+  SANDBOX_ENV_MARKER,
+} from "./backend/local/local-backend.js";
+export {
+  clientEntry,
+  defaultRuntimeCommands,
+  defaultVenvDir,
+  findPackageDir,
+  type RuntimeCommands,
+} from "./backend/local/runtime-commands.js";
+export { pidsWithEnvMarker } from "./backend/local/service-process.js";

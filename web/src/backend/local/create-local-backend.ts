@@ -1,0 +1,30 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { LauncherConfig } from "../../config.js";
+import { LocalBackend } from "./local-backend.js";
+import {
+  clientEntry,
+  defaultNotebooksDir,
+  defaultRuntimeCommands,
+  defaultSandboxesDir,
+  defaultVenvDir,
+  type RuntimeCommands,
+} from "./runtime-commands.js";
+
+/** The local backend as configured, with the real runtime unless `commands` is given. */
+export function createLocalBackend(
+  config: LauncherConfig,
+  log: FastifyBaseLogger,
+  commands?: RuntimeCommands,
+): LocalBackend {
+  return new LocalBackend({
+    sandboxesDir: config.local.sandboxesDir ?? defaultSandboxesDir(),
+    notebooksDir: config.local.notebooksDir ?? defaultNotebooksDir(),
+    clientEntry: clientEntry(),
+    commands: commands ?? defaultRuntimeCommands(config.local.venvDir ?? defaultVenvDir()),
+    workers: config.workshop.workers,
+    workerThreads: config.local.workerThreads,
+    workerMemoryLimit: config.local.workerMemoryLimit,
+    startTimeoutMs: config.local.startTimeoutSeconds * 1000,
+    log,
+  });
+}

@@ -1,0 +1,386 @@
+import type { FastifyBaseLogger } from "fastify";
+import { newToken } from "../../core/ids.js";
+import { LauncherError } from "../../errors.js";
+import type {
+  Backend,
+  BackendCapacity,
+  ClaimRequest,
+  ConditionType,
+  CreateRequest,
+  SandboxListener,
+  SandboxState,
+  ServiceName,
+  Upstream,
+} from "../backend.js";
+import { SandboxStore } from "../sandbox-store.js";
+import { freePort } from "./free-port.js";
+import type { RuntimeCommands } from "./runtime-commands.js";
+import {
+  layoutFor,
+  prepareSandboxDir,
+  removeSandboxDir,
+  type SandboxDirLayout,
+} from "./sandbox-dir.js";
+import { describeExit, killByEnvMarker, ServiceProcess } from "./service-process.js";
+
+/** Every process of a local sandbox carries this variable, so none can be left behind. */
+export const SANDBOX_ENV_MARKER = "LAUNCHBAY_LOCAL_SANDBOX";
+
+export interface LocalBackendOptions {
+  sandboxesDir: string;
+  notebooksDir: string;
+  clientEntry: { js: string; dts: string };
+  commands: RuntimeCommands;
+  workers: number;
+  workerThreads: number;
+  workerMemoryLimit: string;
+  startTimeoutMs: number;
+  log: FastifyBaseLogger;
+  now?: () => number;
+  /** How often expiry is checked (level-based: whenever now ≥ expiresAt, the sandbox goes). */
+  expiryCheckMs?: number;
+  /** How often a starting sandbox's scheduler and notebook are polled for readiness. */
+  pollMs?: number;
+}
+
+interface LocalSandbox {
+  layout: SandboxDirLayout;
+  runtimeToken: string;
+  notebookToken: string;
+  processes: ServiceProcess[];
+  schedulerHttp?: URL;
+  notebookPort?: number;
+  stopping: boolean;
+  /** Aborts polling loops when the sandbox is deleted while starting. */
+  abort: AbortController;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(new Error("sandbox deleted while starting"));
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * Runs each sandbox as processes on this machine: a scheduler, N workers and a JupyterLab
+ * server (tslab kernel), each sandbox in its own directory with its own ports and tokens.
+ */
+export class LocalBackend implements Backend {
+  readonly kind = "local" as const;
+  private readonly store = new SandboxStore();
+  private readonly local = new Map<string, LocalSandbox>();
+  private readonly now: () => number;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+
+  constructor(private readonly options: LocalBackendOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    this.expiryTimer = setInterval(() => this.expireDue(), this.options.expiryCheckMs ?? 1000);
+    this.expiryTimer.unref();
+  }
+
+  async create(request: CreateRequest): Promise<SandboxState> {
+    if (this.closing) throw new LauncherError("shutting-down", "the launcher is shutting down");
+    if (this.store.get(request.id))
+      throw new LauncherError("invalid-request", `sandbox ${request.id} already exists`);
+    const state: SandboxState = {
+      id: request.id,
+      owner: request.owner,
+      phase: "Pending",
+      conditions: [],
+      message: "Preparing your working directory",
+      createdAt: this.now(),
+      expiresAt: request.expiresAt,
+      workers: { ready: 0, desired: this.options.workers },
+      warm: request.owner === "",
+    };
+    const sandbox: LocalSandbox = {
+      layout: layoutFor(this.options.sandboxesDir, request.id),
+      runtimeToken: newToken(),
+      notebookToken: newToken(),
+      processes: [],
+      stopping: false,
+      abort: new AbortController(),
+    };
+    this.local.set(request.id, sandbox);
+    this.store.put(state);
+    this.provision(request.id, sandbox).catch((err: unknown) => this.fail(request.id, err));
+    return state;
+  }
+
+  private patch(id: string, patch: Partial<SandboxState>): SandboxState | undefined {
+    const current = this.store.get(id);
+    if (!current) return undefined;
+    const next = { ...current, ...patch };
+    this.store.put(next);
+    return next;
+  }
+
+  private setCondition(id: string, type: ConditionType, message = ""): void {
+    const current = this.store.get(id);
+    if (!current) return;
+    const conditions = current.conditions.filter((c) => c.type !== type);
+    conditions.push({ type, status: "True", reason: "Running", message });
+    this.patch(id, { conditions });
+  }
+
+  private spawn(
+    id: string,
+    sandbox: LocalSandbox,
+    name: string,
+    spec: ReturnType<RuntimeCommands["scheduler"]>,
+  ) {
+    const proc = new ServiceProcess(
+      name,
+      {
+        ...spec,
+        cwd: spec.cwd ?? sandbox.layout.work,
+        env: { ...spec.env, [SANDBOX_ENV_MARKER]: id },
+      },
+      this.options.log.child({ sandbox: id }),
+    );
+    sandbox.processes.push(proc);
+    proc.exited.then((info) => {
+      if (sandbox.stopping || this.closing) return;
+      const state = this.store.get(id);
+      if (!state || state.phase === "Failed" || state.phase === "Expiring") return;
+      this.fail(
+        id,
+        new Error(
+          `the ${name} stopped unexpectedly (${describeExit(info)}): ${proc.lastOutput(3)}`,
+        ),
+      );
+    });
+    return proc;
+  }
+
+  private async provision(id: string, sandbox: LocalSandbox): Promise<void> {
+    const o = this.options;
+    const log = o.log.child({ sandbox: id });
+    const deadline = this.now() + o.startTimeoutMs;
+    const signal = sandbox.abort.signal;
+    await prepareSandboxDir(sandbox.layout, o.notebooksDir, o.clientEntry);
+    this.patch(id, { phase: "Provisioning", message: "Starting the scheduler" });
+
+    const scheduler = this.spawn(
+      id,
+      sandbox,
+      "scheduler",
+      o.commands.scheduler({ token: sandbox.runtimeToken }),
+    );
+    const notebookPort = await freePort();
+    sandbox.notebookPort = notebookPort;
+    const baseUrl = `/s/${id}/notebook/`;
+    // Jupyter needs the scheduler's address in its environment, so it starts second; it
+    // boots while the workers register.
+    const address = await scheduler.firstStdoutLine(o.startTimeoutMs);
+    if (!/^wss?:\/\/[^\s]+$/.test(address)) {
+      throw new Error(`the scheduler printed "${address}" instead of its ws:// address`);
+    }
+    sandbox.schedulerHttp = new URL(address.replace(/^ws/, "http"));
+    log.info({ address }, "Started scheduler");
+    this.setCondition(id, "SchedulerReady");
+
+    const jupyterSpec = o.commands.jupyter({
+      port: notebookPort,
+      baseUrl,
+      token: sandbox.notebookToken,
+      rootDir: sandbox.layout.work,
+      jupyterDir: sandbox.layout.jupyter,
+    });
+    this.spawn(id, sandbox, "notebook", {
+      ...jupyterSpec,
+      env: {
+        ...jupyterSpec.env,
+        LAUNCHBAY_SCHEDULER: address,
+        LAUNCHBAY_TOKEN: sandbox.runtimeToken,
+      },
+    });
+    for (let i = 0; i < o.workers; i += 1) {
+      this.spawn(
+        id,
+        sandbox,
+        `worker ${i + 1}`,
+        o.commands.worker({
+          address,
+          token: sandbox.runtimeToken,
+          name: `${id}-worker-${i + 1}`,
+          nthreads: o.workerThreads,
+          memoryLimit: o.workerMemoryLimit,
+        }),
+      );
+    }
+    this.patch(id, { message: `Starting ${o.workers} workers and the notebook` });
+
+    let workersReady = false;
+    let notebookReady = false;
+    while (!(workersReady && notebookReady)) {
+      if (this.now() > deadline) {
+        throw new Error(
+          `not ready after ${Math.round(o.startTimeoutMs / 1000)} s (${workersReady ? "" : "workers "}${notebookReady ? "" : "notebook "}still starting)`,
+        );
+      }
+      if (!workersReady) {
+        const ready = await this.countWorkers(sandbox);
+        this.patch(id, { workers: { ready: Math.min(ready, o.workers), desired: o.workers } });
+        if (ready >= o.workers) {
+          workersReady = true;
+          this.setCondition(id, "WorkersReady");
+          log.info({ workers: ready }, "Workers registered");
+        }
+      }
+      if (!notebookReady && (await this.notebookAnswers(sandbox, id))) {
+        notebookReady = true;
+        this.setCondition(id, "NotebookReady");
+        log.info({ port: notebookPort }, "Started notebook");
+      }
+      if (!(workersReady && notebookReady)) await sleep(o.pollMs ?? 200, signal);
+    }
+    if (signal.aborted) return;
+    this.setCondition(id, "Ready");
+    this.patch(id, { phase: "Ready", readyAt: this.now(), message: "Your sandbox is running" });
+  }
+
+  private async countWorkers(sandbox: LocalSandbox): Promise<number> {
+    if (!sandbox.schedulerHttp) return 0;
+    try {
+      const res = await fetch(new URL("/api/status", sandbox.schedulerHttp), {
+        headers: { authorization: `Bearer ${sandbox.runtimeToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      if (!res.ok) return 0;
+      const body = (await res.json()) as { workers?: unknown[] };
+      return Array.isArray(body.workers) ? body.workers.length : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private async notebookAnswers(sandbox: LocalSandbox, id: string): Promise<boolean> {
+    try {
+      const res = await fetch(
+        `http://127.0.0.1:${sandbox.notebookPort}/s/${id}/notebook/api/status`,
+        {
+          headers: { authorization: `token ${sandbox.notebookToken}` },
+          signal: AbortSignal.timeout(2000),
+        },
+      );
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private fail(id: string, err: unknown): void {
+    const sandbox = this.local.get(id);
+    if (!sandbox || sandbox.stopping) return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.options.log.error({ sandbox: id, err }, "Sandbox failed");
+    this.patch(id, { phase: "Failed", message });
+    void this.stopProcesses(id, sandbox);
+  }
+
+  private async stopProcesses(id: string, sandbox: LocalSandbox): Promise<void> {
+    sandbox.stopping = true;
+    sandbox.abort.abort();
+    await Promise.all(sandbox.processes.map((p) => p.stop()));
+    const stragglers = killByEnvMarker(SANDBOX_ENV_MARKER, id);
+    if (stragglers > 0)
+      this.options.log.warn({ sandbox: id, stragglers }, "Killed leftover sandbox processes");
+  }
+
+  async claim(request: ClaimRequest): Promise<SandboxState | undefined> {
+    const warm = this.store.list().find((s) => s.warm && s.owner === "" && s.phase === "Ready");
+    if (!warm) return undefined;
+    return this.patch(warm.id, { owner: request.owner, expiresAt: request.expiresAt, warm: false });
+  }
+
+  get(id: string): SandboxState | undefined {
+    return this.store.get(id);
+  }
+
+  list(): SandboxState[] {
+    return this.store.list();
+  }
+
+  async extend(id: string, expiresAt: number): Promise<SandboxState> {
+    const next = this.patch(id, { expiresAt });
+    if (!next) throw new LauncherError("not-found", `no sandbox ${id}`);
+    return next;
+  }
+
+  async delete(id: string): Promise<void> {
+    const sandbox = this.local.get(id);
+    if (!sandbox) throw new LauncherError("not-found", `no sandbox ${id}`);
+    if (this.store.get(id)?.phase === "Expiring" && sandbox.stopping) return;
+    this.patch(id, { phase: "Expiring", message: "Stopping every process" });
+    await this.stopProcesses(id, sandbox);
+    await removeSandboxDir(sandbox.layout);
+    this.local.delete(id);
+    this.store.remove(id);
+    this.options.log.info({ sandbox: id }, "Deleted sandbox");
+  }
+
+  private expireDue(): void {
+    const now = this.now();
+    for (const state of this.store.list()) {
+      if (now >= state.expiresAt && state.phase !== "Expiring") {
+        this.delete(state.id).catch((err: unknown) =>
+          this.options.log.error({ sandbox: state.id, err }, "Expiring sandbox failed"),
+        );
+      }
+    }
+  }
+
+  subscribe(listener: SandboxListener): () => void {
+    return this.store.subscribe(listener);
+  }
+
+  watch(id: string, listener: SandboxListener): () => void {
+    return this.store.watch(id, listener);
+  }
+
+  capacity(): BackendCapacity {
+    return this.store.capacity();
+  }
+
+  upstream(id: string, service: ServiceName): Upstream | undefined {
+    const state = this.store.get(id);
+    const sandbox = this.local.get(id);
+    if (!state || !sandbox || state.phase !== "Ready") return undefined;
+    if (service === "notebook") {
+      return {
+        baseUrl: new URL(`http://127.0.0.1:${sandbox.notebookPort}/s/${id}/notebook/`),
+        headers: { authorization: `token ${sandbox.notebookToken}` },
+      };
+    }
+    if (!sandbox.schedulerHttp) return undefined;
+    return {
+      baseUrl: new URL("/dashboard/", sandbox.schedulerHttp),
+      headers: { authorization: `Bearer ${sandbox.runtimeToken}` },
+    };
+  }
+
+  /** Stops every sandbox and removes its directory: nothing outlives the launcher. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    await Promise.all(
+      [...this.local.keys()].map((id) =>
+        this.delete(id).catch((err: unknown) =>
+          this.options.log.error({ sandbox: id, err }, "Stopping sandbox failed"),
+        ),
+      ),
+    );
+  }
+}

@@ -1,0 +1,53 @@
+import { cp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export interface SandboxDirLayout {
+  /** `<sandboxes>/<id>`: everything of this sandbox lives below. */
+  root: string;
+  /** `<root>/work`: Jupyter's root directory with the tutorial notebooks (what Download zips). */
+  work: string;
+  /** `<root>/.jupyter`: Jupyter's config, runtime and workspace files. */
+  jupyter: string;
+}
+
+export function layoutFor(sandboxesDir: string, id: string): SandboxDirLayout {
+  const root = join(sandboxesDir, id);
+  return { root, work: join(root, "work"), jupyter: join(root, ".jupyter") };
+}
+
+/**
+ * Creates a sandbox's directory: the tutorial notebooks, and `node_modules/launchbay`
+ * so `import { Client } from "launchbay"` works in the tslab kernel. The package there is
+ * a re-export with top-level `main`/`types`, because tslab type-checks with TypeScript's
+ * node10 resolution, which ignores the client's `exports` map.
+ */
+export async function prepareSandboxDir(
+  layout: SandboxDirLayout,
+  notebooksDir: string,
+  clientEntry: { js: string; dts: string },
+): Promise<void> {
+  await mkdir(layout.work, { recursive: true });
+  await mkdir(layout.jupyter, { recursive: true });
+  for (const name of await readdir(notebooksDir)) {
+    if (name.endsWith(".ipynb")) await cp(join(notebooksDir, name), join(layout.work, name));
+  }
+  const pkg = join(layout.root, "node_modules", "launchbay");
+  await mkdir(pkg, { recursive: true });
+  await writeFile(
+    join(pkg, "package.json"),
+    `${JSON.stringify({ name: "launchbay", private: true, type: "module", main: "./index.js", types: "./index.d.ts" }, null, 2)}\n`,
+  );
+  await writeFile(
+    join(pkg, "index.js"),
+    `export * from ${JSON.stringify(pathToFileURL(clientEntry.js).href)};\n`,
+  );
+  await writeFile(
+    join(pkg, "index.d.ts"),
+    `export * from ${JSON.stringify(clientEntry.dts.replace(/\.d\.ts$/, ".js"))};\n`,
+  );
+}
+
+export async function removeSandboxDir(layout: SandboxDirLayout): Promise<void> {
+  await rm(layout.root, { recursive: true, force: true });
+}

@@ -1,0 +1,182 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import type { FastifyBaseLogger } from "fastify";
+
+export interface CommandSpec {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * One process of a sandbox (scheduler, worker or Jupyter), in its own process group so
+ * stopping it also stops whatever it started. Keeps the last lines of its output for
+ * error messages and forwards them to the log.
+ */
+export class ServiceProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<ExitInfo>;
+  private readonly tail: string[] = [];
+  private exitInfo: ExitInfo | undefined;
+  private readonly lineListeners = new Set<(line: string, stream: "stdout" | "stderr") => void>();
+
+  constructor(
+    readonly name: string,
+    spec: CommandSpec,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+      this.child.once("error", (err) => {
+        this.remember(`failed to start ${spec.command}: ${err.message}`);
+        this.exitInfo = { code: -1, signal: null };
+        resolve(this.exitInfo);
+      });
+    });
+    for (const stream of ["stdout", "stderr"] as const) {
+      const source = this.child[stream];
+      if (!source) continue;
+      createInterface({ input: source }).on("line", (line) => {
+        this.remember(line);
+        this.log.debug({ process: name, stream }, line);
+        for (const listener of this.lineListeners) listener(line, stream);
+      });
+    }
+  }
+
+  private remember(line: string): void {
+    this.tail.push(line);
+    if (this.tail.length > 50) this.tail.shift();
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  /** The last lines the process printed (for "why did it fail"). */
+  lastOutput(lines = 8): string {
+    return this.tail.slice(-lines).join("\n");
+  }
+
+  /** Resolves with the first stdout line, or rejects if the process exits or the time runs out. */
+  firstStdoutLine(timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.name} printed nothing within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      const onLine = (line: string, stream: "stdout" | "stderr") => {
+        if (stream !== "stdout") return;
+        cleanup();
+        resolve(line.trim());
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.lineListeners.delete(onLine);
+      };
+      this.lineListeners.add(onLine);
+      this.exited.then((info) => {
+        cleanup();
+        reject(
+          new Error(
+            `${this.name} exited (${describeExit(info)}) before it was ready:\n${this.lastOutput()}`,
+          ),
+        );
+      });
+    });
+  }
+
+  /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves once it exited. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.exitInfo || this.child.pid === undefined) return;
+    signalGroup(this.child.pid, "SIGTERM");
+    const timer = setTimeout(() => {
+      if (this.child.pid !== undefined) signalGroup(this.child.pid, "SIGKILL");
+    }, graceMs);
+    await this.exited;
+    clearTimeout(timer);
+    // Anything left in the group (e.g. a grandchild that ignored SIGTERM) goes too.
+    signalGroup(this.child.pid, "SIGKILL");
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+export function describeExit(info: ExitInfo): string {
+  return info.signal ? `signal ${info.signal}` : `exit code ${info.code}`;
+}
+
+/**
+ * Kills every process whose environment carries `NAME=value` (Linux /proc). The local
+ * backend marks each sandbox's processes this way, so kernels Jupyter started in their own
+ * sessions cannot outlive the sandbox. Returns how many were killed.
+ */
+export function killByEnvMarker(name: string, value: string): number {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return 0;
+  }
+  const needle = `${name}=${value}`;
+  let killed = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "latin1");
+      if (environ.split("\0").includes(needle)) {
+        process.kill(pid, "SIGKILL");
+        killed += 1;
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return killed;
+}
+
+/** Processes still carrying the marker (for tests that check nothing was left behind). */
+export function pidsWithEnvMarker(name: string, value: string): number[] {
+  const needle = `${name}=${value}`;
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+      if (stat.split(") ")[1]?.startsWith("Z")) continue; // zombie: already dead
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(needle))
+        pids.push(Number(entry));
+    } catch {
+      // Gone.
+    }
+  }
+  return pids;
+}

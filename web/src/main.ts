@@ -1,0 +1,62 @@
+import pino from "pino";
+import { buildApp } from "./app.js";
+import type { Backend } from "./backend/backend.js";
+import { createLocalBackend } from "./backend/local/create-local-backend.js";
+import { generatedSecrets, parseConfig, rawConfigFrom } from "./config.js";
+import { isLauncherError } from "./errors.js";
+
+/**
+ * `node web/dist/main.js [--flag value ...]`: the launcher on http://127.0.0.1:8080 with
+ * the local backend by default (`PORT`, `HOST`, `LAUNCHBAY_*` or flags to change it).
+ */
+async function main(): Promise<void> {
+  const raw = rawConfigFrom(process.env, process.argv.slice(2));
+  const config = parseConfig(raw);
+  const log = pino({ level: config.logLevel });
+  let backend: Backend;
+  if (config.backend === "kubernetes") {
+    const { createKubernetesBackend } = await import(
+      "./backend/kubernetes/create-kubernetes-backend.js"
+    );
+    backend = await createKubernetesBackend(config, log);
+  } else {
+    backend = createLocalBackend(config, log);
+  }
+  const app = await buildApp({ config, backend, loggerInstance: log });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "Shutting down: stopping every sandbox");
+    await app.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  const address = await app.listen({ host: config.host, port: config.port });
+  const shown = address.replace("127.0.0.1", "localhost");
+  log.info({ address, backend: backend.kind }, "Launcher listening");
+  const generated = generatedSecrets(raw);
+  if (generated.includes("organiserToken")) {
+    // Printed once so the person who ran `npm start` can open /admin; set
+    // LAUNCHBAY_ORGANISER_TOKEN to choose it.
+    process.stderr.write(
+      `\nlaunchbay: open ${shown}/ to launch; organiser page ${shown}/admin (token: ${config.organiserToken})\n\n`,
+    );
+  } else {
+    process.stderr.write(
+      `\nlaunchbay: open ${shown}/ to launch; organiser page ${shown}/admin\n\n`,
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  if (isLauncherError(err)) {
+    process.stderr.write(`launchbay: ${err.message}\n`);
+  } else {
+    process.stderr.write(
+      `launchbay: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  process.exit(1);
+});
