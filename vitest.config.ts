@@ -1,4 +1,6 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+const k8sTestFolders = ["test/src/{k8s,operator,helm,web-k8s}/**/*.test.ts"];
 
 // Unit tests live beside the code (`<part>/src/**/*.test.ts`) and import other parts
 // through their package names; the `source` export condition resolves those to
@@ -21,8 +23,22 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/src/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...k8sTestFolders],
           testTimeout: 120_000,
           hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Tests against one real control plane (etcd, kube-apiserver, controller manager,
+        // scheduler, kwok nodes) that test/src/k8s/global-setup.ts starts for the run.
+        extends: true,
+        test: {
+          name: "k8s",
+          include: k8sTestFolders,
+          globalSetup: ["test/src/k8s/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

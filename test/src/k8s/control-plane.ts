@@ -1,0 +1,235 @@
+import { mkdir, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { controlPlaneCertificates, generatePki, type Pki } from "./certificates.js";
+import {
+  apiserverArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  kwokArgs,
+  kwokEnv,
+  logFile,
+  schedulerArgs,
+} from "./components.js";
+import { httpsRequest, type TlsEndpoint, tlsEndpoint, watchUntil } from "./kube-http.js";
+import { writeKubeconfig } from "./kubeconfig.js";
+import { firstServiceIp, type Layout, layoutFor, serverUrl } from "./layout.js";
+import { createKwokNodes } from "./nodes.js";
+import { type ControlPlaneOptions, parseControlPlaneOptions } from "./options.js";
+import { freePorts } from "./ports.js";
+import { type RunningComponent, startComponent } from "./processes.js";
+import { waitUntilReady } from "./readiness.js";
+import { stopFromState, writeState } from "./state.js";
+import { findToolsDir, k8sAssetsDir } from "./tools-dir.js";
+
+export interface ControlPlane {
+  /** Path of the admin (system:masters) kubeconfig. */
+  kubeconfig: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** Directory with kubectl, helm, kwok, etcd and the kube-* binaries. */
+  toolsDir: string;
+  dataDir: string;
+  /** Names of the simulated nodes, all Ready. */
+  nodes: string[];
+  /** Component name → pid (each leads its own process group). */
+  pids: Record<string, number>;
+  /** Kills every process and deletes dataDir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on
+ * loopback ports, creates the simulated nodes, and resolves once all are ready.
+ * On any failure it stops what it started (keeping the logs in the error message).
+ */
+export async function startControlPlane(input?: ControlPlaneOptions): Promise<ControlPlane> {
+  const options = parseControlPlaneOptions(input);
+  const toolsDir = await findToolsDir(options.toolsDir);
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "launchbay-k8s-")));
+  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = (await freePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const layout = layoutFor(dataDir, {
+    etcdClient,
+    etcdPeer,
+    apiserver,
+    controllerManager,
+    scheduler,
+  });
+  const started: RunningComponent[] = [];
+  const state = {
+    version: 1 as const,
+    server: serverUrl(layout),
+    kubeconfig: layout.kubeconfig,
+    toolsDir,
+    dataDir,
+    pids: {} as Record<string, number>,
+    startedAt: new Date().toISOString(),
+  };
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= stopFromState(state).finally(() => process.off("exit", killOnExit));
+    return stopped;
+  };
+  // If this process ends without calling stop() (a crash, process.exit), take the components down with it.
+  const killOnExit = () => {
+    for (const pid of Object.values(state.pids)) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {}
+    }
+  };
+  if (!options.detached) process.on("exit", killOnExit);
+
+  const deadline = Date.now() + options.startTimeoutMs;
+  const remaining = () => Math.max(1, deadline - Date.now());
+  const launch = async (name: string, args: string[], env?: NodeJS.ProcessEnv) => {
+    const component = startComponent({
+      name,
+      command: join(toolsDir, name),
+      args,
+      logFile: logFile(layout, name),
+      env,
+      detached: options.detached,
+    });
+    started.push(component);
+    state.pids[name] = component.pid;
+    await writeState(layout.stateFile, state);
+    return component;
+  };
+
+  try {
+    await mkdir(layout.logsDir, { recursive: true });
+    await mkdir(layout.kwokHome, { recursive: true });
+    const pki = await generatePki(
+      layout.pkiDir,
+      controlPlaneCertificates(firstServiceIp(options.serviceCidr)),
+    );
+    await writeKubeconfigs(layout, pki);
+
+    const etcd = await launch("etcd", etcdArgs(layout, pki));
+    const etcdEndpoint = await tlsEndpoint(`https://127.0.0.1:${layout.ports.etcdClient}`, {
+      ca: pki.ca.cert,
+      ...pki.certs["apiserver-etcd-client"],
+    });
+    await waitUntilReady(
+      "etcd",
+      () => healthy(etcdEndpoint, "/health", '"health":"true"'),
+      [etcd],
+      remaining(),
+    );
+
+    const apiserverProcess = await launch(
+      "kube-apiserver",
+      apiserverArgs(layout, pki, options.serviceCidr),
+    );
+    const admin = await tlsEndpoint(state.server, { ca: pki.ca.cert, ...pki.certs.admin });
+    await waitUntilReady(
+      "kube-apiserver",
+      () => healthy(admin, "/readyz", "ok"),
+      started,
+      remaining(),
+    );
+
+    const cm = await launch("kube-controller-manager", controllerManagerArgs(layout, pki));
+    const sched = await launch("kube-scheduler", schedulerArgs(layout, pki));
+    await launch(
+      "kwok",
+      kwokArgs(layout, join(k8sAssetsDir, "kwok-stages.yaml"), options.podCidr),
+      kwokEnv(layout),
+    );
+    const cmEndpoint = await tlsEndpoint(`https://127.0.0.1:${layout.ports.controllerManager}`, {
+      ca: pki.ca.cert,
+    });
+    const schedEndpoint = await tlsEndpoint(`https://127.0.0.1:${layout.ports.scheduler}`, {
+      ca: pki.ca.cert,
+    });
+    await Promise.all([
+      waitUntilReady(
+        "kube-controller-manager",
+        () => healthy(cmEndpoint, "/healthz", "ok"),
+        [etcd, apiserverProcess, cm],
+        remaining(),
+      ),
+      waitUntilReady(
+        "kube-scheduler",
+        () => healthy(schedEndpoint, "/healthz", "ok"),
+        [etcd, apiserverProcess, sched],
+        remaining(),
+      ),
+    ]);
+
+    const nodes = await raceExits(createKwokNodes(admin, options.nodes, remaining()), started);
+    // The service-account controller creates `default` in every namespace; pods cannot be created before it exists.
+    await raceExits(
+      watchUntil(
+        admin,
+        "/api/v1/namespaces/default/serviceaccounts",
+        { fieldSelector: "metadata.name=default" },
+        () => true,
+        remaining(),
+        "the default ServiceAccount",
+      ),
+      started,
+    );
+    for (const endpoint of [etcdEndpoint, admin, cmEndpoint, schedEndpoint])
+      endpoint.agent.destroy();
+    return {
+      kubeconfig: layout.kubeconfig,
+      server: state.server,
+      toolsDir,
+      dataDir,
+      nodes,
+      pids: { ...state.pids },
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+}
+
+async function writeKubeconfigs(layout: Layout, pki: Pki): Promise<void> {
+  const server = serverUrl(layout);
+  const clients: [string, string, string][] = [
+    [layout.kubeconfig, "admin", "kubernetes-admin"],
+    [
+      layout.componentKubeconfigs.controllerManager,
+      "controller-manager",
+      "system:kube-controller-manager",
+    ],
+    [layout.componentKubeconfigs.scheduler, "scheduler", "system:kube-scheduler"],
+    [layout.componentKubeconfigs.kwok, "kwok", "kwok-controller"],
+  ];
+  for (const [path, certName, user] of clients) {
+    const client = pki.certs[certName];
+    if (!client) throw new Error(`no certificate named ${certName} was generated`);
+    await writeKubeconfig(path, { server, caFile: pki.ca.cert, client, user });
+  }
+}
+
+async function healthy(endpoint: TlsEndpoint, path: string, expected: string): Promise<boolean> {
+  const response = await httpsRequest(endpoint, "GET", path, undefined, 5_000);
+  return response.status === 200 && response.body.includes(expected);
+}
+
+/** Rejects if a component exits before the promise settles. */
+async function raceExits<T>(promise: Promise<T>, components: RunningComponent[]): Promise<T> {
+  let done = false;
+  const exits = components.map((c) =>
+    c.exited.then((how) => {
+      if (!done) throw new Error(`${c.name} ${how}; see ${c.logFile}`);
+      return undefined as never;
+    }),
+  );
+  try {
+    return await Promise.race([promise, ...exits]);
+  } finally {
+    done = true;
+  }
+}

@@ -1,0 +1,84 @@
+import { kwokNodeAnnotation } from "./components.js";
+import { kubeApi, type TlsEndpoint, watchUntil } from "./kube-http.js";
+import type { NodePoolOptions } from "./options.js";
+
+/** Label on every simulated node, for selecting them. */
+export const kwokNodeLabel = { key: "launchbay.dev/test-node", value: "kwok" } as const;
+
+interface NodeObject {
+  metadata: { name: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** Node objects for kwok to play: untainted, so ordinary workloads schedule onto them. */
+export function kwokNodeManifests(pool: NodePoolOptions): object[] {
+  return Array.from({ length: pool.count }, (_, i) => {
+    const name = `${pool.namePrefix}-${i}`;
+    const resources = {
+      cpu: pool.cpu,
+      memory: pool.memory,
+      pods: String(pool.pods),
+      "ephemeral-storage": "100Gi",
+    };
+    return {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name,
+        annotations: {
+          [kwokNodeAnnotation.key]: kwokNodeAnnotation.value,
+          "node.alpha.kubernetes.io/ttl": "0",
+        },
+        labels: {
+          [kwokNodeLabel.key]: kwokNodeLabel.value,
+          "kubernetes.io/hostname": name,
+          "kubernetes.io/os": "linux",
+          "kubernetes.io/arch": "amd64",
+          "node-role.kubernetes.io/agent": "",
+          type: "kwok",
+        },
+      },
+      spec: {},
+      status: {
+        allocatable: resources,
+        capacity: resources,
+        nodeInfo: { architecture: "amd64", operatingSystem: "linux" },
+      },
+    };
+  });
+}
+
+export function isReady(node: NodeObject): boolean {
+  return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** Creates the simulated nodes and resolves once kwok has made every one Ready. */
+export async function createKwokNodes(
+  admin: TlsEndpoint,
+  pool: NodePoolOptions,
+  timeoutMs: number,
+): Promise<string[]> {
+  const manifests = kwokNodeManifests(pool);
+  const names = manifests.map((m) => (m as NodeObject).metadata.name);
+  if (names.length === 0) return names;
+  const ready = new Set<string>();
+  const allReady = watchUntil<NodeObject>(
+    admin,
+    "/api/v1/nodes",
+    { labelSelector: `${kwokNodeLabel.key}=${kwokNodeLabel.value}` },
+    (node) => {
+      if (isReady(node)) ready.add(node.metadata.name);
+      return names.every((n) => ready.has(n));
+    },
+    timeoutMs,
+    `the ${names.length} kwok nodes to become Ready`,
+  );
+  try {
+    await Promise.all(manifests.map((m) => kubeApi(admin, "POST", "/api/v1/nodes", m)));
+  } catch (error) {
+    allReady.catch(() => {});
+    throw error;
+  }
+  await allReady;
+  return names;
+}
