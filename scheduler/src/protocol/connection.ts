@@ -228,6 +228,9 @@ export async function dial<In, Out, Welcome>(
     };
     const onUnexpected = (_req: unknown, res: IncomingMessage) => {
       cleanup();
+      // terminate() on a connecting socket emits 'error' on the next tick: swallow it,
+      // this rejection already says what happened.
+      ws.on("error", () => {});
       ws.terminate();
       reject(
         res.statusCode === 401
