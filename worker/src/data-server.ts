@@ -113,7 +113,7 @@ async function serve(
       connection.send({
         type: "data",
         requestId: message.requestId,
-        items: items as { key: string; data: Uint8Array<ArrayBuffer> }[],
+        items,
         missing,
       });
     }

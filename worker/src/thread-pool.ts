@@ -66,6 +66,22 @@ export function threadScriptPath(): string {
   return path;
 }
 
+/**
+ * The parent's Node flags minus `--conditions`: the thread script is compiled JavaScript
+ * and must resolve packages to their built code even when the parent runs from sources
+ * (tests add `--conditions source`).
+ */
+function threadExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--conditions" || arg === "-C") i++;
+    else if (!arg.startsWith("--conditions=")) out.push(arg);
+  }
+  return out;
+}
+
 export class ThreadPool {
   private readonly script = threadScriptPath();
   private readonly queue = new Map<string, ThreadTask>();
@@ -174,6 +190,7 @@ export class ThreadPool {
     const id = this.nextId++;
     const worker = new Worker(this.script, {
       workerData: { current: shared },
+      execArgv: threadExecArgv(),
       name: `launchbay-task-${id}`,
     });
     const slot: Slot = {

@@ -91,6 +91,7 @@ class WorkerRuntime {
     const registered = new Promise<void>((resolve, reject) => {
       this.registered = { resolve, reject };
     });
+    registered.catch(() => {}); // awaited below; may reject before we get there
     const onAbort = () =>
       void this.close(new WorkerError("closed", "the worker was stopped before it registered"));
     options.signal?.addEventListener("abort", onAbort, { once: true });
