@@ -1,0 +1,151 @@
+/**
+ * `launchbay-scheduler` flags and their environment equivalents, validated with zod.
+ * Pure: `parseCli(argv, env)` returns options, the help text, or an error message.
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+interface FlagSpec {
+  flag: string;
+  env?: string;
+  value: string;
+  help: string;
+  schema: z.ZodType;
+}
+
+const integer = (what: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expected ${what}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected ${what}`).max(max, `expected ${what}`));
+
+const FLAGS = {
+  host: {
+    flag: "--host",
+    env: "LAUNCHBAY_HOST",
+    value: "HOST",
+    help: "interface to listen on (default 127.0.0.1; anything but loopback needs --token)",
+    schema: z.string().min(1, "expected a host name or IP address"),
+  },
+  port: {
+    flag: "--port",
+    env: "LAUNCHBAY_PORT",
+    value: "PORT",
+    help: "port for WebSocket and HTTP (default 8786; 0 = any free port)",
+    schema: integer("a port number 0-65535", 0, 65535),
+  },
+  token: {
+    flag: "--token",
+    env: "LAUNCHBAY_TOKEN",
+    value: "TOKEN",
+    help: "shared secret every client, worker and HTTP request must present",
+    schema: z.string().min(8, "expected a token of at least 8 characters"),
+  },
+  "log-level": {
+    flag: "--log-level",
+    env: "LAUNCHBAY_LOG_LEVEL",
+    value: "LEVEL",
+    help: `log level: ${LOG_LEVELS.join(", ")} (default info)`,
+    schema: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` }),
+  },
+  "allowed-failures": {
+    flag: "--allowed-failures",
+    env: "LAUNCHBAY_ALLOWED_FAILURES",
+    value: "N",
+    help: "workers that may die running one task before it errs with killed-worker (default 3)",
+    schema: integer("a whole number 0-1000", 0, 1000),
+  },
+  "heartbeat-interval": {
+    flag: "--heartbeat-interval",
+    env: "LAUNCHBAY_HEARTBEAT_INTERVAL",
+    value: "MS",
+    help: "milliseconds between worker heartbeats; 5 missed = worker lost (default 1000)",
+    schema: integer("milliseconds 10-600000", 10, 600_000),
+  },
+} satisfies Record<string, FlagSpec>;
+
+export interface CliOptions {
+  host: string;
+  port: number;
+  token: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  allowedFailures: number;
+  heartbeatIntervalMs: number;
+}
+
+export type CliParse =
+  | { kind: "run"; options: CliOptions }
+  | { kind: "help"; text: string }
+  | { kind: "error"; message: string };
+
+export function helpText(): string {
+  const rows = Object.values(FLAGS as Record<string, FlagSpec>).map((f) => {
+    const left = `  ${f.flag} ${f.value}`.padEnd(30);
+    return `${left}${f.help}${f.env ? ` [env ${f.env}]` : ""}`;
+  });
+  return [
+    "Usage: launchbay-scheduler [flags]",
+    "",
+    "Runs launchbay's scheduler: clients and workers connect over WebSocket, and the same",
+    "port serves /healthz, /api/status, /metrics and /dashboard/. Prints its address",
+    "(ws://HOST:PORT) as the first line on stdout once listening; logs JSON to stderr.",
+    "",
+    "Flags (a flag wins over its environment variable):",
+    ...rows,
+    `${"  --help".padEnd(30)}show this help`,
+    "",
+  ].join("\n");
+}
+
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliParse {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const parsed = parseArgs({
+      args: [...argv],
+      options: {
+        ...Object.fromEntries(
+          Object.keys(FLAGS).map((name) => [name, { type: "string" as const }]),
+        ),
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    values = parsed.values;
+  } catch (error) {
+    return {
+      kind: "error",
+      message: `${(error as Error).message}. Run launchbay-scheduler --help for the flags.`,
+    };
+  }
+  if (values.help) return { kind: "help", text: helpText() };
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(FLAGS as Record<string, FlagSpec>)) {
+    const fromFlag = values[name];
+    const raw = typeof fromFlag === "string" ? fromFlag : spec.env ? env[spec.env] : undefined;
+    if (raw === undefined || (raw === "" && fromFlag === undefined)) continue;
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) {
+      const source = typeof fromFlag === "string" ? spec.flag : `${spec.env} (for ${spec.flag})`;
+      return {
+        kind: "error",
+        message: `${source}: ${parsed.error.issues[0]?.message ?? "invalid value"}, got "${raw}"`,
+      };
+    }
+    out[name] = parsed.data;
+  }
+  return {
+    kind: "run",
+    options: {
+      host: (out.host as string | undefined) ?? "127.0.0.1",
+      port: (out.port as number | undefined) ?? 8786,
+      token: out.token as string | undefined,
+      logLevel: (out["log-level"] as CliOptions["logLevel"] | undefined) ?? "info",
+      allowedFailures: (out["allowed-failures"] as number | undefined) ?? 3,
+      heartbeatIntervalMs: (out["heartbeat-interval"] as number | undefined) ?? 1000,
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The live dashboard: one self-contained page (plain HTML, CSS and JS, no external
+ * assets) fed by server-sent events from `events` (falling back to polling
+ * `data.json`). Every URL is relative, so it works behind the launcher's
+ * `/s/<id>/dashboard/` prefix.
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>launchbay scheduler</title>
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #1d2330; background: #f7f8fa; }
+  h1 { font-size: 1.3rem; margin: 0 0 .2rem; } h2 { font-size: 1rem; margin: 1.4rem 0 .5rem; }
+  .muted { color: #667; } .row { display: flex; gap: .6rem; flex-wrap: wrap; }
+  .card { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: .5rem .8rem; min-width: 6rem; }
+  .card b { display: block; font-size: 1.3rem; }
+  table { border-collapse: collapse; background: #fff; width: 100%; }
+  td, th { border-bottom: 1px solid #e4e7ec; padding: .3rem .5rem; text-align: left; }
+  .bar { height: .8rem; background: #e8ebf0; border-radius: 3px; overflow: hidden; display: flex; min-width: 8rem; }
+  .bar span { display: block; height: 100%; }
+  .memory { background: #3b82f6; } .processing { background: #22c55e; } .queued { background: #eab308; }
+  .waiting { background: #cbd5e1; } .erred { background: #ef4444; } .released { background: #a1a1aa; }
+  canvas { background: #fff; border: 1px solid #dde1e8; width: 100%; height: 180px; }
+  #conn.down { color: #b91c1c; }
+</style>
+</head>
+<body>
+<h1>launchbay scheduler <span id="sid" class="muted"></span></h1>
+<div id="conn" class="muted">connecting…</div>
+<h2>Tasks</h2>
+<div class="row" id="counts"></div>
+<h2>Progress by function</h2>
+<table><thead><tr><th>function</th><th>done / total</th><th style="width:50%">states</th></tr></thead><tbody id="progress"></tbody></table>
+<h2>Task stream (last 10 s)</h2>
+<canvas id="stream" width="1200" height="180"></canvas>
+<h2>Workers</h2>
+<table><thead><tr><th>name</th><th>address</th><th>threads</th><th>processing</th><th>memory held</th><th>rss</th></tr></thead><tbody id="workers"></tbody></table>
+<script>
+"use strict";
+const STATES = ["memory", "processing", "queued", "waiting", "erred", "released"];
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const bytes = (n) => { const u = ["B", "KiB", "MiB", "GiB", "TiB"]; let i = 0; while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + " " + u[i]; };
+const colours = {};
+const colour = (name) => colours[name] || (colours[name] = "hsl(" + ([...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7)) + ",65%,55%)");
+
+function render(d) {
+  $("sid").textContent = d.schedulerId;
+  $("counts").innerHTML = STATES.map((s) => '<div class="card"><span class="muted">' + s + "</span><b>" + (d.tasks[s] || 0) + "</b></div>").join("")
+    + '<div class="card"><span class="muted">completed</span><b>' + d.completed + '</b></div><div class="card"><span class="muted">clients</span><b>' + d.clients + "</b></div>";
+  $("progress").innerHTML = Object.entries(d.progress).map(([name, c]) => {
+    const total = STATES.reduce((a, s) => a + (c[s] || 0), 0) || 1;
+    return "<tr><td>" + esc(name) + "</td><td>" + (c.memory || 0) + " / " + total + '</td><td><div class="bar">'
+      + STATES.map((s) => '<span class="' + s + '" style="width:' + (100 * (c[s] || 0) / total) + '%"></span>').join("") + "</div></td></tr>";
+  }).join("") || '<tr><td colspan="3" class="muted">no tasks</td></tr>';
+  $("workers").innerHTML = d.workers.map((w) => "<tr><td>" + esc(w.name) + "</td><td>" + esc(w.address) + "</td><td>" + w.nthreads
+    + "</td><td>" + w.processing + "</td><td>" + '<div class="bar"><span class="memory" style="width:' + Math.min(100, 100 * w.bytesHeld / w.memoryLimit)
+    + '%"></span></div>' + bytes(w.bytesHeld) + " / " + bytes(w.memoryLimit) + "</td><td>" + (w.rss ? bytes(w.rss) : "") + "</td></tr>").join("")
+    || '<tr><td colspan="6" class="muted">no workers connected</td></tr>';
+  drawStream(d);
+}
+
+function drawStream(d) {
+  const canvas = $("stream"); const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const names = d.workers.map((w) => w.name);
+  for (const e of d.stream) if (!names.includes(e.worker)) names.push(e.worker);
+  const rowH = canvas.height / Math.max(1, names.length); const windowMs = 10000; const start = d.now - windowMs;
+  ctx.font = "11px system-ui"; ctx.fillStyle = "#667";
+  names.forEach((n, i) => ctx.fillText(n, 4, i * rowH + 12));
+  for (const e of d.stream) {
+    if (e.end < start) continue;
+    const x0 = 100 + (canvas.width - 100) * Math.max(0, e.start - start) / windowMs;
+    const x1 = 100 + (canvas.width - 100) * (e.end - start) / windowMs;
+    ctx.fillStyle = e.outcome === "failed" ? "#ef4444" : colour(e.name);
+    ctx.fillRect(x0, names.indexOf(e.worker) * rowH + 16, Math.max(1, x1 - x0), rowH - 20);
+  }
+}
+
+function poll() {
+  fetch("data.json", { credentials: "same-origin" }).then((r) => r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status)))
+    .then((d) => { $("conn").textContent = "live (polling)"; $("conn").className = "muted"; render(d); })
+    .catch((e) => { $("conn").textContent = "disconnected: " + e.message; $("conn").className = "down"; })
+    .finally(() => setTimeout(poll, 2000));
+}
+
+if (typeof EventSource === "function") {
+  const source = new EventSource("events");
+  source.onmessage = (m) => { $("conn").textContent = "live"; $("conn").className = "muted"; render(JSON.parse(m.data)); };
+  source.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "down"; };
+} else poll();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,30 @@
+/** Options of `startScheduler()`, validated with zod (the CLI maps flags onto these). */
+import type { Logger } from "pino";
+import { z } from "zod";
+
+export const SchedulerOptions = z.object({
+  host: z.string().min(1, "host must not be empty").default("127.0.0.1"),
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(65535, "port must be 0-65535 (0 = any free port)")
+    .default(8786),
+  token: z.string().optional(),
+  allowedFailures: z.number().int().min(0).max(1000).default(3),
+  heartbeatIntervalMs: z.number().int().min(10).max(600_000).default(1000),
+  /** Results up to this many bytes ride along with `task-finished` and `key-in-memory`. */
+  inlineLimit: z
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 * 1024)
+    .default(64 * 1024),
+  /** How long a new connection may take to send its hello. */
+  helloTimeoutMs: z.number().int().positive().default(10_000),
+});
+export type SchedulerOptionsInput = z.input<typeof SchedulerOptions> & { logger?: Logger };
+export type ResolvedSchedulerOptions = z.output<typeof SchedulerOptions>;
+
+/** A worker silent for this many heartbeat intervals counts as lost. */
+export const MISSED_HEARTBEATS = 5;

@@ -1,0 +1,111 @@
+/**
+ * `startScheduler()`: one port for WebSocket (clients and workers) and HTTP.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino, { type Logger } from "pino";
+import { WebSocketServer } from "ws";
+import { SchedulerError } from "../errors.js";
+import { acceptUpgrades, MAX_FRAME_BYTES, unsafeBindReason } from "../protocol/index.js";
+import { SchedulerState } from "../state/index.js";
+import { createHttpHandler } from "./http-routes.js";
+import { createMetrics, type WireCounters } from "./metrics.js";
+import { SchedulerOptions, type SchedulerOptionsInput } from "./options.js";
+import { Sessions } from "./sessions.js";
+
+export interface RunningScheduler {
+  /** `ws://host:port`: what clients and workers dial. */
+  address: string;
+  /** `http://host:port`: the same port, for /api/status, /metrics, /dashboard/. */
+  httpUrl: string;
+  schedulerId: string;
+  port: number;
+  /** The state machine (read-only use: status, tests). */
+  state: SchedulerState;
+  /** Closes every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<RunningScheduler> {
+  const { logger, ...rest } = input;
+  const parsed = SchedulerOptions.safeParse(rest);
+  if (!parsed.success) {
+    throw new SchedulerError(
+      "bad-flag",
+      `invalid scheduler options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  const options = parsed.data;
+  const token = options.token === "" ? undefined : options.token;
+  const unsafe = unsafeBindReason(options.host, token);
+  if (unsafe) throw new SchedulerError("unsafe-bind", unsafe);
+
+  const schedulerId = `s-${randomBytes(6).toString("hex")}`;
+  const log: Logger = (logger ?? pino({ level: "silent" })).child({ schedulerId });
+  const state = new SchedulerState({ allowedFailures: options.allowedFailures, schedulerId });
+  const wire: WireCounters = { framesIn: 0, messagesIn: 0, framesOut: 0, messagesOut: 0 };
+  const sessions = new Sessions(state, options, schedulerId, wire, log);
+  const registry = createMetrics(state, wire, () => sessions.clients.size);
+  const http = createHttpHandler({
+    token,
+    state,
+    sessions,
+    registry,
+    schedulerId,
+    eventIntervalMs: 1000,
+  });
+
+  const server = createServer(http.handler);
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+  });
+  acceptUpgrades(server, wss, token, (ws, req) => {
+    void sessions.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        new SchedulerError(
+          "listen-failed",
+          error.code === "EADDRINUSE"
+            ? `port ${options.port} on ${options.host} is already in use: stop the other process or pass --port 0 for any free port`
+            : `cannot listen on ${options.host}:${options.port}: ${error.message}`,
+          { cause: error },
+        ),
+      );
+    };
+    server.once("error", onError);
+    server.listen(options.port, options.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host =
+    options.host.includes(":") && !options.host.startsWith("[")
+      ? `[${options.host}]`
+      : options.host;
+  const address = `ws://${host}:${port}`;
+  log.info({ address, auth: token ? "token" : "none (loopback only)" }, "Scheduler listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      log.info("Scheduler shutting down");
+      server.close();
+      http.close();
+      await sessions.close();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) =>
+        server.listening ? server.once("close", () => resolve()) : resolve(),
+      );
+    })();
+    return closing;
+  };
+  return { address, httpUrl: `http://${host}:${port}`, schedulerId, port, state, close };
+}

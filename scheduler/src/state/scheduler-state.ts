@@ -1,0 +1,1062 @@
+/**
+ * All of the scheduler's task bookkeeping, as a pure state machine: `handle(event)`
+ * returns the commands (messages to send) the event calls for. No sockets, timers or
+ * clocks: time arrives on the event. Mutate only through `handle()`.
+ *
+ * Reference counting: a task is *needed* while a client wants it or a dependent in
+ * waiting/queued/processing does (`activeDependents`); a computed result that is no
+ * longer needed is freed on its workers and the task goes back to `released`, keeping
+ * its spec as lineage while anything still refers to it. A task nothing refers to (no
+ * wanting client, no known dependent) is forgotten.
+ */
+import type {
+  ClientToScheduler,
+  FunctionDefinition,
+  PutModule,
+  RemoteErrorShape,
+  SchedulerToClient,
+  SchedulerToWorker,
+  TaskFailureCode,
+  WorkerInfo,
+  WorkerToScheduler,
+} from "../protocol/index.js";
+import { IllegalTransitionError } from "../errors.js";
+import { chooseWorker, DurationEstimates, unsatisfiableResource } from "./placement.js";
+import { TaskQueue } from "./task-queue.js";
+import { TransitionLog } from "./transition-log.js";
+import { TRANSITIONS, type TransitionDetail, type TransitionKey } from "./transitions.js";
+import {
+  type ClientId,
+  type ClientRecord,
+  type Command,
+  type FinalState,
+  type SchedulerEvent,
+  type StoryEntry,
+  type StreamEntry,
+  TASK_STATES,
+  type Task,
+  type TaskRun,
+  type TaskState,
+  type WorkerId,
+  type WorkerJoined,
+  type WorkerRecord,
+} from "./types.js";
+
+export interface SchedulerStateOptions {
+  /** A task errs with `killed-worker` once more than this many workers died running it. */
+  allowedFailures?: number;
+  /** Finished tasks remembered for the dashboard's task stream. */
+  streamLength?: number;
+  /** Reported in `info-reply`. */
+  schedulerId?: string;
+}
+
+const ACTIVE: Record<TaskState, boolean> = {
+  released: false,
+  waiting: true,
+  queued: true,
+  processing: true,
+  memory: false,
+  erred: false,
+};
+
+type ClientMessage<T extends ClientToScheduler["type"]> = Extract<ClientToScheduler, { type: T }>;
+type WorkerMessage<T extends WorkerToScheduler["type"]> = Extract<WorkerToScheduler, { type: T }>;
+
+export class SchedulerState {
+  readonly tasks = new Map<string, Task>();
+  readonly workers = new Map<WorkerId, WorkerRecord>();
+  readonly clients = new Map<ClientId, ClientRecord>();
+  readonly functions = new Map<string, FunctionDefinition>();
+  readonly modules = new Map<string, PutModule>();
+  /** Ready tasks without restrictions, and those with worker or resource restrictions. */
+  readonly queue = new TaskQueue();
+  readonly restricted = new TaskQueue();
+  readonly estimates = new DurationEstimates();
+  readonly log = new TransitionLog();
+  readonly counts: Record<TaskState, number> = {
+    released: 0,
+    waiting: 0,
+    queued: 0,
+    processing: 0,
+    memory: 0,
+    erred: 0,
+  };
+  readonly allowedFailures: number;
+  completedTotal = 0;
+  failedTotal = 0;
+  erredTotal = 0;
+  /** Recently finished tasks (a ring; see `taskStream()`). */
+  private stream: StreamEntry[] = [];
+  private streamNext = 0;
+  private readonly streamLength: number;
+
+  private out: Command[] = [];
+  private toCheck: Task[] = [];
+  private frees = new Map<WorkerId, string[]>();
+  private needFill = false;
+  private now = 0;
+  private seq = 0;
+  private cause = "";
+  private erring: Task[] | undefined;
+  private readonly schedulerId: string;
+
+  constructor(options: SchedulerStateOptions = {}) {
+    this.allowedFailures = options.allowedFailures ?? 3;
+    this.streamLength = options.streamLength ?? 1000;
+    this.schedulerId = options.schedulerId ?? "";
+  }
+
+  handle(event: SchedulerEvent): Command[] {
+    this.now = event.now;
+    this.out = [];
+    this.cause = event.type;
+    switch (event.type) {
+      case "client-joined":
+        this.clients.set(event.client, { id: event.client, name: event.name, wants: new Set() });
+        break;
+      case "client-left":
+        this.onClientLeft(event.client);
+        break;
+      case "worker-joined":
+        this.onWorkerJoined(event);
+        break;
+      case "worker-left":
+        this.onWorkerLeft(event.worker, event.reason);
+        break;
+      case "from-client":
+        this.onClientMessage(event.client, event.message);
+        break;
+      case "from-worker":
+        this.onWorkerMessage(event.worker, event.message);
+        break;
+    }
+    this.settle();
+    return this.out;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // events
+
+  private onClientMessage(client: ClientId, message: ClientToScheduler): void {
+    this.cause = message.type;
+    switch (message.type) {
+      case "define-function":
+        if (!this.functions.has(message.id)) this.functions.set(message.id, message);
+        return;
+      case "put-module":
+        if (!this.modules.has(message.hash)) this.modules.set(message.hash, message);
+        return;
+      case "submit-task":
+        this.onSubmit(client, message);
+        return;
+      case "want-keys":
+        for (const key of message.keys) this.onWant(client, key);
+        return;
+      case "release-keys":
+        for (const key of message.keys) this.onRelease(client, key);
+        return;
+      case "cancel-keys":
+        for (const key of message.keys) this.onCancel(client, key);
+        return;
+      case "scatter":
+        this.onScatter(client, message);
+        return;
+      case "who-has": {
+        const who: Record<string, string[]> = {};
+        for (const key of message.keys) {
+          const t = this.tasks.get(key);
+          who[key] = t && t.state === "memory" ? this.addresses(t) : [];
+        }
+        this.toClient(client, { type: "who-has-reply", requestId: message.requestId, who });
+        return;
+      }
+      case "info":
+        this.toClient(client, {
+          type: "info-reply",
+          requestId: message.requestId,
+          schedulerId: this.schedulerId,
+          workers: this.workerInfo(),
+          tasks: this.taskCounts(),
+        });
+        return;
+    }
+  }
+
+  private onWorkerMessage(worker: WorkerId, message: WorkerToScheduler): void {
+    const w = this.workers.get(worker);
+    if (!w) return;
+    this.cause = message.type;
+    switch (message.type) {
+      case "task-finished":
+        this.onTaskFinished(w, message);
+        return;
+      case "task-failed":
+        this.onTaskFailed(w, message);
+        return;
+      case "keys-stored":
+        this.onKeysStored(w, message);
+        return;
+      case "missing-data":
+        this.onMissingData(w, message);
+        return;
+      case "heartbeat":
+        // Liveness is the connection layer's business; nothing to book here.
+        return;
+    }
+  }
+
+  private onSubmit(client: ClientId, spec: ClientMessage<"submit-task">): void {
+    const c = this.clients.get(client);
+    if (!c) return;
+    const existing = this.tasks.get(spec.key);
+    if (existing) {
+      this.onWant(client, spec.key);
+      return;
+    }
+    const def = this.functions.get(spec.fn);
+    if (!def) {
+      this.toClient(client, {
+        type: "task-erred",
+        key: spec.key,
+        error: runtimeError(
+          "function-error",
+          "FunctionError",
+          `task ${spec.key} refers to function ${spec.fn}, which was never defined: send define-function before submit-task`,
+        ),
+      });
+      return;
+    }
+    if (def.module && !this.modules.has(def.module.hash)) {
+      this.toClient(client, {
+        type: "task-erred",
+        key: spec.key,
+        error: runtimeError(
+          "function-error",
+          "FunctionError",
+          `function ${def.id} lives in module ${def.module.hash}, which was never sent: send put-module before submitting`,
+        ),
+      });
+      return;
+    }
+    const deps: Task[] = [];
+    for (const depKey of new Set(spec.deps)) {
+      const dep = this.tasks.get(depKey);
+      if (!dep || depKey === spec.key) {
+        this.toClient(client, {
+          type: "key-lost",
+          key: spec.key,
+          code: "lost-dependency",
+          message:
+            `task ${spec.key} depends on ${depKey}, which the scheduler does not know (released, lost or never submitted): ` +
+            "keep a future for every dependency until its dependents are submitted",
+        });
+        return;
+      }
+      deps.push(dep);
+    }
+    const run: TaskRun = {
+      fn: spec.fn,
+      args: spec.args,
+      workers: spec.workers,
+      allowOtherWorkers: spec.allowOtherWorkers,
+      resources: spec.resources,
+    };
+    const t = this.createTask(spec.key, run, deps, spec.priority, spec.retries);
+    this.want(c, t);
+    this.compute(t);
+  }
+
+  /** The client holds a future for `key` again. */
+  private onWant(client: ClientId, key: string): void {
+    const c = this.clients.get(client);
+    if (!c) return;
+    const t = this.tasks.get(key);
+    if (!t) {
+      this.toClient(client, {
+        type: "key-lost",
+        key,
+        code: "lost-dependency",
+        message: `the scheduler no longer knows ${key} (released or lost): submit it again`,
+      });
+      return;
+    }
+    this.want(c, t);
+    if (t.state === "memory")
+      this.toClient(client, { type: "key-in-memory", key, nbytes: t.nbytes });
+    else if (t.state === "erred")
+      this.toClient(client, { type: "task-erred", key, error: t.error! });
+    else if (t.state === "released") this.compute(t);
+  }
+
+  private onRelease(client: ClientId, key: string): void {
+    const c = this.clients.get(client);
+    const t = this.tasks.get(key);
+    if (!c || !t?.wantedBy.has(client)) return;
+    t.wantedBy.delete(client);
+    c.wants.delete(t);
+    this.toCheck.push(t);
+  }
+
+  private onCancel(client: ClientId, key: string): void {
+    const c = this.clients.get(client);
+    if (!c) return;
+    this.toClient(client, {
+      type: "key-lost",
+      key,
+      code: "cancelled",
+      message: `task ${key} was cancelled`,
+    });
+    const t = this.tasks.get(key);
+    if (!t) return;
+    t.wantedBy.delete(client);
+    c.wants.delete(t);
+    this.toCheck.push(t);
+    if (t.wantedBy.size > 0 || !ACTIVE[t.state]) return;
+    this.cause = `cancelled by ${client}`;
+    this.abandon(t, "cancelled", (x) =>
+      x === t
+        ? `task ${key} was cancelled`
+        : `task ${x.key} was cancelled because its dependency ${key} was`,
+    );
+  }
+
+  private onScatter(client: ClientId, message: ClientMessage<"scatter">): void {
+    const c = this.clients.get(client);
+    if (!c) return;
+    const eligible = [...this.workers.values()].filter(
+      (w) => !message.workers || message.workers.includes(w.name),
+    );
+    const planned = new Map<WorkerRecord, { key: string; data: Uint8Array }[]>();
+    const plannedBytes = new Map<WorkerRecord, number>();
+    for (const item of message.items) {
+      const existing = this.tasks.get(item.key);
+      if (existing) {
+        this.onWant(client, item.key);
+        continue;
+      }
+      if (eligible.length === 0) {
+        this.toClient(client, {
+          type: "key-lost",
+          key: item.key,
+          code: "no-worker",
+          message: message.workers
+            ? `no connected worker is named ${message.workers.join(", ")} to store scattered data: start it, or drop the workers option`
+            : "no worker is connected to store scattered data: start workers first",
+        });
+        continue;
+      }
+      let targets: WorkerRecord[];
+      if (message.broadcast) targets = eligible;
+      else {
+        let best = eligible[0]!;
+        let bestBytes = Number.POSITIVE_INFINITY;
+        for (const w of eligible) {
+          const bytes = w.bytesHeld + (plannedBytes.get(w) ?? 0);
+          if (bytes < bestBytes) {
+            best = w;
+            bestBytes = bytes;
+          }
+        }
+        targets = [best];
+      }
+      const t = this.createTask(item.key, undefined, [], 0, 0);
+      t.nbytes = item.data.byteLength;
+      t.pendingStores = new Set(targets.map((w) => w.id));
+      for (const w of targets) {
+        w.storing.add(t);
+        plannedBytes.set(w, (plannedBytes.get(w) ?? 0) + t.nbytes);
+        const items = planned.get(w);
+        if (items) items.push(item);
+        else planned.set(w, [item]);
+      }
+      this.want(c, t);
+      this.transition(t, "processing");
+    }
+    for (const [w, items] of planned) this.toWorker(w.id, { type: "put-data", items });
+  }
+
+  private onTaskFinished(w: WorkerRecord, message: WorkerMessage<"task-finished">): void {
+    const t = this.tasks.get(message.key);
+    if (t?.state !== "processing" || t.processingOn !== w.id) {
+      if (!t?.whoHas.has(w.id)) this.queueFree(w.id, message.key);
+      return;
+    }
+    this.completedTotal++;
+    this.estimates.observe(t.run!.fn, message.durationMs);
+    this.recordStream(t, w, message.durationMs, "memory");
+    this.transition(t, "memory", { worker: w, nbytes: message.nbytes, data: message.data });
+  }
+
+  private onTaskFailed(w: WorkerRecord, message: WorkerMessage<"task-failed">): void {
+    const t = this.tasks.get(message.key);
+    if (t?.state !== "processing" || t.processingOn !== w.id) return;
+    this.failedTotal++;
+    this.estimates.observe(t.run!.fn, message.durationMs);
+    this.recordStream(t, w, message.durationMs, "failed");
+    if (t.retriesLeft > 0) {
+      t.retriesLeft--;
+      this.cause = `task-failed, ${t.retriesLeft} retries left`;
+      this.transition(t, "queued");
+      return;
+    }
+    this.fail(t, message.error);
+  }
+
+  private onKeysStored(w: WorkerRecord, message: WorkerMessage<"keys-stored">): void {
+    for (const { key, nbytes } of message.keys) {
+      const t = this.tasks.get(key);
+      if (!t?.pendingStores?.has(w.id)) {
+        if (!t?.whoHas.has(w.id)) this.queueFree(w.id, key);
+        continue;
+      }
+      t.pendingStores.delete(w.id);
+      w.storing.delete(t);
+      if (t.pendingStores.size === 0) t.pendingStores = undefined;
+      if (t.state === "processing") this.transition(t, "memory", { worker: w, nbytes });
+      else this.addReplica(t, w);
+    }
+  }
+
+  private onMissingData(w: WorkerRecord, message: WorkerMessage<"missing-data">): void {
+    const t = this.tasks.get(message.key);
+    const dep = this.tasks.get(message.dependency);
+    if (t?.state !== "processing" || t.processingOn !== w.id || !dep || !t.deps.includes(dep))
+      return;
+    this.cause = `missing-data ${dep.key} from ${message.from.join(", ")}`;
+    for (const holder of this.workers.values()) {
+      if (message.from.includes(holder.address) && dep.whoHas.has(holder.id))
+        this.removeReplica(dep, holder);
+    }
+    if (dep.state === "memory" && dep.whoHas.size === 0) this.transition(dep, "released");
+    this.transition(t, t.deps.every((d) => d.state === "memory") ? "queued" : "waiting");
+    if (dep.state === "released") this.recompute(dep);
+  }
+
+  private onWorkerJoined(e: WorkerJoined): void {
+    this.workers.set(e.worker, {
+      id: e.worker,
+      name: e.name,
+      address: e.address,
+      nthreads: e.nthreads,
+      memoryLimit: e.memoryLimit,
+      resources: { ...e.resources },
+      resourcesUsed: {},
+      processing: new Set(),
+      occupancy: 0,
+      has: new Set(),
+      storing: new Set(),
+      bytesHeld: 0,
+      functions: new Set(),
+      modules: new Set(),
+      joinedAt: e.now,
+    });
+    this.needFill = true;
+  }
+
+  private onWorkerLeft(worker: WorkerId, reason: string): void {
+    const w = this.workers.get(worker);
+    if (!w) return;
+    this.workers.delete(worker);
+    this.cause = `worker ${w.name} left: ${reason}`;
+    const lost: Task[] = [];
+    for (const t of w.has) {
+      t.whoHas.delete(w.id);
+      if (t.whoHas.size === 0) lost.push(t);
+    }
+    w.has.clear();
+    w.bytesHeld = 0;
+    const rerun: Task[] = [];
+    for (const t of [...w.processing]) {
+      t.suspicious++;
+      if (t.suspicious > this.allowedFailures) {
+        this.fail(
+          t,
+          runtimeError(
+            "killed-worker",
+            "KilledWorker",
+            `task ${t.key} was running on ${t.suspicious} workers that died (last: ${w.name}); it probably crashes its ` +
+              "worker, e.g. by running out of memory. Fix the task or raise --allowed-failures",
+          ),
+        );
+      } else {
+        this.transition(t, "released");
+        rerun.push(t);
+      }
+    }
+    const unstored: Task[] = [];
+    for (const t of w.storing) {
+      t.pendingStores?.delete(w.id);
+      if (t.pendingStores?.size === 0) {
+        t.pendingStores = undefined;
+        if (t.state === "processing") unstored.push(t);
+      }
+    }
+    w.storing.clear();
+    for (const t of lost) if (t.state === "memory") this.transition(t, "released");
+    for (const t of rerun) if (t.state === "released") this.recompute(t);
+    for (const t of lost) {
+      if (t.state === "released" && (t.wantedBy.size > 0 || t.activeDependents > 0))
+        this.recompute(t);
+    }
+    for (const t of unstored) {
+      this.transition(t, "released");
+      this.abandonLost(t, t.key);
+    }
+    this.needFill = true;
+  }
+
+  private onClientLeft(client: ClientId): void {
+    const c = this.clients.get(client);
+    if (!c) return;
+    this.clients.delete(client);
+    for (const t of c.wants) {
+      t.wantedBy.delete(client);
+      this.toCheck.push(t);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // lifecycle helpers
+
+  private createTask(
+    key: string,
+    run: TaskRun | undefined,
+    deps: Task[],
+    priority: number,
+    retries: number,
+  ): Task {
+    const t: Task = {
+      key,
+      state: "released",
+      run,
+      deps,
+      dependents: new Set(),
+      activeDependents: 0,
+      waitingCount: 0,
+      wantedBy: new Set(),
+      whoHas: new Set(),
+      processingOn: undefined,
+      pendingStores: undefined,
+      nbytes: 0,
+      priority,
+      seq: this.seq++,
+      retriesLeft: retries,
+      suspicious: 0,
+      error: undefined,
+      erredOn: undefined,
+      expectedMs: 0,
+    };
+    for (const dep of deps) dep.dependents.add(t);
+    this.tasks.set(key, t);
+    this.counts.released++;
+    this.log.record(key, [this.now, "new", "released", this.cause]);
+    return t;
+  }
+
+  private want(c: ClientRecord, t: Task): void {
+    t.wantedBy.add(c.id);
+    c.wants.add(t);
+  }
+
+  /** Starts computing a released task that is needed (new, or needed again). */
+  private compute(t: Task): void {
+    const erredDep = t.deps.find((d) => d.state === "erred");
+    if (erredDep) {
+      this.transition(t, "erred", {
+        error: derivedError(erredDep),
+        erredOn: erredDep.erredOn ?? erredDep.key,
+      });
+      return;
+    }
+    this.recompute(t);
+  }
+
+  /**
+   * Brings a released task (and every released task in its lineage) back to waiting or
+   * queued. A task whose lineage includes lost scattered data cannot come back: it and
+   * its active dependents are abandoned with `lost-dependency`.
+   */
+  private recompute(root: Task): void {
+    const order: Task[] = [];
+    const seen = new Set<Task>();
+    const stack: [Task, boolean][] = [[root, false]];
+    while (stack.length > 0) {
+      const [t, expanded] = stack.pop()!;
+      if (expanded) {
+        order.push(t);
+        continue;
+      }
+      if (seen.has(t)) continue;
+      seen.add(t);
+      stack.push([t, true]);
+      for (const d of t.deps) if (d.state === "released" && !seen.has(d)) stack.push([d, false]);
+    }
+    const impossible = new Set<Task>();
+    let lost: Task | undefined;
+    for (const t of order) {
+      if (!t.run || t.deps.some((d) => impossible.has(d))) {
+        if (!t.run) lost ??= t;
+        impossible.add(t);
+        continue;
+      }
+      const erredDep = t.deps.find((d) => d.state === "erred");
+      if (erredDep) {
+        this.transition(t, "erred", {
+          error: derivedError(erredDep),
+          erredOn: erredDep.erredOn ?? erredDep.key,
+        });
+      } else {
+        this.transition(t, t.deps.every((d) => d.state === "memory") ? "queued" : "waiting");
+      }
+    }
+    if (impossible.has(root)) {
+      for (const t of order) this.toCheck.push(t);
+      this.abandonLost(root, lost!.key);
+    }
+  }
+
+  /** `root` cannot be computed because the scattered data `lost` is gone. */
+  private abandonLost(root: Task, lost: string): void {
+    this.abandon(root, "lost-dependency", (x) =>
+      x.key === lost
+        ? `${lost} was lost with its worker and cannot be recomputed (scattered data has no lineage): scatter it again`
+        : `task ${x.key} depends on ${lost}, which was lost with its worker and cannot be recomputed: scatter it again and resubmit`,
+    );
+  }
+
+  /**
+   * Drops `root` and, transitively, its dependents that still wait for it: wanting
+   * clients get `key-lost` with `code`. Tasks something else still refers to go to
+   * `released`; the rest are removed.
+   */
+  private abandon(root: Task, code: TaskFailureCode, message: (t: Task) => string): void {
+    const order: Task[] = [];
+    const seen = new Set<Task>([root]);
+    const stack: [Task, boolean][] = [[root, false]];
+    while (stack.length > 0) {
+      const [t, expanded] = stack.pop()!;
+      if (expanded) {
+        order.push(t);
+        continue;
+      }
+      stack.push([t, true]);
+      for (const d of t.dependents) {
+        if (!seen.has(d) && ACTIVE[d.state]) {
+          seen.add(d);
+          stack.push([d, false]);
+        }
+      }
+    }
+    const final: FinalState = code === "cancelled" ? "cancelled" : "forgotten";
+    for (const t of order) {
+      for (const client of t.wantedBy) {
+        this.toClient(client, { type: "key-lost", key: t.key, code, message: message(t) });
+        this.clients.get(client)?.wants.delete(t);
+      }
+      t.wantedBy.clear();
+      if (t.dependents.size === 0) this.transition(t, ACTIVE[t.state] ? final : "forgotten");
+      else {
+        if (ACTIVE[t.state]) this.transition(t, "released");
+        this.toCheck.push(t);
+      }
+    }
+  }
+
+  /** Fails a task for good and errs its waiting dependents (transitively). */
+  private fail(t: Task, error: RemoteErrorShape): void {
+    this.transition(t, "erred", { error, erredOn: t.key });
+  }
+
+  /** Forgets unreferenced tasks and releases results nobody needs, until nothing changes. */
+  private settle(): void {
+    const toCheck = this.toCheck;
+    while (toCheck.length > 0) {
+      const t = toCheck.pop()!;
+      if (this.tasks.get(t.key) !== t) continue;
+      if (t.wantedBy.size === 0 && t.dependents.size === 0) {
+        this.cause = "unreferenced";
+        this.transition(t, "forgotten");
+        continue;
+      }
+      if (t.wantedBy.size > 0 || t.activeDependents > 0) continue;
+      this.cause = "no longer needed";
+      if (ACTIVE[t.state] || (t.state === "memory" && t.run)) this.transition(t, "released");
+    }
+    if (this.needFill) this.fill();
+    if (this.frees.size > 0) {
+      for (const [worker, keys] of this.frees) {
+        if (this.workers.has(worker))
+          this.out.push({ type: "send-worker", worker, message: { type: "free-keys", keys } });
+      }
+      this.frees.clear();
+    }
+  }
+
+  /** Assigns queued tasks to workers with free slots, highest priority first. */
+  private fill(): void {
+    this.needFill = false;
+    if (this.workers.size === 0) return;
+    this.cause = "assigned";
+    const workers = this.workers.values.bind(this.workers);
+    for (;;) {
+      const t = this.queue.peek();
+      if (!t) break;
+      const w = chooseWorker(t, workers(), this.estimates);
+      if (!w) break;
+      this.transition(t, "processing", { worker: w });
+    }
+    if (this.restricted.size === 0) return;
+    for (const t of this.restricted.ordered()) {
+      const w = chooseWorker(t, workers(), this.estimates);
+      if (w) this.transition(t, "processing", { worker: w });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // the transition machinery (called from the table in transitions.ts)
+
+  transition(t: Task, to: TaskState | FinalState, detail: TransitionDetail = {}): void {
+    const from = t.state;
+    const handler = TRANSITIONS[`${from}->${to}` as TransitionKey];
+    if (!handler) throw new IllegalTransitionError(t.key, from, to, this.log.story(t.key));
+    this.log.record(t.key, [this.now, from, to, this.cause]);
+    handler(this, t, detail);
+  }
+
+  /** @internal */
+  setState(t: Task, to: TaskState): void {
+    const from = t.state;
+    this.counts[from]--;
+    this.counts[to]++;
+    t.state = to;
+    if (ACTIVE[from] !== ACTIVE[to]) {
+      const delta = ACTIVE[to] ? 1 : -1;
+      for (const d of t.deps) {
+        d.activeDependents += delta;
+        if (delta < 0) this.toCheck.push(d);
+      }
+    }
+  }
+
+  /** @internal */
+  enterWaiting(t: Task): void {
+    let missing = 0;
+    for (const d of t.deps) if (d.state !== "memory") missing++;
+    this.setState(t, "waiting");
+    t.waitingCount = missing;
+  }
+
+  /** @internal */
+  leaveWaiting(t: Task): void {
+    t.waitingCount = 0;
+  }
+
+  /** @internal */
+  enterQueued(t: Task): void {
+    const run = t.run!;
+    if (run.resources && this.workers.size > 0) {
+      const missing = unsatisfiableResource(this.workers.values(), run.resources);
+      if (missing) {
+        this.log.record(t.key, [this.now, t.state, "erred", "no worker can satisfy its resources"]);
+        this.enterErred(
+          t,
+          runtimeError(
+            "no-worker",
+            "NoWorkerError",
+            `task ${t.key} needs ${missing.need} ${missing.name} but no connected worker offers more than ${missing.most}: ` +
+              `start a worker with --resources ${missing.name}=${missing.need}, or lower the task's resources`,
+          ),
+          t.key,
+        );
+        return;
+      }
+    }
+    this.setState(t, "queued");
+    if ((run.workers && !run.allowOtherWorkers) || run.resources) this.restricted.push(t);
+    else this.queue.push(t);
+    this.needFill = true;
+  }
+
+  /** @internal */
+  leaveQueued(t: Task): void {
+    this.queue.delete(t);
+    this.restricted.delete(t);
+  }
+
+  /** @internal */
+  enterProcessing(t: Task, w: WorkerRecord): void {
+    const run = t.run!;
+    this.setState(t, "processing");
+    t.processingOn = w.id;
+    w.processing.add(t);
+    t.expectedMs = this.estimates.expected(run.fn);
+    w.occupancy += t.expectedMs;
+    if (run.resources) {
+      for (const name in run.resources)
+        w.resourcesUsed[name] = (w.resourcesUsed[name] ?? 0) + run.resources[name]!;
+    }
+    this.ensureFunction(w, run.fn);
+    const deps = t.deps.map((d) => ({ key: d.key, nbytes: d.nbytes, who: this.addresses(d) }));
+    const message: SchedulerToWorker = {
+      type: "compute-task",
+      key: t.key,
+      fn: run.fn,
+      args: run.args,
+      deps,
+      priority: t.priority,
+    };
+    if (run.resources) message.resources = run.resources;
+    this.toWorker(w.id, message);
+  }
+
+  /** @internal Scattered data: processing until a worker confirms it stored it. */
+  enterStoring(t: Task): void {
+    if (t.run || !t.pendingStores)
+      throw new IllegalTransitionError(t.key, t.state, "processing", this.log.story(t.key));
+    this.setState(t, "processing");
+  }
+
+  /** @internal */
+  leaveProcessing(t: Task, free: boolean): void {
+    const w = t.processingOn === undefined ? undefined : this.workers.get(t.processingOn);
+    if (t.processingOn !== undefined && free) this.queueFree(t.processingOn, t.key);
+    if (w) {
+      w.processing.delete(t);
+      w.occupancy = w.processing.size === 0 ? 0 : Math.max(0, w.occupancy - t.expectedMs);
+      const resources = t.run?.resources;
+      if (resources)
+        for (const name in resources)
+          w.resourcesUsed[name] = (w.resourcesUsed[name] ?? 0) - resources[name]!;
+      this.needFill = true;
+    }
+    t.processingOn = undefined;
+    t.expectedMs = 0;
+    if (free && t.pendingStores) this.dropPendingStores(t);
+  }
+
+  /** @internal */
+  enterMemory(t: Task, w: WorkerRecord, nbytes: number, data: Uint8Array | undefined): void {
+    this.setState(t, "memory");
+    t.nbytes = nbytes;
+    t.suspicious = 0;
+    this.addReplica(t, w);
+    for (const client of t.wantedBy) {
+      this.toClient(
+        client,
+        data
+          ? { type: "key-in-memory", key: t.key, nbytes, data }
+          : { type: "key-in-memory", key: t.key, nbytes },
+      );
+    }
+    for (const d of t.dependents) {
+      if (d.state === "waiting" && --d.waitingCount === 0) this.transition(d, "queued");
+    }
+  }
+
+  /** @internal Drops every copy of the result (telling the workers to free it). */
+  leaveMemory(t: Task): void {
+    for (const id of t.whoHas) {
+      const w = this.workers.get(id);
+      if (w) {
+        w.has.delete(t);
+        w.bytesHeld -= t.nbytes;
+      }
+      this.queueFree(id, t.key);
+    }
+    t.whoHas.clear();
+    if (t.pendingStores) this.dropPendingStores(t);
+  }
+
+  /** @internal A result left memory: dependents that counted on it wait for it again. */
+  dependencyLost(t: Task): void {
+    for (const d of t.dependents) {
+      if (d.state === "waiting") d.waitingCount++;
+      else if (d.state === "queued") this.transition(d, "waiting");
+    }
+  }
+
+  /**
+   * @internal Errs the task; its waiting and queued dependents err too (transitively,
+   * iteratively: each goes through the table with the same error, reason mentioned).
+   */
+  enterErred(t: Task, error: RemoteErrorShape, erredOn: string): void {
+    this.setErred(t, error, erredOn);
+    if (this.erring) {
+      this.erring.push(t);
+      return;
+    }
+    const erring = [t];
+    this.erring = erring;
+    try {
+      while (erring.length > 0) {
+        const x = erring.pop()!;
+        for (const d of x.dependents) {
+          if (d.state === "waiting" || d.state === "queued") {
+            this.cause = `dependency ${x.key} erred`;
+            this.transition(d, "erred", { error: derivedError(x), erredOn });
+          }
+        }
+      }
+    } finally {
+      this.erring = undefined;
+    }
+  }
+
+  private setErred(t: Task, error: RemoteErrorShape, erredOn: string): void {
+    this.setState(t, "erred");
+    t.error = error;
+    t.erredOn = erredOn;
+    this.erredTotal++;
+    for (const client of t.wantedBy)
+      this.toClient(client, { type: "task-erred", key: t.key, error });
+  }
+
+  /** @internal */
+  remove(t: Task): void {
+    this.counts[t.state]--;
+    const active = ACTIVE[t.state];
+    for (const d of t.deps) {
+      if (active) d.activeDependents--;
+      d.dependents.delete(t);
+      this.toCheck.push(d);
+    }
+    for (const client of t.wantedBy) this.clients.get(client)?.wants.delete(t);
+    t.wantedBy.clear();
+    this.tasks.delete(t.key);
+  }
+
+  private addReplica(t: Task, w: WorkerRecord): void {
+    if (t.whoHas.has(w.id)) return;
+    t.whoHas.add(w.id);
+    w.has.add(t);
+    w.bytesHeld += t.nbytes;
+  }
+
+  private removeReplica(t: Task, w: WorkerRecord): void {
+    if (!t.whoHas.delete(w.id)) return;
+    w.has.delete(t);
+    w.bytesHeld -= t.nbytes;
+  }
+
+  private dropPendingStores(t: Task): void {
+    for (const id of t.pendingStores!) {
+      this.workers.get(id)?.storing.delete(t);
+      this.queueFree(id, t.key);
+    }
+    t.pendingStores = undefined;
+  }
+
+  private ensureFunction(w: WorkerRecord, fn: string): void {
+    if (w.functions.has(fn)) return;
+    const def = this.functions.get(fn)!;
+    if (def.module && !w.modules.has(def.module.hash)) {
+      this.toWorker(w.id, this.modules.get(def.module.hash)!);
+      w.modules.add(def.module.hash);
+    }
+    this.toWorker(w.id, def);
+    w.functions.add(fn);
+  }
+
+  private queueFree(worker: WorkerId, key: string): void {
+    const keys = this.frees.get(worker);
+    if (keys) keys.push(key);
+    else this.frees.set(worker, [key]);
+  }
+
+  private toClient(client: ClientId, message: SchedulerToClient): void {
+    this.out.push({ type: "send-client", client, message });
+  }
+
+  private toWorker(worker: WorkerId, message: SchedulerToWorker): void {
+    this.out.push({ type: "send-worker", worker, message });
+  }
+
+  private addresses(t: Task): string[] {
+    const out: string[] = [];
+    for (const id of t.whoHas) {
+      const w = this.workers.get(id);
+      if (w) out.push(w.address);
+    }
+    return out;
+  }
+
+  private recordStream(
+    t: Task,
+    w: WorkerRecord,
+    durationMs: number,
+    outcome: StreamEntry["outcome"],
+  ): void {
+    const entry: StreamEntry = {
+      key: t.key,
+      name: this.functions.get(t.run!.fn)?.name ?? "task",
+      worker: w.name,
+      start: this.now - durationMs,
+      end: this.now,
+      outcome,
+    };
+    if (this.stream.length < this.streamLength) this.stream.push(entry);
+    else this.stream[this.streamNext] = entry;
+    this.streamNext = (this.streamNext + 1) % this.streamLength;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // read-only views (status, metrics, dashboard)
+
+  taskCounts(): Record<TaskState, number> {
+    return { ...this.counts };
+  }
+
+  workerInfo(): WorkerInfo[] {
+    return [...this.workers.values()].map((w) => ({
+      id: w.id,
+      name: w.name,
+      address: w.address,
+      nthreads: w.nthreads,
+      memoryLimit: w.memoryLimit,
+      resources: w.resources,
+      bytesHeld: w.bytesHeld,
+      processing: w.processing.size,
+    }));
+  }
+
+  /** Finished tasks, oldest first. */
+  taskStream(): StreamEntry[] {
+    if (this.stream.length < this.streamLength) return this.stream.slice();
+    return [...this.stream.slice(this.streamNext), ...this.stream.slice(0, this.streamNext)];
+  }
+
+  /** Task counts by state for each function name (O(tasks): for dashboards, not hot paths). */
+  progressByName(): Record<string, Record<TaskState, number>> {
+    const out: Record<string, Record<TaskState, number>> = {};
+    for (const t of this.tasks.values()) {
+      const name = t.run ? (this.functions.get(t.run.fn)?.name ?? "task") : "scatter";
+      let row = out[name];
+      if (!row) {
+        row = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+        out[name] = row;
+      }
+      row[t.state]++;
+    }
+    return out;
+  }
+
+  /** The task's recent transitions (for debugging and error reports). */
+  story(key: string): StoryEntry[] {
+    return this.log.story(key);
+  }
+}
+
+function runtimeError(code: TaskFailureCode, name: string, message: string): RemoteErrorShape {
+  return { name, message, code };
+}
+
+function derivedError(failed: Task): RemoteErrorShape {
+  const error = failed.error!;
+  const origin = failed.erredOn ?? failed.key;
+  const prefix = `dependency ${origin} failed: `;
+  return {
+    ...error,
+    message: error.message.startsWith("dependency ") ? error.message : prefix + error.message,
+  };
+}
