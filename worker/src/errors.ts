@@ -1,10 +1,11 @@
 /**
  * The worker's errors. Every code is stable and documented in worker/README.md
- * (a test checks that), so scripts and people can rely on it.
+ * (a test checks that), so scripts and people can rely on it. Failures of individual
+ * tasks are not thrown: they go to the scheduler as `task-failed` with a
+ * `RemoteErrorShape` (its `code` from the protocol's `TaskFailureCode` when the runtime
+ * failed the task: `memory-limit`, `function-error`).
  */
 export const WorkerErrorCode = [
-  /** A command-line flag or environment variable has a bad value. */
-  "bad-flag",
   /** The options passed to `startWorker()` are invalid. */
   "bad-options",
   /** Listening beyond loopback without a token was refused. */
@@ -13,14 +14,8 @@ export const WorkerErrorCode = [
   "listen-failed",
   /** The scheduler refused the token (HTTP 401) on the first connection. */
   "unauthorized",
-  /** Storing a result or dependency would exceed --memory-limit. */
-  "memory-limit",
-  /** A shipped function or module could not be loaded in a task thread. */
-  "function-error",
-  /** A task ended its thread (process.exit(), an uncaught error in a callback, out of memory). */
+  /** Task threads could not be started (e.g. the worker is not built). */
   "thread-exited",
-  /** A dependency could not be fetched from any worker the scheduler named. */
-  "missing-data",
   /** The worker was closed while an operation was in progress. */
   "closed",
 ] as const;

@@ -182,7 +182,7 @@ function compute(
   return key;
 }
 
-const valueOf = (m: { data?: Uint8Array | undefined }) => deserializeValue(m.data!);
+const resultOf = (m: { data?: Uint8Array | undefined }) => deserializeValue(m.data!);
 
 async function peerDial(address: string, token?: string) {
   const { connection } = await dial<
@@ -228,7 +228,7 @@ describe("worker", () => {
     const add = define(link, "(a, b) => a + b", "add");
     const key = compute(link, add, [1, 2]);
     const finished = await link.finished(key);
-    expect(valueOf(finished)).toBe(3);
+    expect(resultOf(finished)).toBe(3);
     expect(finished.nbytes).toBe(finished.data!.byteLength);
   });
 
@@ -240,12 +240,13 @@ describe("worker", () => {
       "async function pairs(n) { await null; return new Map([[n, new Set([n * 2])]]); }",
     );
     const key = compute(link, fn, [4]);
-    expect(valueOf(await link.finished(key))).toEqual(new Map([[4, new Set([8])]]));
+    expect(resultOf(await link.finished(key))).toEqual(new Map([[4, new Set([8])]]));
   });
 
   it("reports a thrown error with its name, message and stack", async () => {
     const { links } = await setup();
     const link = links[0]!;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the template literal belongs to the shipped source
     const fn = define(link, "function explode(x) { throw new RangeError(`bad ${x}`); }");
     const key = compute(link, fn, ["input"]);
     const { error } = await link.failed(key);
@@ -284,7 +285,7 @@ describe("worker", () => {
       module: { hash, export: "shout" },
     });
     const key = compute(link, `mod:${hash}#shout`, ["hi"]);
-    expect(valueOf(await link.finished(key))).toBe("HI!");
+    expect(resultOf(await link.finished(key))).toBe("HI!");
   });
 
   it("fetches a dependency from a peer's data port and holds the result for peers", async () => {
@@ -303,7 +304,7 @@ describe("worker", () => {
       [{ key: a, nbytes: done.nbytes, who: [workers[0]!.address] }],
       (v) => (v === marker ? a : undefined),
     );
-    expect(valueOf(await l1.finished(b))).toBe(1_400_001);
+    expect(resultOf(await l1.finished(b))).toBe(1_400_001);
     const served = await getData(workers[1]!.address, [b, a, "nope"]);
     expect(served.items.map((i) => i.key)).toEqual([b]); // the fetched copy was dropped
     expect(served.missing).toEqual([a, "nope"]);
@@ -359,7 +360,7 @@ describe("worker", () => {
     await link.next("heartbeat", (m) => m.executing === 1);
     link.send({ type: "free-keys", keys: [spin] });
     const quick = compute(link, define(link, "() => 'fresh thread'"), []);
-    expect(valueOf(await link.finished(quick))).toBe("fresh thread");
+    expect(resultOf(await link.finished(quick))).toBe("fresh thread");
     expect(link.received.some((m) => m.type !== "heartbeat" && "key" in m && m.key === spin)).toBe(
       false,
     );
@@ -392,7 +393,7 @@ describe("worker", () => {
     const after = compute(link, define(link, "() => 'still here'"), []);
     const { error } = await link.failed(exit);
     expect(error.message).toContain(`task ${exit} ended its worker thread (exit code 3)`);
-    expect(valueOf(await link.finished(after))).toBe("still here");
+    expect(resultOf(await link.finished(after))).toBe("still here");
   });
 
   it("fails with memory-limit when a result would exceed the limit", async () => {
@@ -415,7 +416,7 @@ describe("worker", () => {
     expect(again.hello.name).toBe("test-0");
     expect((await getData(workers[0]!.address, [key])).missing).toEqual([key]);
     const next = compute(again, define(again, "() => 2"), []);
-    expect(valueOf(await again.finished(next))).toBe(2);
+    expect(resultOf(await again.finished(next))).toBe(2);
   });
 
   it("refuses data-port connections without the token (HTTP 401)", async () => {
