@@ -150,6 +150,11 @@ export class Client implements FutureOwner {
     return this.#table.size;
   }
 
+  /** Whether this client holds a future for `key` (not yet released). */
+  holds(key: string): boolean {
+    return this.#table.get(key) !== undefined;
+  }
+
   /** Resolves once connected (at once if connected now); useful after a scheduler restart. */
   whenConnected(): Promise<void> {
     return this.#link.whenConnected();

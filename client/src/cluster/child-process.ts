@@ -15,7 +15,10 @@ export class CliProcess {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   private constructor(
+    /** What it is, for messages: "worker local-0 (launchbay-worker)". */
     readonly label: string,
+    /** Its name (a worker's --name), or the label. */
+    readonly name: string,
     readonly child: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => {
@@ -48,12 +51,13 @@ export class CliProcess {
     args: string[],
     env: NodeJS.ProcessEnv,
     timeoutMs: number,
+    name = label,
   ): Promise<{ process: CliProcess; firstLine: string }> {
     const child = spawn(process.execPath, [script, ...args], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const proc = new CliProcess(label, child);
+    const proc = new CliProcess(label, name, child);
     const stdout = createInterface({ input: child.stdout! });
     try {
       const firstLine = await new Promise<string>((resolve, reject) => {

@@ -142,6 +142,7 @@ export class LocalCluster {
       args,
       env,
       o.startTimeoutMs ?? 30_000,
+      name,
     );
     live.add(worker);
     void worker.exited.then(() => live.delete(worker));
