@@ -11,14 +11,16 @@ import { isLauncherError } from "./errors.js";
  */
 async function main(): Promise<void> {
   const raw = rawConfigFrom(process.env, process.argv.slice(2));
-  const config = parseConfig(raw);
+  let config = parseConfig(raw);
   const log = pino({ level: config.logLevel });
   let backend: Backend;
   if (config.backend === "kubernetes") {
     const { createKubernetesBackend } = await import(
       "./backend/kubernetes/create-kubernetes-backend.js"
     );
-    backend = await createKubernetesBackend(config, log);
+    const created = await createKubernetesBackend(config, log);
+    backend = created.backend;
+    config = { ...config, workshop: created.workshop };
   } else {
     backend = createLocalBackend(config, log);
   }

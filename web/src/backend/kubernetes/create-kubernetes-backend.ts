@@ -1,0 +1,112 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import {
+  GROUP,
+  parseWorkshop,
+  VERSION,
+  WORKSHOP_PLURAL,
+  type Workshop,
+  workshopLifetimes,
+} from "@launchbay/operator/api";
+import type { FastifyBaseLogger } from "fastify";
+import type { LauncherConfig, WorkshopSettings } from "../../config.js";
+import { LauncherError } from "../../errors.js";
+import { KubeRest, KubeStatusError } from "./kube-rest.js";
+import { KubernetesBackend } from "./kubernetes-backend.js";
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new LauncherError(
+      "invalid-config",
+      `cannot read the kubeconfig ${path ?? "(default)"}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return kc;
+}
+
+/** The launcher's workshop settings from the Workshop resource (the organiser's values file). */
+export async function workshopSettingsFrom(
+  rest: KubeRest,
+  workshop: Workshop,
+  fallback: WorkshopSettings,
+): Promise<WorkshopSettings> {
+  const spec = workshop.spec;
+  const { lifetimeMs, maxLifetimeMs } = workshopLifetimes(spec);
+  let accessCode: string | undefined;
+  if (spec.access.mode === "accessCode" && spec.access.secretName) {
+    const ns = workshop.metadata.namespace ?? "default";
+    const secret = await rest.request<{ data?: Record<string, string> }>(
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(spec.access.secretName)}`,
+    );
+    const raw = secret.data?.[spec.access.secretKey];
+    if (!raw) {
+      throw new LauncherError(
+        "invalid-config",
+        `the access-code Secret ${spec.access.secretName} has no key ${spec.access.secretKey}: add it or set access.mode to open`,
+      );
+    }
+    accessCode = Buffer.from(raw, "base64").toString("utf8").trim();
+  }
+  return {
+    ...fallback,
+    title: spec.title,
+    lifetimeMinutes: Math.max(1, Math.round(lifetimeMs / 60_000)),
+    maxLifetimeMinutes: Math.max(1, Math.round(maxLifetimeMs / 60_000)),
+    maxSandboxes: spec.maxSandboxes ?? fallback.maxSandboxes,
+    warmPool: spec.warmPool,
+    workers: spec.sandbox.workers,
+    accessCode,
+  };
+}
+
+/** Connects to the cluster, reads the Workshop and returns the backend plus the workshop's settings. */
+export async function createKubernetesBackend(
+  config: LauncherConfig,
+  log: FastifyBaseLogger,
+): Promise<{ backend: KubernetesBackend; workshop: WorkshopSettings }> {
+  const kc = loadKubeConfig(config.kubernetes.kubeconfig);
+  const rest = await KubeRest.create(kc);
+  const { namespace, workshopName } = config.kubernetes;
+  let raw: unknown;
+  try {
+    raw = await rest.request(
+      "GET",
+      `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${WORKSHOP_PLURAL}/${encodeURIComponent(workshopName)}`,
+    );
+  } catch (err) {
+    rest.close();
+    if (err instanceof KubeStatusError && err.status === 404) {
+      throw new LauncherError(
+        "invalid-config",
+        `there is no Workshop ${workshopName} in namespace ${namespace}: create it (helm install does) or set LAUNCHBAY_WORKSHOP`,
+      );
+    }
+    throw new LauncherError(
+      "invalid-config",
+      `cannot reach the Kubernetes API: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const parsed = parseWorkshop(raw);
+  if (!parsed.ok) {
+    rest.close();
+    throw new LauncherError(
+      "invalid-config",
+      `the Workshop ${workshopName} is invalid: ${parsed.error}`,
+    );
+  }
+  const workshop = await workshopSettingsFrom(rest, parsed.workshop, config.workshop);
+  const backend = new KubernetesBackend({
+    rest,
+    namespace,
+    workshop: workshopName,
+    workers: workshop.workers,
+    log,
+  });
+  return { backend, workshop };
+}

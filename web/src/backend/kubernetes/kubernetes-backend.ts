@@ -1,0 +1,344 @@
+import {
+  claimPatch,
+  extendPatch,
+  GROUP,
+  isClaimable,
+  LABELS,
+  newSandbox,
+  parseSandbox,
+  SANDBOX_PLURAL,
+  type Sandbox,
+  SECRET_KEYS,
+  SECRET_NAME,
+  VERSION,
+} from "@launchbay/operator/api";
+import type { FastifyBaseLogger } from "fastify";
+import { LauncherError } from "../../errors.js";
+import type {
+  Backend,
+  BackendCapacity,
+  ClaimRequest,
+  CreateRequest,
+  SandboxListener,
+  SandboxState,
+  ServiceName,
+  Upstream,
+} from "../backend.js";
+import { SandboxStore } from "../sandbox-store.js";
+import { type KubeRest, KubeStatusError, type WatchEvent } from "./kube-rest.js";
+import { sandboxStateOf } from "./sandbox-mapping.js";
+
+const MERGE_PATCH = "application/merge-patch+json";
+
+export interface KubernetesBackendOptions {
+  rest: KubeRest;
+  namespace: string;
+  workshop: string;
+  /** Workers per sandbox (from the Workshop), for progress before the operator reports. */
+  workers: number;
+  log: FastifyBaseLogger;
+}
+
+interface Tokens {
+  runtime: string;
+  notebook: string;
+}
+
+/**
+ * Sandboxes as `Sandbox` custom resources: creates them, claims warm ones, patches expiry,
+ * deletes them, and mirrors them through a list+watch. The operator does everything else.
+ */
+export class KubernetesBackend implements Backend {
+  readonly kind = "kubernetes" as const;
+  private readonly store = new SandboxStore();
+  private readonly objects = new Map<string, Sandbox>();
+  private readonly reserved = new Set<string>();
+  private readonly tokens = new Map<string, Tokens>();
+  private readonly abort = new AbortController();
+  private watching: Promise<void> | undefined;
+  private readonly collection: string;
+
+  constructor(private readonly options: KubernetesBackendOptions) {
+    this.collection = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(options.namespace)}/${SANDBOX_PLURAL}`;
+  }
+
+  private get selector(): string {
+    return encodeURIComponent(`${LABELS.workshop}=${this.options.workshop}`);
+  }
+
+  async start(): Promise<void> {
+    const resourceVersion = await this.relist();
+    this.watching = this.watchLoop(resourceVersion);
+  }
+
+  /** Lists every Sandbox of the workshop and replaces the mirror; returns the list's resourceVersion. */
+  private async relist(): Promise<string> {
+    const list = await this.options.rest.request<{
+      metadata: { resourceVersion: string };
+      items: unknown[];
+    }>("GET", `${this.collection}?labelSelector=${this.selector}`);
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const sandbox = this.decode(item);
+      if (!sandbox) continue;
+      seen.add(sandbox.metadata.name);
+      this.upsert(sandbox);
+    }
+    for (const id of [...this.objects.keys()]) if (!seen.has(id)) this.forget(id);
+    return list.metadata.resourceVersion;
+  }
+
+  private async watchLoop(initialVersion: string): Promise<void> {
+    let resourceVersion = initialVersion;
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.options.rest.watch(
+          `${this.collection}?watch=true&allowWatchBookmarks=true&labelSelector=${this.selector}&resourceVersion=${resourceVersion}&timeoutSeconds=300`,
+          (event) => {
+            const next = this.onWatchEvent(event);
+            if (next) resourceVersion = next;
+          },
+          this.abort.signal,
+        );
+        failures = 0;
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        failures += 1;
+        const gone = err instanceof KubeStatusError && err.status === 410;
+        this.options.log.warn(
+          { err, failures },
+          gone ? "Sandbox watch expired; relisting" : "Sandbox watch failed; relisting",
+        );
+        await new Promise((r) =>
+          setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(failures, 5))).unref(),
+        );
+        try {
+          resourceVersion = await this.relist();
+        } catch (listErr) {
+          this.options.log.warn({ err: listErr }, "Relisting sandboxes failed");
+        }
+      }
+    }
+  }
+
+  /** Applies one watch event; returns the new resourceVersion to resume from. */
+  private onWatchEvent(event: WatchEvent): string | undefined {
+    if (event.type === "ERROR") {
+      const status = event.object as { code?: number; message?: string };
+      throw new KubeStatusError(status.code ?? 500, "WatchError", status.message ?? "watch error");
+    }
+    const meta = (event.object as { metadata?: { resourceVersion?: string } }).metadata;
+    if (event.type === "BOOKMARK") return meta?.resourceVersion;
+    const sandbox = this.decode(event.object);
+    if (!sandbox) return meta?.resourceVersion;
+    if (event.type === "DELETED") this.forget(sandbox.metadata.name);
+    else this.upsert(sandbox);
+    return sandbox.metadata.resourceVersion;
+  }
+
+  private decode(value: unknown): Sandbox | undefined {
+    const parsed = parseSandbox(value);
+    if (!parsed.ok) {
+      this.options.log.warn(
+        { error: parsed.error },
+        "Ignoring a Sandbox that does not match the schema",
+      );
+      return undefined;
+    }
+    return parsed.sandbox;
+  }
+
+  private upsert(sandbox: Sandbox): SandboxState {
+    const previous = this.objects.get(sandbox.metadata.name);
+    // Never move backwards: a create/patch response may arrive after a newer watch event.
+    if (
+      previous &&
+      Number(previous.metadata.resourceVersion) > Number(sandbox.metadata.resourceVersion)
+    ) {
+      return this.store.get(sandbox.metadata.name)!;
+    }
+    this.objects.set(sandbox.metadata.name, sandbox);
+    const state = sandboxStateOf(sandbox, this.options.workers);
+    this.store.put(state);
+    if (state.phase === "Ready" && !this.tokens.has(state.id))
+      void this.loadTokens(state.id, sandbox);
+    return state;
+  }
+
+  private forget(id: string): void {
+    this.objects.delete(id);
+    this.tokens.delete(id);
+    this.reserved.delete(id);
+    this.store.remove(id);
+  }
+
+  async create(request: CreateRequest): Promise<SandboxState> {
+    const body = newSandbox({
+      name: request.id,
+      namespace: this.options.namespace,
+      workshop: this.options.workshop,
+      owner: request.owner || undefined,
+      expiresAt: request.owner ? new Date(request.expiresAt) : undefined,
+    });
+    let created: unknown;
+    try {
+      created = await this.options.rest.request("POST", this.collection, body);
+    } catch (err) {
+      throw new LauncherError(
+        "backend-failed",
+        `the cluster refused to create the sandbox: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const sandbox = this.decode(created);
+    if (!sandbox)
+      throw new LauncherError(
+        "backend-failed",
+        "the cluster returned a Sandbox the launcher cannot read",
+      );
+    return this.upsert(sandbox);
+  }
+
+  async claim(request: ClaimRequest): Promise<SandboxState | undefined> {
+    const candidates = [...this.objects.values()]
+      .filter((s) => isClaimable(s) && !this.reserved.has(s.metadata.name))
+      .sort((a, b) =>
+        (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+      );
+    for (const candidate of candidates) {
+      const name = candidate.metadata.name;
+      this.reserved.add(name);
+      try {
+        const patched = await this.options.rest.request(
+          "PATCH",
+          `${this.collection}/${encodeURIComponent(name)}`,
+          claimPatch(candidate, request.owner, new Date(request.expiresAt)),
+          MERGE_PATCH,
+        );
+        const sandbox = this.decode(patched);
+        if (!sandbox) continue;
+        return this.upsert(sandbox);
+      } catch (err) {
+        if (err instanceof KubeStatusError && (err.status === 409 || err.status === 404)) continue;
+        this.reserved.delete(name);
+        throw new LauncherError(
+          "backend-failed",
+          `claiming a warm sandbox failed: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  get(id: string): SandboxState | undefined {
+    return this.store.get(id);
+  }
+
+  list(): SandboxState[] {
+    return this.store.list();
+  }
+
+  async extend(id: string, expiresAt: number): Promise<SandboxState> {
+    try {
+      const patched = await this.options.rest.request(
+        "PATCH",
+        `${this.collection}/${encodeURIComponent(id)}`,
+        extendPatch(new Date(expiresAt)),
+        MERGE_PATCH,
+      );
+      const sandbox = this.decode(patched);
+      if (!sandbox) throw new Error("unreadable Sandbox in the answer");
+      const state = this.upsert(sandbox);
+      // The operator caps expiry at maxLifetime and writes status.expiresAt; until then the
+      // requested time is the best answer.
+      return { ...state, expiresAt };
+    } catch (err) {
+      if (err instanceof KubeStatusError && err.status === 404)
+        throw new LauncherError("not-found", `no sandbox ${id}`);
+      throw new LauncherError(
+        "backend-failed",
+        `extending the sandbox failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await this.options.rest.request("DELETE", `${this.collection}/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (err instanceof KubeStatusError && err.status === 404) {
+        this.forget(id);
+        return;
+      }
+      throw new LauncherError(
+        "backend-failed",
+        `expiring the sandbox failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const current = this.store.get(id);
+    if (current && current.phase !== "Expiring") {
+      this.store.put({ ...current, phase: "Expiring", message: "Expiring: removing the sandbox" });
+    }
+  }
+
+  subscribe(listener: SandboxListener): () => void {
+    return this.store.subscribe(listener);
+  }
+
+  watch(id: string, listener: SandboxListener): () => void {
+    return this.store.watch(id, listener);
+  }
+
+  capacity(): BackendCapacity {
+    return this.store.capacity();
+  }
+
+  upstream(id: string, service: ServiceName): Upstream | undefined {
+    const sandbox = this.objects.get(id);
+    const state = this.store.get(id);
+    if (!sandbox || state?.phase !== "Ready") return undefined;
+    const url =
+      service === "notebook"
+        ? sandbox.status?.endpoints?.notebook
+        : sandbox.status?.endpoints?.dashboard;
+    const tokens = this.tokens.get(id);
+    if (!url || !tokens) return undefined;
+    return {
+      baseUrl: new URL(url.endsWith("/") ? url : `${url}/`),
+      headers: {
+        authorization:
+          service === "notebook" ? `token ${tokens.notebook}` : `Bearer ${tokens.runtime}`,
+      },
+    };
+  }
+
+  /** Reads the sandbox's tokens from its Secret (needed before the proxy can forward). */
+  async loadTokens(id: string, sandbox = this.objects.get(id)): Promise<void> {
+    const namespace = sandbox?.status?.namespace;
+    if (!namespace || this.tokens.has(id)) return;
+    try {
+      const secret = await this.options.rest.request<{ data?: Record<string, string> }>(
+        "GET",
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${SECRET_NAME}`,
+      );
+      const decode = (key: string) =>
+        Buffer.from(secret.data?.[key] ?? "", "base64").toString("utf8");
+      this.tokens.set(id, {
+        runtime: decode(SECRET_KEYS.runtimeToken),
+        notebook: decode(SECRET_KEYS.notebookToken),
+      });
+    } catch (err) {
+      this.options.log.warn({ sandbox: id, err }, "Reading the sandbox's tokens failed");
+    }
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.watching?.catch(() => undefined);
+    this.options.rest.close();
+  }
+}
