@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# The notebook image: JupyterLab with the tslab TypeScript kernel and the `launchbay` client,
+# plus the tutorial notebooks, on top of the worker image (so notebook code runs on the same
+# Node and the same runtime as the workers). The operator starts it as
+#   jupyter lab --ip=0.0.0.0 --port=8888 --ServerApp.base_url=... --IdentityProvider.token=...
+# Build from the repository root, after the worker image:
+#   docker build -f worker/notebook.Dockerfile --build-arg WORKER_IMAGE=launchbay/worker -t launchbay/notebook .
+ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+ARG WORKER_IMAGE=ghcr.io/launchbay/worker:0.1.0
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY scheduler/package.json scheduler/
+COPY worker/package.json worker/
+COPY client/package.json client/
+COPY operator/package.json operator/
+COPY web/package.json web/
+COPY test/package.json test/
+RUN npm ci
+COPY scheduler/ scheduler/
+COPY worker/ worker/
+COPY client/ client/
+RUN npx tsc -b client
+RUN rm -rf node_modules */node_modules && npm ci --omit=dev --workspace=launchbay
+# The client and its production dependencies (the worker image already has scheduler and worker).
+RUN mkdir -p /out/app && cp -a package.json node_modules /out/app/ \
+ && for ws in scheduler worker client; do \
+      mkdir -p /out/app/$ws && cp -a $ws/package.json $ws/dist /out/app/$ws/ \
+      && for extra in bin node_modules; do \
+           if [ -e $ws/$extra ]; then cp -a $ws/$extra /out/app/$ws/; fi; \
+         done; \
+    done
+
+FROM ${WORKER_IMAGE}
+USER root
+# Python for JupyterLab (Debian's python3 in a venv; pinned as in scripts/requirements.txt).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv \
+ && rm -rf /var/lib/apt/lists/* \
+ && python3 -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check jupyterlab==4.6.6
+ENV PATH=/opt/venv/bin:$PATH
+# The TypeScript kernel, registered with the venv's Jupyter.
+RUN npm install -g --no-audit --no-fund tslab@1.0.22 \
+ && tslab install --python=/opt/venv/bin/python3 --sys-prefix \
+ && npm cache clean --force
+COPY --from=build /out/app/ /app/
+# Notebooks live under /app, so `import { Client } from "launchbay"` resolves from
+# /app/node_modules; NODE_PATH covers notebooks opened from elsewhere.
+COPY --chown=1000:1000 web/notebooks/ /app/notebooks/
+ENV NODE_PATH=/app/node_modules HOME=/home/node
+WORKDIR /app/notebooks
+USER 1000:1000
+EXPOSE 8888
+ENTRYPOINT ["jupyter", "lab"]
+CMD ["--ip=0.0.0.0", "--port=8888", "--no-browser"]
