@@ -397,7 +397,7 @@ export class SchedulerState {
     if (t.retriesLeft > 0) {
       t.retriesLeft--;
       this.cause = `task-failed, ${t.retriesLeft} retries left`;
-      this.transition(t, "queued");
+      this.reschedule(t);
       return;
     }
     this.fail(t, message.error);
@@ -429,8 +429,25 @@ export class SchedulerState {
         this.removeReplica(dep, holder);
     }
     if (dep.state === "memory" && dep.whoHas.size === 0) this.transition(dep, "released");
+    this.reschedule(t);
+  }
+
+  /**
+   * Runs a task that left `processing` (retry, unfetchable dependency) again: queued if
+   * its dependencies are in memory, waiting if some are being (re)computed, erred if one
+   * erred meanwhile.
+   */
+  private reschedule(t: Task): void {
+    const erredDep = t.deps.find((d) => d.state === "erred");
+    if (erredDep) {
+      this.transition(t, "erred", {
+        error: derivedError(erredDep),
+        erredOn: erredDep.erredOn ?? erredDep.key,
+      });
+      return;
+    }
     this.transition(t, t.deps.every((d) => d.state === "memory") ? "queued" : "waiting");
-    if (dep.state === "released") this.recompute(dep);
+    for (const d of t.deps) if (d.state === "released") this.recompute(d);
   }
 
   private onWorkerJoined(e: WorkerJoined): void {
@@ -610,10 +627,9 @@ export class SchedulerState {
         this.transition(t, t.deps.every((d) => d.state === "memory") ? "queued" : "waiting");
       }
     }
-    if (impossible.has(root)) {
-      for (const t of order) this.toCheck.push(t);
-      this.abandonLost(root, lost!.key);
-    }
+    // Some of them may not be needed after all (their dependent erred or is impossible).
+    for (const t of order) this.toCheck.push(t);
+    if (impossible.has(root)) this.abandonLost(root, lost!.key);
   }
 
   /** `root` cannot be computed because the scattered data `lost` is gone. */
