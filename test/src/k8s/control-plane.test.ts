@@ -12,7 +12,12 @@ import {
   VersionApi,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestNamespace, kubeConfigFrom, watchUntil } from "./kube-test-client.js";
+import {
+  createTestNamespace,
+  kubeConfigFrom,
+  waitUntilGone,
+  watchUntil,
+} from "./kube-test-client.js";
 import type {} from "./provided-context.js";
 
 const run = promisify(execFile);
@@ -136,7 +141,9 @@ describe("the test control plane", () => {
     };
     const error = await apiError(core.createNamespacedPod({ namespace: ns, body: privileged }));
     expect(error.code).toBe(403);
-    expect(String(error.body)).toContain('violates PodSecurity "restricted:latest"');
+    const status = JSON.parse(String(error.body)) as { reason: string; message: string };
+    expect(status.reason).toBe("Forbidden");
+    expect(status.message).toContain('violates PodSecurity "restricted:latest": privileged');
     // The same namespace admits a pod that meets the level: the policy, not the namespace, said no.
     const admitted = await core.createNamespacedPod({
       namespace: ns,
@@ -153,13 +160,7 @@ describe("the test control plane", () => {
     });
     await core.createNamespacedPod({ namespace: ns, body: restrictedPod("worker") });
     await core.deleteNamespace({ name: ns });
-    await watchUntil(
-      kc,
-      "/api/v1/namespaces",
-      { fieldSelector: `metadata.name=${ns}` },
-      (type) => type === "DELETED",
-      `namespace ${ns} to be deleted`,
-    );
+    await waitUntilGone(kc, { apiVersion: "v1", kind: "Namespace", name: ns });
     const error = await apiError(core.readNamespace({ name: ns }));
     expect(error.code).toBe(404);
   });
@@ -188,13 +189,7 @@ describe("the test control plane", () => {
       name: "owner",
       propagationPolicy: "Background",
     });
-    await watchUntil(
-      kc,
-      `/api/v1/namespaces/${ns}/configmaps`,
-      { fieldSelector: "metadata.name=child" },
-      (type) => type === "DELETED",
-      "the child ConfigMap to be garbage-collected",
-    );
+    await waitUntilGone(kc, { apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "child" });
     const kept = await core.readNamespacedConfigMap({ namespace: ns, name: "bystander" });
     expect(kept.metadata?.uid).toBe(bystander.metadata?.uid);
   });

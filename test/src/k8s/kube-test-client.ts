@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { CoreV1Api, KubeConfig, type V1Namespace, Watch } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  type V1Namespace,
+  Watch,
+} from "@kubernetes/client-node";
 
 /** A KubeConfig read from a kubeconfig file (e.g. inject("k8s").kubeconfig). */
 export function kubeConfigFrom(path: string): KubeConfig {
@@ -16,6 +22,7 @@ export function kubeConfigFrom(path: string): KubeConfig {
 export async function watchUntil<T = unknown>(
   kc: KubeConfig,
   path: string,
+  /** fieldSelector, labelSelector, resourceVersion (watch from there; default: replay current objects first). */
   query: Record<string, string>,
   done: (type: string, object: T) => boolean,
   what: string,
@@ -68,4 +75,50 @@ export async function createTestNamespace(
     `the default ServiceAccount in ${name}`,
   );
   return name;
+}
+
+/** Identifies one object for waitUntilGone. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/**
+ * Resolves once the object no longer exists. Lists it first (gone already: done),
+ * then watches from the list's resourceVersion, so a deletion between the two is
+ * not missed.
+ */
+export async function waitUntilGone(
+  kc: KubeConfig,
+  ref: ObjectRef,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const fieldSelector = `metadata.name=${ref.name}`;
+  const list = await objects.list(
+    ref.apiVersion,
+    ref.kind,
+    ref.namespace,
+    undefined,
+    undefined,
+    undefined,
+    fieldSelector,
+  );
+  if (list.items.length === 0) return;
+  const resourceVersion = list.metadata?.resourceVersion ?? "";
+  const group = ref.apiVersion.includes("/") ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+  const plural = `${ref.kind.toLowerCase()}${ref.kind.endsWith("s") ? "es" : "s"}`;
+  const path = ref.namespace
+    ? `${group}/namespaces/${ref.namespace}/${plural}`
+    : `${group}/${plural}`;
+  await watchUntil(
+    kc,
+    path,
+    { fieldSelector, resourceVersion },
+    (type) => type === "DELETED",
+    `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name} to be deleted`,
+    timeoutMs,
+  );
 }
