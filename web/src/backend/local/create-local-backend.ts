@@ -7,6 +7,7 @@ import {
   defaultRuntimeCommands,
   defaultSandboxesDir,
   defaultVenvDir,
+  findPackageDir,
   type RuntimeCommands,
 } from "./runtime-commands.js";
 
@@ -20,6 +21,7 @@ export function createLocalBackend(
     sandboxesDir: config.local.sandboxesDir ?? defaultSandboxesDir(),
     notebooksDir: config.local.notebooksDir ?? defaultNotebooksDir(),
     clientEntry: clientEntry(),
+    typesNodeDir: findPackageDir("@types/node"),
     commands: commands ?? defaultRuntimeCommands(config.local.venvDir ?? defaultVenvDir()),
     workers: config.workshop.workers,
     workerThreads: config.local.workerThreads,

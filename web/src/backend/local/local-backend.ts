@@ -30,6 +30,8 @@ export interface LocalBackendOptions {
   sandboxesDir: string;
   notebooksDir: string;
   clientEntry: { js: string; dts: string };
+  /** Node's type declarations (`@types/node`), linked into each sandbox for the tslab kernel. */
+  typesNodeDir?: string;
   commands: RuntimeCommands;
   workers: number;
   workerThreads: number;
@@ -169,7 +171,7 @@ export class LocalBackend implements Backend {
     const log = o.log.child({ sandbox: id });
     const deadline = this.now() + o.startTimeoutMs;
     const signal = sandbox.abort.signal;
-    await prepareSandboxDir(sandbox.layout, o.notebooksDir, o.clientEntry);
+    await prepareSandboxDir(sandbox.layout, o.notebooksDir, o.clientEntry, o.typesNodeDir);
     this.patch(id, { phase: "Provisioning", message: "Starting the scheduler" });
 
     const scheduler = this.spawn(

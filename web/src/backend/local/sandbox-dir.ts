@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -20,12 +20,15 @@ export function layoutFor(sandboxesDir: string, id: string): SandboxDirLayout {
  * Creates a sandbox's directory: the tutorial notebooks, and `node_modules/launchbay`
  * so `import { Client } from "launchbay"` works in the tslab kernel. The package there is
  * a re-export with top-level `main`/`types`, because tslab type-checks with TypeScript's
- * node10 resolution, which ignores the client's `exports` map.
+ * node10 resolution, which ignores the client's `exports` map. `node_modules/@types/node`
+ * links to Node's types, which tslab looks for beside the notebooks (without them a cell
+ * cannot even use `console`).
  */
 export async function prepareSandboxDir(
   layout: SandboxDirLayout,
   notebooksDir: string,
   clientEntry: { js: string; dts: string },
+  typesNodeDir: string | undefined,
 ): Promise<void> {
   await mkdir(layout.work, { recursive: true });
   await mkdir(layout.jupyter, { recursive: true });
