@@ -35,6 +35,10 @@ export async function prepareSandboxDir(
   for (const name of await readdir(notebooksDir)) {
     if (name.endsWith(".ipynb")) await cp(join(notebooksDir, name), join(layout.work, name));
   }
+  if (typesNodeDir) {
+    await mkdir(join(layout.root, "node_modules", "@types"), { recursive: true });
+    await symlink(typesNodeDir, join(layout.root, "node_modules", "@types", "node"), "dir");
+  }
   const pkg = join(layout.root, "node_modules", "launchbay");
   await mkdir(pkg, { recursive: true });
   await writeFile(
