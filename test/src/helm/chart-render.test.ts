@@ -1,0 +1,301 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  chartDir,
+  ensureCrds,
+  find,
+  fixturesDir,
+  helm,
+  helmEnv,
+  k8sTools,
+  type KubeManifest,
+  ok,
+  parseManifests,
+  podSpecOf,
+} from "./chart-tools.js";
+
+const maximal = join(fixturesDir, "values-maximal.yaml");
+let env: NodeJS.ProcessEnv;
+let dispose: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ env, dispose } = await helmEnv(k8sTools().kubeconfig));
+  await ensureCrds();
+});
+afterAll(async () => {
+  await dispose();
+});
+
+async function render(...args: string[]): Promise<KubeManifest[]> {
+  const out = ok(
+    await helm(["template", "rel", chartDir, "--namespace", "lb", ...args], env),
+    `helm template ${args.join(" ")}`,
+  );
+  return parseManifests(out);
+}
+
+async function renderError(...args: string[]): Promise<string> {
+  const result = await helm(["template", "rel", chartDir, "--namespace", "lb", ...args], env);
+  expect(result.code, "the render should have failed").not.toBe(0);
+  return result.stderr;
+}
+
+type Container = {
+  name: string;
+  image: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+};
+
+function containersOf(workload: KubeManifest): Container[] {
+  const spec = podSpecOf(workload).spec as {
+    containers: Container[];
+    initContainers?: Container[];
+  };
+  return [...(spec.initContainers ?? []), ...spec.containers];
+}
+
+const workloadKinds = new Set(["Deployment", "DaemonSet", "Job"]);
+
+describe("helm lint", () => {
+  it("passes --strict with the default values", async () => {
+    const result = await helm(["lint", "--strict", chartDir], env);
+    expect(result.stdout + result.stderr).toContain("1 chart(s) linted, 0 chart(s) failed");
+    expect(result.code).toBe(0);
+  });
+
+  it("passes --strict with every option set", async () => {
+    const result = await helm(["lint", "--strict", chartDir, "-f", maximal], env);
+    expect(result.stdout + result.stderr).toContain("1 chart(s) linted, 0 chart(s) failed");
+    expect(result.code).toBe(0);
+  });
+});
+
+describe("helm template", () => {
+  it("renders the control plane of a workshop with the default values", async () => {
+    const manifests = await render();
+    const kinds = manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort();
+    expect(kinds).toEqual(
+      [
+        "ClusterRole/lb-rel-launchbay-operator",
+        "ClusterRoleBinding/lb-rel-launchbay-operator",
+        "ConfigMap/rel-launchbay-cleanup",
+        "ConfigMap/rel-launchbay-operator-config",
+        "ConfigMap/rel-launchbay-web-config",
+        "Deployment/rel-launchbay-operator",
+        "Deployment/rel-launchbay-web",
+        "Job/rel-launchbay-cleanup",
+        "NetworkPolicy/rel-launchbay-operator",
+        "NetworkPolicy/rel-launchbay-web",
+        "PodDisruptionBudget/rel-launchbay-operator",
+        "PodDisruptionBudget/rel-launchbay-web",
+        "Role/rel-launchbay-cleanup",
+        "Role/rel-launchbay-operator",
+        "Role/rel-launchbay-web",
+        "RoleBinding/rel-launchbay-cleanup",
+        "RoleBinding/rel-launchbay-operator",
+        "RoleBinding/rel-launchbay-web",
+        "Secret/rel-launchbay-operator-auth",
+        "Secret/rel-launchbay-web-auth",
+        "Service/rel-launchbay-web",
+        "ServiceAccount/rel-launchbay-cleanup",
+        "ServiceAccount/rel-launchbay-operator",
+        "ServiceAccount/rel-launchbay-web",
+        "Workshop/workshop",
+      ].sort(),
+    );
+    for (const m of manifests) {
+      if (m.kind.startsWith("Cluster")) continue;
+      expect(m.metadata.namespace, `${m.kind}/${m.metadata.name}`).toBe("lb");
+    }
+  });
+
+  it("renders the ingress with TLS, the access code, the pre-puller and every image override", async () => {
+    const manifests = await render("-f", maximal);
+    const ingress = find(manifests, "Ingress");
+    expect(ingress.spec.ingressClassName).toBe("gce");
+    expect(ingress.spec.tls).toEqual([
+      { hosts: ["workshop.example.org"], secretName: "workshop-tls" },
+    ]);
+    expect(ingress.metadata.annotations).toMatchObject({
+      "cert-manager.io/cluster-issuer": "letsencrypt",
+      "kubernetes.io/ingress.global-static-ip-name": "launchbay",
+    });
+    const workshop = find(manifests, "Workshop");
+    expect(workshop.spec).toMatchObject({
+      title: "Parallel Python — PyData 2026",
+      idleTimeout: "45m",
+      maxSandboxes: 300,
+      warmPool: 20,
+      sandbox: { workers: 4, threadsPerWorker: 2, internetEgress: true },
+      access: { mode: "accessCode", secretName: "rel-lb-access-code", secretKey: "code" },
+    });
+    expect(workshop.spec.sandbox.env).toEqual([
+      { name: "DATA_URL", value: "https://example.org/data.csv" },
+      { name: "EMPTY", value: "" },
+    ]);
+    const accessSecret = find(manifests, "Secret", "access-code");
+    expect(Buffer.from(accessSecret.data.code, "base64").toString()).toBe("parallel-2026");
+    const web = find(manifests, "Deployment", "-web");
+    expect(containersOf(web)[0]?.image).toBe(
+      "europe-docker.pkg.dev/p/launchbay/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    );
+    const operatorConfig = find(manifests, "ConfigMap", "operator-config");
+    expect(operatorConfig.data).toMatchObject({
+      LAUNCHBAY_SCHEDULER_IMAGE: "europe-docker.pkg.dev/p/launchbay/scheduler:1.2.3",
+      LAUNCHBAY_NOTEBOOK_IMAGE: "europe-docker.pkg.dev/p/launchbay/notebook:1.2.3-tutorial",
+      LAUNCHBAY_IMAGE_PULL_POLICY: "Always",
+      LAUNCHBAY_HEALTH_PORT: "9100",
+    });
+    const prePuller = find(manifests, "DaemonSet", "pre-puller");
+    expect(containersOf(prePuller).map((c) => c.image)).toEqual([
+      "europe-docker.pkg.dev/p/launchbay/scheduler:1.2.3",
+      "europe-docker.pkg.dev/p/launchbay/worker:1.2.3",
+      "europe-docker.pkg.dev/p/launchbay/notebook:1.2.3-tutorial",
+      "europe-docker.pkg.dev/p/launchbay/worker:1.2.3",
+    ]);
+    const webEnv = (containersOf(web)[0] as unknown as { env: { name: string }[] }).env.map(
+      (e) => e.name,
+    );
+    expect(webEnv).toContain("LAUNCHBAY_ACCESS_CODE");
+  });
+
+  it.each([
+    ["default", [] as string[]],
+    ["maximal", ["-f", maximal]],
+  ])(
+    "bounds every container and meets Pod Security restricted (%s values)",
+    async (_name, args) => {
+      const manifests = await render(...args);
+      const workloads = manifests.filter((m) => workloadKinds.has(m.kind));
+      expect(workloads.length).toBeGreaterThanOrEqual(3);
+      for (const workload of workloads) {
+        const pod = podSpecOf(workload).spec as { securityContext: Record<string, unknown> };
+        expect(pod.securityContext, workload.metadata.name).toMatchObject({
+          runAsNonRoot: true,
+          seccompProfile: { type: "RuntimeDefault" },
+        });
+        for (const c of containersOf(workload)) {
+          const where = `${workload.metadata.name}/${c.name}`;
+          expect(c.resources?.requests?.cpu, where).toBeDefined();
+          expect(c.resources?.requests?.memory, where).toBeDefined();
+          expect(c.resources?.limits?.cpu, where).toBeDefined();
+          expect(c.resources?.limits?.memory, where).toBeDefined();
+          expect(c.securityContext, where).toMatchObject({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          });
+        }
+      }
+    },
+  );
+
+  it("labels the launcher pods as the sandboxes' NetworkPolicies expect", async () => {
+    const manifests = await render();
+    const web = find(manifests, "Deployment", "-web");
+    expect(podSpecOf(web).metadata?.labels).toMatchObject({
+      "app.kubernetes.io/component": "launcher",
+      "app.kubernetes.io/instance": "rel",
+    });
+    const config = find(manifests, "ConfigMap", "operator-config");
+    expect(config.data.LAUNCHBAY_LAUNCHER_POD_LABELS).toBe(
+      "app.kubernetes.io/instance=rel,app.kubernetes.io/component=launcher",
+    );
+    expect(config.data.LAUNCHBAY_LAUNCHER_NAMESPACE).toBe("lb");
+  });
+
+  it("changes the pods' checksum annotations when their configuration changes, and only then", async () => {
+    const annotations = async (...args: string[]) => {
+      const manifests = await render(...args);
+      return {
+        web: podSpecOf(find(manifests, "Deployment", "-web")).metadata?.annotations?.[
+          "checksum/config"
+        ],
+        operator: podSpecOf(find(manifests, "Deployment", "-operator")).metadata?.annotations?.[
+          "checksum/config"
+        ],
+      };
+    };
+    const base = await annotations();
+    expect(await annotations()).toEqual(base);
+    const webChanged = await annotations("--set", "web.logLevel=debug");
+    expect(webChanged.web).not.toBe(base.web);
+    expect(webChanged.operator).toBe(base.operator);
+    const operatorChanged = await annotations("--set", "images.scheduler.tag=9.9.9");
+    expect(operatorChanged.operator).not.toBe(base.operator);
+    expect(operatorChanged.web).toBe(base.web);
+  });
+
+  it("prints the URL, how to get the organiser token, and warnings for risky settings", async () => {
+    // `helm template` skips NOTES.txt; a client-side dry-run install renders it.
+    const notes = async (...args: string[]) =>
+      ok(
+        await helm(["install", "rel", chartDir, "-n", "lb", "--dry-run=client", ...args], env),
+        "helm install --dry-run=client",
+      );
+    const risky = await notes(
+      "--set",
+      "web.ingress.enabled=true",
+      "--set",
+      "web.ingress.host=ws.example.org",
+      "--set",
+      "web.ingress.tls.enabled=false",
+    );
+    expect(risky).toContain("http://ws.example.org/");
+    expect(risky).toContain(
+      "kubectl get secret rel-launchbay-web-auth -n lb -o jsonpath='{.data.organiser-token}'",
+    );
+    expect(risky).toMatch(/WARNINGS[\s\S]*TLS is off[\s\S]*Open access/);
+    const safe = await notes("-f", maximal);
+    expect(safe).toContain("https://workshop.example.org/");
+    expect(safe).not.toContain("WARNINGS");
+  });
+});
+
+describe("values validation", () => {
+  it("rejects a misspelt key and names it", async () => {
+    const stderr = await renderError("--set", "workshop.maxSandbox=10");
+    expect(stderr).toContain("values don't meet the specifications of the schema");
+    expect(stderr).toContain("workshop: Additional property maxSandbox is not allowed");
+  });
+
+  it("rejects a misspelt top-level component", async () => {
+    const stderr = await renderError("--set", "opertor.replicas=2");
+    expect(stderr).toContain("Additional property opertor is not allowed");
+  });
+
+  it("rejects a duration that is not one and says what it should look like", async () => {
+    const stderr = await renderError("--set", "workshop.lifetime=2hours");
+    expect(stderr).toMatch(/workshop\.lifetime: Does not match pattern/);
+  });
+
+  it("rejects a reserved sandbox environment variable", async () => {
+    const stderr = await renderError("--set", "workshop.sandbox.env[0].name=LAUNCHBAY_TOKEN");
+    expect(stderr).toContain("workshop.sandbox.env.0.name");
+  });
+
+  it("asks for a host when TLS is on", async () => {
+    const stderr = await renderError("--set", "web.ingress.enabled=true");
+    expect(stderr).toContain("web.ingress.tls.enabled needs web.ingress.host");
+  });
+
+  it("asks for the code when access needs one", async () => {
+    const stderr = await renderError("--set", "workshop.access.mode=accessCode");
+    expect(stderr).toContain(
+      "workshop.access.mode=accessCode needs workshop.access.existingSecret",
+    );
+  });
+
+  it("refuses a warm pool larger than the sandbox limit", async () => {
+    const stderr = await renderError("--set", "workshop.warmPool=60");
+    expect(stderr).toContain("workshop.warmPool (60) cannot exceed workshop.maxSandboxes (50)");
+  });
+
+  it("refuses a disruption budget that blocks every node drain", async () => {
+    const stderr = await renderError("--set", "web.replicas=1");
+    expect(stderr).toContain(
+      "web.podDisruptionBudget.minAvailable (1) must be below web.replicas (1)",
+    );
+  });
+});
