@@ -47,9 +47,12 @@ export class RuntimeProcess {
     );
     createInterface({ input: child.stdout! }).on("line", (line) => {
       this.stdoutLines.push(line);
-      this.lineWaiters = this.lineWaiters.filter((w) =>
-        w.match(line) ? (w.resolve(line), false) : true,
-      );
+      const waiters = this.lineWaiters;
+      this.lineWaiters = [];
+      for (const w of waiters) {
+        if (w.match(line)) w.resolve(line);
+        else this.lineWaiters.push(w);
+      }
     });
     createInterface({ input: child.stderr! }).on("line", (line) => {
       this.stderrLines.push(line);
