@@ -29,6 +29,7 @@ Every resource name is defined once, here.
 {{- define "launchbay.operator.configName" -}}{{ include "launchbay.fullname" . }}-operator-config{{- end -}}
 {{- define "launchbay.operator.leaseName" -}}{{ include "launchbay.fullname" . }}-operator-leader{{- end -}}
 {{- define "launchbay.operator.clusterRoleName" -}}{{ .Release.Namespace }}-{{ include "launchbay.fullname" . }}-operator{{- end -}}
+{{- define "launchbay.web.clusterRoleName" -}}{{ .Release.Namespace }}-{{ include "launchbay.fullname" . }}-web{{- end -}}
 {{- define "launchbay.prePuller.name" -}}{{ include "launchbay.fullname" . }}-pre-puller{{- end -}}
 {{- define "launchbay.cleanup.name" -}}{{ include "launchbay.fullname" . }}-cleanup{{- end -}}
 {{- define "launchbay.ingress.tlsSecretName" -}}

@@ -78,7 +78,9 @@ describe("helm template", () => {
     expect(kinds).toEqual(
       [
         "ClusterRole/lb-rel-launchbay-operator",
+        "ClusterRole/lb-rel-launchbay-web",
         "ClusterRoleBinding/lb-rel-launchbay-operator",
+        "ClusterRoleBinding/lb-rel-launchbay-web",
         "ConfigMap/rel-launchbay-cleanup",
         "ConfigMap/rel-launchbay-operator-config",
         "ConfigMap/rel-launchbay-web-config",
@@ -154,10 +156,13 @@ describe("helm template", () => {
       "europe-docker.pkg.dev/p/launchbay/notebook:1.2.3-tutorial",
       "europe-docker.pkg.dev/p/launchbay/worker:1.2.3",
     ]);
-    const webEnv = (containersOf(web)[0] as unknown as { env: { name: string }[] }).env.map(
-      (e) => e.name,
-    );
-    expect(webEnv).toContain("LAUNCHBAY_ACCESS_CODE");
+    const webRole = find(manifests, "Role", "-web");
+    expect(webRole.rules).toContainEqual({
+      apiGroups: [""],
+      resources: ["secrets"],
+      resourceNames: ["rel-lb-access-code"],
+      verbs: ["get"],
+    });
   });
 
   it.each([
@@ -234,7 +239,7 @@ describe("helm template", () => {
         await helm(["install", "rel", chartDir, "-n", "lb", "--dry-run=client", ...args], env),
         "helm install --dry-run=client",
       );
-    const risky = await notes(
+    const riskyOut = await notes(
       "--set",
       "web.ingress.enabled=true",
       "--set",
@@ -242,14 +247,17 @@ describe("helm template", () => {
       "--set",
       "web.ingress.tls.enabled=false",
     );
+    const risky = riskyOut.slice(riskyOut.indexOf("NOTES:"));
     expect(risky).toContain("http://ws.example.org/");
     expect(risky).toContain(
       "kubectl get secret rel-launchbay-web-auth -n lb -o jsonpath='{.data.organiser-token}'",
     );
     expect(risky).toMatch(/WARNINGS[\s\S]*TLS is off[\s\S]*Open access/);
     const safe = await notes("-f", maximal);
-    expect(safe).toContain("https://workshop.example.org/");
-    expect(safe).not.toContain("WARNINGS");
+    const safeNotes = safe.slice(safe.indexOf("NOTES:"));
+    expect(safeNotes).toContain("https://workshop.example.org/");
+    expect(safeNotes).not.toMatch(/TLS is off|Open access|No sandbox limit/);
+    expect(safeNotes).toContain("Sandboxes may reach the public internet");
   });
 });
 
