@@ -33,7 +33,7 @@
     $("launch-card").classList.add("hidden");
     $("progress").classList.remove("hidden");
     $("headline").textContent = sb.headline;
-    $("message").textContent = sb.message;
+    $("message").textContent = sb.message === sb.headline ? "" : sb.message;
     const steps = $("steps");
     steps.replaceChildren(
       ...sb.steps.map((step) => {

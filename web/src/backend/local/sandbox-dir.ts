@@ -31,7 +31,12 @@ export async function prepareSandboxDir(
   typesNodeDir: string | undefined,
 ): Promise<void> {
   await mkdir(layout.work, { recursive: true });
-  await mkdir(layout.jupyter, { recursive: true });
+  // No "get notified about Jupyter news?" prompt: the sandbox has no business with it.
+  await mkdir(join(layout.jupyter, "config", "labconfig"), { recursive: true });
+  await writeFile(
+    join(layout.jupyter, "config", "labconfig", "page_config.json"),
+    `${JSON.stringify({ disabledExtensions: { "@jupyterlab/apputils-extension:announcements": true } })}\n`,
+  );
   for (const name of await readdir(notebooksDir)) {
     if (name.endsWith(".ipynb")) await cp(join(notebooksDir, name), join(layout.work, name));
   }

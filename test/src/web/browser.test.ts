@@ -1,0 +1,203 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  buildApp,
+  createLocalBackend,
+  defaultVenvDir,
+  type LauncherApp,
+  parseConfig,
+  pidsWithEnvMarker,
+  SANDBOX_ENV_MARKER,
+} from "@launchbay/web";
+import pino from "pino";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// The whole attendee flow in real Chromium against the launcher with the local backend:
+// real scheduler, 3 workers and JupyterLab with the tslab kernel. Screenshots go to
+// test-results/web/ (the README's copies live in web/docs/).
+const CHROMIUM = "/usr/bin/chromium";
+const ORGANISER = "organiser-token-browser-test-0123456789";
+const shots = join(process.cwd(), "test-results", "web");
+
+let app: LauncherApp;
+let browser: Browser;
+let base: string;
+let sandboxesDir: string;
+let sandboxId: string | undefined;
+
+beforeAll(async () => {
+  for (const [path, fix] of [
+    [CHROMIUM, "bash scripts/setup.sh chromium"],
+    [join(defaultVenvDir(), "bin", "jupyter-lab"), "bash scripts/setup.sh jupyter"],
+  ] as const) {
+    if (!existsSync(path)) throw new Error(`${path} is missing: run \`${fix}\` first`);
+  }
+  mkdirSync(shots, { recursive: true });
+  sandboxesDir = mkdtempSync(join(tmpdir(), "lb-browser-"));
+  const config = parseConfig({
+    organiserToken: ORGANISER,
+    logLevel: "warn",
+    workshop: { title: "Parallel computing with launchbay", maxSandboxes: 10 },
+    local: { sandboxesDir },
+  });
+  const log = pino({ level: "warn" });
+  app = await buildApp({ config, backend: createLocalBackend(config, log), loggerInstance: log });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  base = `http://localhost:${(app.server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  if (sandboxId) expect(pidsWithEnvMarker(SANDBOX_ENV_MARKER, sandboxId)).toEqual([]);
+  rmSync(sandboxesDir, { recursive: true, force: true });
+});
+
+describe("attendee in a real browser", () => {
+  it("launches, watches progress, lands in JupyterLab and runs TypeScript on the sandbox's cluster", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await expect.poll(() => page.textContent("#capacity")).toContain("10 of 10 sandboxes left");
+    await page.screenshot({ path: join(shots, "launch-page.png") });
+
+    await page.click("#launch");
+    await page.waitForSelector("#progress:not(.hidden)");
+    await page.waitForSelector("#steps li.done");
+    await page.screenshot({ path: join(shots, "progress-view.png") });
+
+    await page.waitForURL(/\/s\/sb-[a-z2-7]{20}\/$/, { timeout: 120_000 });
+    sandboxId = new URL(page.url()).pathname.split("/")[2];
+    await expect.poll(() => page.textContent("#countdown")).toMatch(/^1h 59m|^2h 00m/);
+
+    // A fresh notebook with one TypeScript cell, written through the proxy like JupyterLab does.
+    const put = await page.evaluate(async (id) => {
+      const res = await fetch(`/s/${id}/notebook/api/contents/check.ipynb`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          type: "notebook",
+          content: {
+            nbformat: 4,
+            nbformat_minor: 5,
+            metadata: {
+              kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" },
+            },
+            cells: [
+              {
+                cell_type: "code",
+                metadata: {},
+                execution_count: null,
+                outputs: [],
+                source:
+                  'import { Client } from "launchbay";\nconst client = await Client.connect();\nconst f = client.submit((a: number, b: number) => a * b, 6, 7);\nconsole.log("answer from the cluster:", await f.result());',
+              },
+            ],
+          },
+        }),
+      });
+      return res.status;
+    }, sandboxId);
+    expect(put).toBe(201);
+
+    const notebook = page.frameLocator("iframe#notebook");
+    await page.locator("iframe#notebook").evaluate((frame, id) => {
+      (frame as HTMLIFrameElement).src = `/s/${id}/notebook/lab/tree/check.ipynb`;
+    }, sandboxId);
+    const cell = notebook.locator(".jp-Notebook .jp-Cell .cm-content").first();
+    await cell.waitFor({ timeout: 90_000 });
+    // The status bar says "TypeScript | Idle" once the tslab kernel is up.
+    await notebook
+      .getByText(/TypeScript \| Idle/)
+      .first()
+      .waitFor({ timeout: 90_000 });
+    await cell.click();
+    await page.keyboard.press("Shift+Enter");
+    await expect
+      .poll(
+        async () => (await notebook.locator(".jp-OutputArea-output").allTextContents()).join("\n"),
+        { timeout: 90_000 },
+      )
+      .toContain("answer from the cluster: 42");
+    await page.screenshot({ path: join(shots, "notebook.png") });
+
+    // Extend adds time (up to the workshop's max lifetime).
+    const before = await page.evaluate(
+      async (id) => (await (await fetch(`/api/sandboxes/${id}`)).json()).expiresAt,
+      sandboxId,
+    );
+    await page.click("#extend");
+    await expect
+      .poll(() =>
+        page.evaluate(
+          async (id) => (await (await fetch(`/api/sandboxes/${id}`)).json()).expiresAt,
+          sandboxId,
+        ),
+      )
+      .not.toBe(before);
+
+    // Download my work: a zip with the tutorial notebooks and the new one.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    expect(download.suggestedFilename()).toBe(`launchbay-${sandboxId}.zip`);
+    await context.close();
+  });
+
+  it("keeps another attendee out of the first one's notebook and tells them nothing", async () => {
+    expect(sandboxId).toBeDefined();
+    const other = await browser.newContext();
+    const page = await other.newPage();
+    await page.goto(`${base}/`);
+    const lab = await page.goto(`${base}/s/${sandboxId}/notebook/lab`);
+    expect(lab?.status()).toBe(404);
+    const wrapper = await page.goto(`${base}/s/${sandboxId}/`);
+    expect(wrapper?.status()).toBe(404);
+    expect(await page.textContent("h1")).toBe("Nothing here");
+    const api = await page.evaluate(
+      async (id) => (await fetch(`/s/${id}/notebook/api/contents`)).status,
+      sandboxId,
+    );
+    expect(api).toBe(404);
+    const ws = await page.evaluate(
+      (id) =>
+        new Promise<string>((resolve) => {
+          const socket = new WebSocket(
+            `ws://${location.host}/s/${id}/notebook/api/events/subscribe`,
+          );
+          socket.onopen = () => resolve("open");
+          socket.onerror = () => resolve("refused");
+        }),
+      sandboxId,
+    );
+    expect(ws).toBe("refused");
+    await other.close();
+  });
+
+  it("shows the organiser every sandbox on the admin page", async () => {
+    const admin = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await admin.newPage();
+    await page.goto(`${base}/admin`);
+    await page.fill("#token", ORGANISER);
+    await page.click("#sign-in");
+    await page.waitForSelector(`tr[data-id="${sandboxId}"]`);
+    expect(await page.textContent(`tr[data-id="${sandboxId}"] .phase-Ready`)).toBe("Ready");
+    expect(await page.textContent("#used")).toBe("1");
+    await page.screenshot({ path: join(shots, "admin-page.png"), fullPage: true });
+    await admin.close();
+  });
+});
