@@ -19,6 +19,7 @@ import { type ControlPlaneOptions, parseControlPlaneOptions } from "./options.js
 import { freePorts } from "./ports.js";
 import { type RunningComponent, startComponent } from "./processes.js";
 import { waitUntilReady } from "./readiness.js";
+import { startWatchdog } from "./watchdog.js";
 import { stopFromState, writeState } from "./state.js";
 import { findToolsDir, k8sAssetsDir } from "./tools-dir.js";
 
@@ -71,20 +72,14 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
     pids: {} as Record<string, number>,
     startedAt: new Date().toISOString(),
   };
+  // Detached (k8s:up) planes are meant to outlive this process; others die with it.
+  const watchdog = options.detached ? undefined : startWatchdog(dataDir);
   let stopped: Promise<void> | undefined;
   const stop = () => {
-    stopped ??= stopFromState(state).finally(() => process.off("exit", killOnExit));
+    watchdog?.release();
+    stopped ??= stopFromState(state);
     return stopped;
   };
-  // If this process ends without calling stop() (a crash, process.exit), take the components down with it.
-  const killOnExit = () => {
-    for (const pid of Object.values(state.pids)) {
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {}
-    }
-  };
-  if (!options.detached) process.on("exit", killOnExit);
 
   const deadline = Date.now() + options.startTimeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
@@ -99,6 +94,7 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
     });
     started.push(component);
     state.pids[name] = component.pid;
+    watchdog?.watch(component.pid);
     await writeState(layout.stateFile, state);
     return component;
   };

@@ -1,5 +1,6 @@
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -13,6 +14,7 @@ import { kwokNodeManifests } from "./nodes.js";
 import { parseControlPlaneOptions } from "./options.js";
 import { isAlive } from "./processes.js";
 import { exportLines } from "./run-dir.js";
+import { readState } from "./state.js";
 import { k8sAssetsDir } from "./tools-dir.js";
 
 const run = promisify(execFile);
@@ -80,18 +82,19 @@ describe("harness helpers", () => {
 });
 
 describe("background control plane (npm run k8s:up / k8s:down)", () => {
-  let runDir: string | undefined;
+  let parent: string | undefined;
   afterEach(async () => {
-    if (runDir) {
-      await backgroundDown(runDir);
-      await rm(runDir, { recursive: true, force: true });
+    if (parent) {
+      await backgroundDown(join(parent, "run"));
+      await rm(parent, { recursive: true, force: true });
     }
   });
 
   it("starts once, reports it is already up, and stops every process leaving nothing behind", {
     timeout: 300_000,
   }, async () => {
-    runDir = join(await mkdtemp(join(tmpdir(), "launchbay-k8s-up-test-")), "run");
+    parent = await mkdtemp(join(tmpdir(), "launchbay-k8s-up-test-"));
+    const runDir = join(parent, "run");
     const first = await backgroundUp(runDir);
     expect(first.status).toBe("started");
     const pids = Object.values(first.state.pids);
@@ -121,5 +124,58 @@ describe("background control plane (npm run k8s:up / k8s:down)", () => {
     expect(pids.filter(isAlive)).toEqual([]);
     await expect(access(runDir)).rejects.toThrow();
     expect(await backgroundDown(runDir)).toBe(false);
+  });
+});
+
+describe("a control plane whose starter dies", () => {
+  let starter: ChildProcess | undefined;
+  afterEach(() => {
+    if (starter?.exitCode === null && starter.signalCode === null) starter.kill("SIGKILL");
+  });
+
+  it("is stopped and deleted by its watchdog when the process that started it is SIGKILLed", {
+    timeout: 300_000,
+  }, async () => {
+    const cli = join(k8sAssetsDir, "..", "dist", "k8s", "cli.js");
+    await access(cli).catch(() => {
+      throw new Error(`${cli} is missing: build first (npm run build, or npx tsc -b test)`);
+    });
+    starter = spawn(process.execPath, [cli, "run"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    starter.stderr?.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    let stdout = "";
+    const exported = new Promise<string>((resolve, reject) => {
+      starter?.stdout?.on("data", (c: Buffer) => {
+        stdout += c.toString();
+        const match = /^export KUBECONFIG=(.+)$/m.exec(stdout);
+        if (match?.[1]) resolve(match[1]);
+      });
+      starter?.once("exit", (code) =>
+        reject(new Error(`cli.js run exited with ${code}: ${stderr}`)),
+      );
+    });
+    const kubeconfig = await exported;
+    const state = await readState(join(kubeconfig, "..", "state.json"));
+    const pids = Object.values(state.pids);
+    expect(pids).toHaveLength(5);
+    expect(pids.every(isAlive)).toBe(true);
+
+    const exited = once(starter, "exit");
+    starter.kill("SIGKILL");
+    await exited;
+    // The components are not this process's children: no exit event to wait on, so poll.
+    const deadline = Date.now() + 60_000;
+    while (
+      pids.some(isAlive) ||
+      (await access(state.dataDir).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error(`still alive: ${pids.filter(isAlive).join(", ")}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 });
