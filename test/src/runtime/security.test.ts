@@ -131,24 +131,18 @@ describe("security", () => {
     });
     sockets.push(ws);
     await new Promise((resolve) => ws.once("open", resolve));
-    const frames: Buffer[] = [];
-    const second = new Promise<void>((resolve) =>
-      ws.on("message", (data) => {
-        frames.push(data as Buffer);
-        if (frames.length === 2) resolve();
-      }),
-    );
+    const messages: { type?: string; code?: string }[] = [];
+    ws.on("message", (data) => {
+      const decoded = decodeFrame(data as Buffer);
+      if (decoded.ok) messages.push(...(decoded.messages as { type?: string }[]));
+    });
     const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
     for (const c of encodeFrame([{ type: "hello", protocol: PROTOCOL_VERSION, role: "peer" }]))
       ws.send(c);
     for (const c of encodeFrame([{ type: "get-data", requestId: -1, keys: "not a list" }]))
       ws.send(c);
-    await second;
-    expect(decodeFrame(frames[0]!)).toMatchObject({ ok: true, messages: [{ type: "welcome" }] });
-    expect(decodeFrame(frames[1]!)).toMatchObject({
-      ok: true,
-      messages: [{ type: "error", code: "bad-message" }],
-    });
     expect(await closed).toBe(1008);
+    expect(messages.at(-1)).toMatchObject({ type: "error", code: "bad-message" });
+    expect(messages.some((m) => m.type === "data")).toBe(false);
   });
 });
