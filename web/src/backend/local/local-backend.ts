@@ -373,6 +373,22 @@ export class LocalBackend implements Backend {
     };
   }
 
+  /**
+   * What a notebook in this sandbox sees: the working directory and the runtime's
+   * environment (for tools that run notebooks outside Jupyter, like the notebook tests).
+   */
+  notebookEnvironment(id: string): { workDir: string; env: Record<string, string> } | undefined {
+    const sandbox = this.local.get(id);
+    if (!sandbox?.schedulerHttp || this.store.get(id)?.phase !== "Ready") return undefined;
+    return {
+      workDir: sandbox.layout.work,
+      env: {
+        LAUNCHBAY_SCHEDULER: sandbox.schedulerHttp.href.replace(/^http/, "ws").replace(/\/$/, ""),
+        LAUNCHBAY_TOKEN: sandbox.runtimeToken,
+      },
+    };
+  }
+
   /** Stops every sandbox and removes its directory: nothing outlives the launcher. */
   async close(): Promise<void> {
     this.closing = true;
