@@ -23,3 +23,8 @@ export {
   type RuntimeCommands,
 } from "./backend/local/runtime-commands.js";
 export { pidsWithEnvMarker } from "./backend/local/service-process.js";
+export {
+  createKubernetesBackend,
+  loadKubeConfig,
+} from "./backend/kubernetes/create-kubernetes-backend.js";
+export { KubernetesBackend } from "./backend/kubernetes/kubernetes-backend.js";

@@ -1,0 +1,230 @@
+import { existsSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { KubeClient } from "@launchbay/operator";
+import { buildApp, createKubernetesBackend, type LauncherApp, parseConfig } from "@launchbay/web";
+import pino from "pino";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import WebSocket from "ws";
+import type {} from "../k8s/provided-context.js";
+import { paths, type SandboxView, smallWorkshop, uniqueName } from "../operator/fixtures.js";
+import { connect, createNamespace, installCrds, waitFor } from "../operator/kube.js";
+import { isMsg, type OperatorProcess, startOperator } from "../operator/operator-process.js";
+
+// The launcher with its Kubernetes backend against the real control plane (kwok nodes)
+// and the real operator process: launch → Sandbox created → Ready → redirect URL; warm
+// pool claims; extend; expiry reflected in the attendee's page.
+const k8s = inject("k8s");
+const ORGANISER = "organiser-token-k8s-test-0123456789";
+let client: KubeClient;
+let operator: OperatorProcess;
+let ns: string;
+const apps: LauncherApp[] = [];
+let browser: Browser | undefined;
+
+async function startLauncher(workshopName: string): Promise<{ app: LauncherApp; base: string }> {
+  const log = pino({ level: "warn" });
+  const config = parseConfig({
+    backend: "kubernetes",
+    organiserToken: ORGANISER,
+    logLevel: "warn",
+    maxConcurrentStarts: 20,
+    kubernetes: { kubeconfig: k8s.kubeconfig, namespace: ns, workshopName },
+  });
+  const { backend, workshop } = await createKubernetesBackend(config, log);
+  const app = await buildApp({ config: { ...config, workshop }, backend, loggerInstance: log });
+  apps.push(app);
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  return { app, base: `http://localhost:${(app.server.address() as AddressInfo).port}` };
+}
+
+async function newAttendee(base: string): Promise<string> {
+  const res = await fetch(`${base}/`);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("lb_attendee="))!;
+  return cookie.split(";")[0]!;
+}
+
+/** Resolves with the first progress message that satisfies predicate. */
+function waitForView(
+  base: string,
+  cookie: string,
+  id: string,
+  predicate: (sandbox: Record<string, unknown> | undefined) => boolean,
+  seen: string[] = [],
+): Promise<Record<string, unknown> | undefined> {
+  const ws = new WebSocket(`${base.replace("http", "ws")}/api/sandboxes/${id}/events`, {
+    headers: { cookie, origin: base },
+  });
+  return new Promise((resolve, reject) => {
+    ws.on("message", (data) => {
+      const msg = JSON.parse(data.toString());
+      const sandbox = msg.type === "sandbox" ? msg.sandbox : undefined;
+      if (sandbox && seen[seen.length - 1] !== sandbox.phase) seen.push(sandbox.phase);
+      if (predicate(sandbox)) {
+        ws.close();
+        resolve(sandbox);
+      }
+    });
+    ws.on("unexpected-response", (_req, res) =>
+      reject(new Error(`events: HTTP ${res.statusCode}`)),
+    );
+    ws.on("error", reject);
+  });
+}
+
+beforeAll(async () => {
+  client = await connect(k8s.kubeconfig);
+  await installCrds(client);
+  ns = uniqueName("launcher");
+  await createNamespace(client, ns);
+  await client.create(
+    paths.workshops(ns),
+    smallWorkshop("attendees", ns, { lifetime: "1h", maxLifetime: "2h", maxSandboxes: 20 }),
+  );
+  await client.create(
+    paths.workshops(ns),
+    smallWorkshop("warm", ns, { warmPool: 2, maxSandboxes: 10 }),
+  );
+  operator = startOperator(k8s.kubeconfig, ["--leader-elect", "false"]);
+  await operator.waitForLog(isMsg("Reconciling"));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const app of apps) await app.close();
+  await operator?.stop();
+  client?.close();
+});
+
+describe("launcher on Kubernetes", () => {
+  it("takes the workshop's settings from its Workshop resource", async () => {
+    const { base } = await startLauncher("attendees");
+    const cookie = await newAttendee(base);
+    const workshop = await (await fetch(`${base}/api/workshop`, { headers: { cookie } })).json();
+    expect(workshop).toMatchObject({
+      title: "Test workshop attendees",
+      lifetimeMinutes: 60,
+      maxLifetimeMinutes: 120,
+      workers: 2,
+    });
+    expect(workshop.capacity).toMatchObject({ max: 20 });
+  });
+
+  it("launch creates a Sandbox that becomes Ready and gives the redirect URL", async () => {
+    const { base } = await startLauncher("attendees");
+    const cookie = await newAttendee(base);
+    const started = Date.now();
+    const res = await fetch(`${base}/api/sandboxes`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", origin: base },
+      body: "{}",
+    });
+    expect(res.status).toBe(201);
+    const { id } = await res.json();
+    const object = await waitFor<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      id,
+      (s) => s !== undefined,
+      30_000,
+    );
+    expect(object!.spec.workshop).toBe("attendees");
+    expect(object!.spec.owner).toMatch(/.{16,}/);
+    expect(Date.parse(object!.spec.expiresAt!) - started).toBeGreaterThan(59 * 60_000);
+    const seen: string[] = [];
+    const ready = await waitForView(base, cookie, id, (s) => s?.phase === "Ready", seen);
+    expect(ready).toMatchObject({
+      id,
+      sandboxUrl: `/s/${id}/`,
+      notebookUrl: `/s/${id}/notebook/lab`,
+    });
+    expect(seen[seen.length - 1]).toBe("Ready");
+    // The same attendee gets the same sandbox back.
+    const again = await fetch(`${base}/api/sandboxes`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", origin: base },
+      body: "{}",
+    });
+    expect((await again.json()).id).toBe(id);
+    // Extend patches spec.expiresAt.
+    const extended = await fetch(`${base}/api/sandboxes/${id}/extend`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", origin: base },
+      body: JSON.stringify({ minutes: 15 }),
+    });
+    expect(extended.status).toBe(200);
+    const patched = await waitFor<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      id,
+      (s) => s?.spec.expiresAt !== object!.spec.expiresAt,
+      30_000,
+    );
+    expect(
+      Date.parse(patched!.spec.expiresAt!) - Date.parse(object!.spec.expiresAt!),
+    ).toBeGreaterThanOrEqual(14 * 60_000);
+  });
+
+  it("hands out a Ready warm-pool sandbox at once", async () => {
+    const { app, base } = await startLauncher("warm");
+    await expect
+      .poll(() => app.launcher.backend.capacity().warmReady, { timeout: 60_000, interval: 250 })
+      .toBeGreaterThanOrEqual(1);
+    const cookie = await newAttendee(base);
+    const started = Date.now();
+    const res = await fetch(`${base}/api/sandboxes`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", origin: base },
+      body: "{}",
+    });
+    const body = await res.json();
+    const clickToRedirectMs = Date.now() - started;
+    expect(body).toMatchObject({
+      outcome: "claimed",
+      phase: "Ready",
+      sandboxUrl: `/s/${body.id}/`,
+    });
+    expect(clickToRedirectMs).toBeLessThan(2000);
+    const object = await waitFor<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      body.id,
+      (s) => s?.spec.owner !== undefined,
+      30_000,
+    );
+    expect(object!.metadata.labels?.["launchbay.dev/workshop"]).toBe("warm");
+  });
+
+  it("shows the attendee that their sandbox expired", async () => {
+    if (!existsSync("/usr/bin/chromium"))
+      throw new Error("/usr/bin/chromium is missing: run `bash scripts/setup.sh chromium`");
+    const { base } = await startLauncher("attendees");
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-sync",
+      ],
+    });
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${base}/`);
+    await page.click("#launch");
+    await page.waitForURL(/\/s\/sb-[a-z2-7]{20}\/$/, { timeout: 60_000 });
+    const id = new URL(page.url()).pathname.split("/")[2]!;
+    await expect.poll(() => page.textContent("#countdown")).toMatch(/^59m|^1h 00m/);
+    expect(await page.isVisible("#expired")).toBe(false);
+    // Time is up: the operator expires it (level-based) and the page says so.
+    await client.mergePatch(`${paths.sandboxes(ns)}/${id}`, {
+      spec: { expiresAt: new Date(Date.now() - 1000).toISOString() },
+    });
+    await page.waitForSelector("#expired:not(.hidden)", { timeout: 60_000 });
+    expect(await page.textContent("#expired h1")).toBe("Your sandbox has expired");
+    await waitFor<SandboxView>(client, paths.sandboxes(ns), id, (s) => s === undefined, 60_000);
+  });
+});
