@@ -1,0 +1,348 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chartDir, ensureCrds, helm, helmEnv, k8sTools, kubectl, ok, run } from "./chart-tools.js";
+import {
+  containerEnv,
+  serviceAccountKubeconfig,
+  type StartedProcess,
+  startNode,
+} from "./service-account-process.js";
+
+/**
+ * `helm install` into the real control plane (kwok nodes): the chart's objects are accepted
+ * in a namespace that enforces Pod Security `restricted`, its pods go Ready, and the operator
+ * and launcher, run out of cluster with exactly the env their Deployments get and the tokens
+ * of the chart's own ServiceAccounts, launch a sandbox to Ready. Then upgrade and uninstall.
+ */
+const release = "lbt";
+const namespace = `helm-${randomBytes(3).toString("hex")}`;
+const operatorName = `${release}-launchbay-operator`;
+const webName = `${release}-launchbay-web`;
+let env: NodeJS.ProcessEnv;
+let disposeHelm: () => Promise<void>;
+let dir: string;
+const processes: StartedProcess[] = [];
+let launcherUrl: string;
+let sandboxId: string;
+let installed = false;
+
+const getJson = async <T>(...args: string[]): Promise<T> =>
+  JSON.parse(ok(await kubectl([...args, "-o", "json"]), `kubectl ${args.join(" ")}`)) as T;
+
+async function organiserToken(): Promise<string> {
+  const secret = await getJson<{ data: Record<string, string> }>(
+    "get",
+    "secret",
+    `${webName}-auth`,
+    "-n",
+    namespace,
+  );
+  return Buffer.from(secret.data["organiser-token"] ?? "", "base64").toString();
+}
+
+async function startOperator(): Promise<StartedProcess> {
+  const kubeconfig = await serviceAccountKubeconfig(dir, namespace, operatorName);
+  const podEnv = await containerEnv(namespace, operatorName);
+  // Out of cluster: the health server on a free loopback port instead of 0.0.0.0:9090.
+  const operator = startNode("operator/bin/launchbay-operator.js", {
+    ...podEnv,
+    KUBECONFIG: kubeconfig.path,
+    LAUNCHBAY_HEALTH_HOST: "127.0.0.1",
+    LAUNCHBAY_HEALTH_PORT: "0",
+  });
+  processes.push(operator);
+  await operator.waitForLog((l) => l.msg === "Became leader", "the operator to lead");
+  return operator;
+}
+
+async function startLauncher(): Promise<string> {
+  const kubeconfig = await serviceAccountKubeconfig(dir, namespace, webName);
+  const podEnv = await containerEnv(namespace, webName);
+  const launcher = startNode("web/dist/main.js", {
+    ...podEnv,
+    LAUNCHBAY_KUBECONFIG: kubeconfig.path,
+    HOST: "127.0.0.1",
+    PORT: "0",
+  });
+  processes.push(launcher);
+  const line = await launcher.waitForLog(
+    (l) => l.msg === "Launcher listening",
+    "the launcher to listen",
+  );
+  return String(line.address);
+}
+
+beforeAll(async () => {
+  ({ env, dispose: disposeHelm } = await helmEnv(k8sTools().kubeconfig));
+  dir = await mkdtemp(join(tmpdir(), "launchbay-helm-install-"));
+  await ensureCrds();
+  ok(await kubectl(["create", "namespace", namespace]), "create the release namespace");
+  ok(
+    await kubectl([
+      "label",
+      "namespace",
+      namespace,
+      "pod-security.kubernetes.io/enforce=restricted",
+      "pod-security.kubernetes.io/enforce-version=latest",
+    ]),
+    "label the namespace restricted",
+  );
+});
+
+afterAll(async () => {
+  for (const p of processes.reverse()) await p.stop();
+  if (installed) await helm(["uninstall", release, "-n", namespace, "--no-hooks", "--wait"], env);
+  await kubectl(["delete", "sandboxes", "--all", "-n", namespace, "--wait=false"]);
+  await kubectl(["delete", "namespace", namespace, "--wait=false"]);
+  await disposeHelm();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.sequential("helm install on a real control plane", () => {
+  it("installs: every object is accepted and every pod goes Ready", async () => {
+    const result = await helm(
+      ["install", release, chartDir, "-n", namespace, "--wait", "--timeout", "120s"],
+      env,
+    );
+    expect(result.stderr).not.toMatch(/would violate PodSecurity/);
+    ok(result, "helm install");
+    installed = true;
+    expect(result.stdout).toContain("STATUS: deployed");
+    for (const name of [operatorName, webName]) {
+      const d = await getJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>(
+        "get",
+        "deployment",
+        name,
+        "-n",
+        namespace,
+      );
+      expect(d.status.readyReplicas, name).toBe(d.spec.replicas);
+    }
+    const pods = await getJson<{
+      items: { status: { conditions?: { type: string; status: string }[] } }[];
+    }>("get", "pods", "-n", namespace, "-l", `app.kubernetes.io/instance=${release}`);
+    expect(pods.items.length).toBe(4);
+    for (const pod of pods.items) {
+      expect(pod.status.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    }
+    const pdbs = await getJson<{ items: unknown[] }>("get", "pdb", "-n", namespace);
+    expect(pdbs.items.length).toBe(2);
+  });
+
+  it("grants the operator and the launcher what they use, not more", async () => {
+    const can = async (sa: string, ...args: string[]) => {
+      const r = await kubectl([
+        "auth",
+        "can-i",
+        ...args,
+        `--as=system:serviceaccount:${namespace}:${sa}`,
+      ]);
+      return r.stdout.trim() === "yes";
+    };
+    // The launcher: its Sandboxes and Workshop, sandbox-tokens by name; nothing cluster-wide.
+    expect(await can(webName, "create", "sandboxes.launchbay.dev", "-n", namespace)).toBe(true);
+    expect(await can(webName, "get", "workshops.launchbay.dev/workshop", "-n", namespace)).toBe(
+      true,
+    );
+    expect(await can(webName, "get", "secrets/sandbox-tokens", "-n", "sbx-any")).toBe(true);
+    expect(await can(webName, "list", "secrets", "-n", namespace)).toBe(false);
+    expect(await can(webName, "get", "secrets/other", "-n", "kube-system")).toBe(false);
+    expect(await can(webName, "create", "sandboxes.launchbay.dev", "-n", "default")).toBe(false);
+    expect(
+      await can(
+        webName,
+        "update",
+        "sandboxes.launchbay.dev",
+        "--subresource=status",
+        "-n",
+        namespace,
+      ),
+    ).toBe(false);
+    expect(await can(webName, "create", "pods", "-n", namespace)).toBe(false);
+    // The operator: sandbox namespaces and their contents; no RBAC, no pod writes, no exec.
+    expect(await can(operatorName, "create", "namespaces")).toBe(true);
+    expect(await can(operatorName, "patch", "deployments.apps", "-n", "sbx-any")).toBe(true);
+    expect(
+      await can(
+        operatorName,
+        "patch",
+        "sandboxes.launchbay.dev",
+        "--subresource=status",
+        "-n",
+        namespace,
+      ),
+    ).toBe(true);
+    expect(
+      await can(operatorName, "create", "roles.rbac.authorization.k8s.io", "-n", "sbx-any"),
+    ).toBe(false);
+    expect(await can(operatorName, "create", "clusterrolebindings")).toBe(false);
+    expect(await can(operatorName, "create", "pods", "-n", "sbx-any")).toBe(false);
+    expect(await can(operatorName, "create", "pods/exec", "-n", "sbx-any")).toBe(false);
+    expect(await can(operatorName, "patch", "sandboxes.launchbay.dev", "-n", "default")).toBe(
+      false,
+    );
+    expect(
+      await can(operatorName, "update", "leases.coordination.k8s.io/other", "-n", namespace),
+    ).toBe(false);
+  });
+
+  it("runs the operator and the launcher with the chart's ServiceAccounts; a launch reaches Ready", async () => {
+    await startOperator();
+    launcherUrl = await startLauncher();
+    const launched = await fetch(`${launcherUrl}/api/sandboxes`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    const body = (await launched.json()) as { id: string };
+    expect(launched.status, JSON.stringify(body)).toBe(201);
+    sandboxId = body.id;
+    const cookie = launched.headers.get("set-cookie")?.split(";")[0] ?? "";
+    ok(
+      await kubectl([
+        "wait",
+        `sandbox/${sandboxId}`,
+        "-n",
+        namespace,
+        "--for=jsonpath={.status.phase}=Ready",
+        "--timeout=90s",
+      ]),
+      "the launched Sandbox to be Ready",
+    );
+    const sandbox = await getJson<{ status: { namespace: string } }>(
+      "get",
+      "sandbox",
+      sandboxId,
+      "-n",
+      namespace,
+    );
+    const sandboxNs = await getJson<{ metadata: { labels: Record<string, string> } }>(
+      "get",
+      "namespace",
+      sandbox.status.namespace,
+    );
+    expect(sandboxNs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    // The launcher sees it Ready too (through its watch, with its own credentials).
+    await expect
+      .poll(
+        async () => {
+          const r = await fetch(`${launcherUrl}/api/sandboxes/${sandboxId}`, {
+            headers: { cookie },
+          });
+          return ((await r.json()) as { phase?: string }).phase;
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toBe("Ready");
+  });
+
+  it("upgrades with changed values: rolls the pods and keeps the organiser token", async () => {
+    const tokenBefore = await organiserToken();
+    const templateHash = async (name: string) =>
+      (
+        await getJson<{
+          spec: { template: { metadata: { annotations: Record<string, string> } } };
+        }>("get", "deployment", name, "-n", namespace)
+      ).spec.template.metadata.annotations["checksum/config"];
+    const before = { web: await templateHash(webName), operator: await templateHash(operatorName) };
+    ok(
+      await helm(
+        [
+          "upgrade",
+          release,
+          chartDir,
+          "-n",
+          namespace,
+          "--reuse-values",
+          "--set",
+          "web.logLevel=debug",
+          "--set",
+          "operator.logLevel=debug",
+          "--wait",
+          "--timeout",
+          "120s",
+        ],
+        env,
+      ),
+      "helm upgrade",
+    );
+    expect(await organiserToken()).toBe(tokenBefore);
+    expect(await templateHash(webName)).not.toBe(before.web);
+    expect(await templateHash(operatorName)).not.toBe(before.operator);
+    for (const name of [operatorName, webName]) {
+      const d = await getJson<{
+        metadata: { generation: number };
+        spec: { replicas: number };
+        status: { observedGeneration: number; updatedReplicas?: number; readyReplicas?: number };
+      }>("get", "deployment", name, "-n", namespace);
+      expect(d.metadata.generation, name).toBe(2);
+      expect(d.status.observedGeneration, name).toBe(2);
+      expect(d.status.updatedReplicas, name).toBe(d.spec.replicas);
+      expect(d.status.readyReplicas, name).toBe(d.spec.replicas);
+    }
+  });
+
+  it("uninstalls: the pre-delete hook's script removes every sandbox and its namespace first", async () => {
+    // kwok completes Job pods without running them, so the hook's script runs here, out of
+    // cluster, with the hook's ServiceAccount, exactly as the Job would run it.
+    const cleanup = await serviceAccountKubeconfig(dir, namespace, `${release}-launchbay-cleanup`);
+    const script = await run(process.execPath, [join(chartDir, "files", "remove-sandboxes.mjs")], {
+      env: {
+        PATH: process.env.PATH,
+        LAUNCHBAY_NAMESPACE: namespace,
+        LAUNCHBAY_TIMEOUT_SECONDS: "90",
+        LAUNCHBAY_API_SERVER: cleanup.server,
+        LAUNCHBAY_API_TOKEN: cleanup.token,
+        LAUNCHBAY_API_CA_FILE: cleanup.caFile,
+      },
+      timeoutMs: 120_000,
+    });
+    expect(script.stderr).toBe("");
+    expect(script.code).toBe(0);
+    expect(script.stdout).toContain(`No Sandboxes left in ${namespace}`);
+    const left = await getJson<{ items: unknown[] }>(
+      "get",
+      "namespaces",
+      "-l",
+      `launchbay.dev/sandbox-namespace=${namespace}`,
+    );
+    expect(left.items).toEqual([]);
+    const result = await helm(
+      ["uninstall", release, "-n", namespace, "--wait", "--timeout", "120s"],
+      env,
+    );
+    ok(result, "helm uninstall");
+    installed = false;
+    for (const kind of [
+      "deployments",
+      "serviceaccounts",
+      "roles",
+      "secrets",
+      "sandboxes",
+      "workshops",
+    ]) {
+      const rest = await getJson<{ items: { metadata: { name: string } }[] }>(
+        "get",
+        kind,
+        "-n",
+        namespace,
+        "-l",
+        `app.kubernetes.io/instance=${release}`,
+      );
+      expect(
+        rest.items.map((i) => i.metadata.name),
+        kind,
+      ).toEqual([]);
+    }
+    const clusterRoles = await getJson<{ items: unknown[] }>(
+      "get",
+      "clusterroles",
+      "-l",
+      `app.kubernetes.io/instance=${release}`,
+    );
+    expect(clusterRoles.items).toEqual([]);
+  });
+});
