@@ -1,0 +1,50 @@
+/**
+ * Checks a function a collection operation was given, with the same analysis `submit`
+ * uses, BEFORE it is composed into a task function: a free variable is reported with the
+ * user's function and variable names, not the wrapper's.
+ */
+import { shipFunction } from "../shipping/shipped-function.js";
+import { CollectionError } from "./errors.js";
+
+/** A user function ready to embed in a task function: its name and expression source. */
+export interface UserFunction {
+  readonly name: string;
+  /** A JavaScript expression that evaluates to the function. */
+  readonly source: string;
+}
+
+const checked = new WeakMap<object, UserFunction>();
+
+/** Validates `fn` (the argument of `operation`, e.g. "Bag.map") and returns its source. */
+export function userFunction(fn: unknown, operation: string): UserFunction {
+  if (typeof fn !== "function") {
+    throw new CollectionError(
+      "invalid-argument",
+      `${operation} expects a function, got ${describeValue(fn)}: pass e.g. (x) => x * 2`,
+    );
+  }
+  const cached = checked.get(fn);
+  if (cached) return cached;
+  // Throws FreeVariableError (naming the variable) or an unsupported-function error.
+  const shipped = shipFunction(fn as (...args: never[]) => unknown);
+  const source = shipped.definition.source;
+  if (source === undefined) {
+    throw new CollectionError(
+      "unsupported-function",
+      `${operation} was given \`${fn.name || "a function"}\` from an uploaded module; collections build their ` +
+        "tasks from a function's source, so they need a self-contained function: pass (x) => ... " +
+        "that does the work itself, or run the module function with client.submit/client.map",
+    );
+  }
+  const result: UserFunction = { name: shipped.definition.name, source };
+  checked.set(fn, result);
+  return result;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  return `${typeof value} ${String(value)}`;
+}
