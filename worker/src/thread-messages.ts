@@ -16,6 +16,8 @@ export interface ThreadTask {
   fn: string;
   args: Uint8Array;
   deps: [string, Uint8Array][];
+  /** Keys of deps whose buffers may be moved to the thread (the main thread is done with them). */
+  moved?: string[];
 }
 
 /** main → thread: run these tasks in order, after defining these functions. */

@@ -9,7 +9,11 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { FunctionDefinition, RemoteErrorShape } from "@launchbay/scheduler/protocol";
+import {
+  BLOB_THRESHOLD,
+  type FunctionDefinition,
+  type RemoteErrorShape,
+} from "@launchbay/scheduler/protocol";
 import type { Logger } from "pino";
 import { WorkerError } from "./errors.js";
 import {
@@ -133,10 +137,17 @@ export class ThreadPool {
     if (!existsSync(path)) writeFileSync(path, code);
   }
 
-  run(key: string, fn: string, args: Uint8Array, deps: Map<string, Uint8Array>): void {
-    const transferableDeps: [string, Uint8Array][] = [];
-    for (const [k, v] of deps) transferableDeps.push([k, v]);
-    this.queue.set(key, { key, fn, args, deps: transferableDeps });
+  /** Queues a task. `moved` deps are handed over: their buffers go to the thread without a copy. */
+  run(
+    key: string,
+    fn: string,
+    args: Uint8Array,
+    deps: Map<string, Uint8Array>,
+    moved: string[] = [],
+  ): void {
+    const task: ThreadTask = { key, fn, args, deps: [...deps] };
+    if (moved.length > 0) task.moved = moved;
+    this.queue.set(key, task);
     this.scheduleDispatch();
   }
 
@@ -259,7 +270,7 @@ export class ThreadPool {
     for (const task of slot.batch ?? []) {
       if (!slot.pending.has(task.key)) continue;
       this.running.delete(task.key);
-      if (task === culprit) {
+      if (task === culprit || task.moved) {
         const reason = slot.lastError ? `: ${slot.lastError.message}` : "";
         const error: RemoteErrorShape = {
           name: "ThreadExitedError",
@@ -334,6 +345,9 @@ export class ThreadPool {
       const transfer: ArrayBuffer[] = [];
       for (const task of this.queue.values()) {
         if (tasks.length >= n) break;
+        // A task with moved buffers travels alone: it is never requeued after its thread
+        // is replaced for another task's sake, since its buffers are gone from here.
+        if (task.moved && tasks.length > 0) break;
         this.queue.delete(task.key);
         tasks.push(task);
         slot.pending.add(task.key);
@@ -345,6 +359,7 @@ export class ThreadPool {
             slot.known.add(task.fn);
           }
         }
+        if (task.moved) break;
       }
       slot.batch = tasks;
       const message: RunBatch = {
@@ -366,8 +381,27 @@ function forThread(task: ThreadTask, transfer: ArrayBuffer[]): ThreadTask {
     key: task.key,
     fn: task.fn,
     args: exact(task.args, transfer),
-    deps: task.deps.map(([k, v]) => [k, exact(v, transfer)]),
+    deps: task.deps.map(([k, v]) => [
+      k,
+      task.moved?.includes(k) ? move(v, transfer) : exact(v, transfer),
+    ]),
   };
+}
+
+/**
+ * Moves a buffer the main thread no longer needs. A network frame's buffer may hold other
+ * lifted blobs (each at least BLOB_THRESHOLD bytes): move it only if no other blob fits.
+ */
+function move(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  const buffer = bytes.buffer;
+  if (
+    buffer instanceof SharedArrayBuffer ||
+    buffer.byteLength - bytes.byteLength >= BLOB_THRESHOLD
+  ) {
+    return exact(bytes, transfer);
+  }
+  if (!transfer.includes(buffer)) transfer.push(buffer);
+  return bytes;
 }
 
 function exact(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {

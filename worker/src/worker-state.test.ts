@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  HANDOFF_MIN_BYTES,
   type TaskAssignment,
   type WorkerCommand,
   type WorkerEvent,
@@ -32,7 +33,7 @@ describe("WorkerState", () => {
     const { handle } = harness();
     const commands = handle({ type: "task-assigned", task: task("a") });
     expect(commands).toEqual([
-      { type: "execute", key: "a", fn: "src:abc", args: bytes(3), deps: new Map() },
+      { type: "execute", key: "a", fn: "src:abc", args: bytes(3), deps: new Map(), moved: [] },
     ]);
   });
 
@@ -83,6 +84,38 @@ describe("WorkerState", () => {
     handle({ type: "task-finished", key: "b", data: bytes(7), durationMs: 1 });
     expect(state.has("a")).toBe(false);
     expect(state.bytesHeld).toBe(7);
+  });
+
+  it("hands a large fetched dependency that only one task needs to that task", () => {
+    const { state, handle } = harness(10 * HANDOFF_MIN_BYTES);
+    handle({
+      type: "task-assigned",
+      task: task("b", [{ key: "a", nbytes: HANDOFF_MIN_BYTES, who: ["ws://p1"] }]),
+    });
+    const [run] = handle({
+      type: "dependencies-fetched",
+      address: "ws://p1",
+      items: [{ key: "a", data: bytes(HANDOFF_MIN_BYTES) }],
+      missing: [],
+    });
+    expect(run).toMatchObject({ type: "execute", key: "b", moved: ["a"] });
+    expect(state.has("a")).toBe(false);
+    expect(state.bytesHeld).toBe(0);
+  });
+
+  it("keeps a large fetched dependency that two tasks need", () => {
+    const { state, handle } = harness(10 * HANDOFF_MIN_BYTES);
+    const dep = [{ key: "a", nbytes: HANDOFF_MIN_BYTES, who: ["ws://p1"] }];
+    handle({ type: "task-assigned", task: task("b", dep) });
+    handle({ type: "task-assigned", task: task("c", dep) });
+    const run = handle({
+      type: "dependencies-fetched",
+      address: "ws://p1",
+      items: [{ key: "a", data: bytes(HANDOFF_MIN_BYTES) }],
+      missing: [],
+    });
+    expect(run.map((c) => (c.type === "execute" ? c.moved : c.type))).toEqual([[], []]);
+    expect(state.bytesHeld).toBe(HANDOFF_MIN_BYTES);
   });
 
   it("fetches a dependency shared by two tasks once", () => {

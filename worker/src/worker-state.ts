@@ -38,7 +38,15 @@ export type WorkerEvent =
 export type WorkerCommand =
   | { type: "send"; message: WorkerToScheduler }
   | { type: "fetch"; address: string; keys: string[] }
-  | { type: "execute"; key: string; fn: string; args: Uint8Array; deps: Map<string, Uint8Array> }
+  | {
+      type: "execute";
+      key: string;
+      fn: string;
+      args: Uint8Array;
+      deps: Map<string, Uint8Array>;
+      /** Deps handed over for good (large fetched copies only this task needs): move, don't copy. */
+      moved: string[];
+    }
   | { type: "cancel"; key: string }
   | { type: "cancel-all" };
 
@@ -73,6 +81,11 @@ interface Fetch {
 /** Which status changes are legal; anything else is a bug and throws with the task's story. */
 const TRANSITIONS = new Set(["new->fetching", "new->executing", "fetching->executing"]);
 const STORY_LENGTH = 12;
+/**
+ * A fetched copy at least this large that only one local task needs is handed to that
+ * task's thread without a copy; the worker stops holding (and counting) it then.
+ */
+export const HANDOFF_MIN_BYTES = 1024 * 1024;
 
 export class WorkerStateError extends Error {
   override name = "WorkerStateError";
@@ -356,6 +369,7 @@ export class WorkerState {
   private execute(task: Task): WorkerCommand {
     this.transition(task, "executing");
     const deps = new Map<string, Uint8Array>();
+    const moved: string[] = [];
     for (const dep of task.deps) {
       const stored = this.data.get(dep);
       if (!stored) {
@@ -364,8 +378,16 @@ export class WorkerState {
         );
       }
       deps.set(dep, stored.data);
+      if (
+        stored.kind === "replica" &&
+        stored.nbytes >= HANDOFF_MIN_BYTES &&
+        this.pins.get(dep) === 1
+      ) {
+        moved.push(dep);
+        this.unstore(dep);
+      }
     }
-    return { type: "execute", key: task.key, fn: task.fn, args: task.args, deps };
+    return { type: "execute", key: task.key, fn: task.fn, args: task.args, deps, moved };
   }
 
   private transition(task: Task, to: TaskStatus): void {

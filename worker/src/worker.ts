@@ -251,7 +251,7 @@ class WorkerRuntime {
           break;
         }
         case "execute":
-          this.pool?.run(command.key, command.fn, command.args, command.deps);
+          this.pool?.run(command.key, command.fn, command.args, command.deps, command.moved);
           break;
         case "cancel":
           this.pool?.cancel(command.key);
