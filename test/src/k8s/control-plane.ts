@@ -35,6 +35,8 @@ export interface ControlPlane {
   nodes: string[];
   /** Component name → pid (each leads its own process group). */
   pids: Record<string, number>;
+  /** Milliseconds from the start of startControlPlane to each start-up milestone. */
+  startupMs: Record<"certificates" | "etcd" | "apiserver" | "controllers" | "nodes" | "ready", number>;
   /** Kills every process and deletes dataDir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -81,7 +83,9 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
     return stopped;
   };
 
-  const deadline = Date.now() + options.startTimeoutMs;
+  const t0 = Date.now();
+  const startupMs = { certificates: 0, etcd: 0, apiserver: 0, controllers: 0, nodes: 0, ready: 0 };
+  const deadline = t0 + options.startTimeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
   const launch = async (name: string, args: string[], env?: NodeJS.ProcessEnv) => {
     const component = startComponent({
@@ -107,6 +111,7 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
       controlPlaneCertificates(firstServiceIp(options.serviceCidr)),
     );
     await writeKubeconfigs(layout, pki);
+    startupMs.certificates = Date.now() - t0;
 
     const etcd = await launch("etcd", etcdArgs(layout, pki));
     const etcdEndpoint = await tlsEndpoint(`https://127.0.0.1:${layout.ports.etcdClient}`, {
@@ -119,6 +124,7 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
       [etcd],
       remaining(),
     );
+    startupMs.etcd = Date.now() - t0;
 
     const apiserverProcess = await launch(
       "kube-apiserver",
@@ -131,6 +137,7 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
       started,
       remaining(),
     );
+    startupMs.apiserver = Date.now() - t0;
 
     const cm = await launch("kube-controller-manager", controllerManagerArgs(layout, pki));
     const sched = await launch("kube-scheduler", schedulerArgs(layout, pki));
@@ -160,7 +167,9 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
       ),
     ]);
 
+    startupMs.controllers = Date.now() - t0;
     const nodes = await raceExits(createKwokNodes(admin, options.nodes, remaining()), started);
+    startupMs.nodes = Date.now() - t0;
     // The service-account controller creates `default` in every namespace; pods cannot be created before it exists.
     await raceExits(
       watchUntil(
@@ -173,6 +182,7 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
       ),
       started,
     );
+    startupMs.ready = Date.now() - t0;
     for (const endpoint of [etcdEndpoint, admin, cmEndpoint, schedEndpoint])
       endpoint.agent.destroy();
     return {
@@ -182,6 +192,7 @@ export async function startControlPlane(input?: ControlPlaneOptions): Promise<Co
       dataDir,
       nodes,
       pids: { ...state.pids },
+      startupMs,
       stop,
     };
   } catch (error) {
