@@ -26,12 +26,19 @@ afterAll(async () => {
 });
 
 const idle = (what: string) =>
-  cluster.waitForStatus((s) => taskTotal(s) === 0 && s.workers.every((w) => w.bytesHeld === 0), what);
+  cluster.waitForStatus(
+    (s) => taskTotal(s) === 0 && s.workers.every((w) => w.bytesHeld === 0),
+    what,
+  );
 
 describe("data and memory", () => {
   it("moves a 100 MB buffer from one worker to another as a dependency", async () => {
     const size = 100 * MiB;
-    const big = client.submitWith({ workers: ["w-0"] }, (n: number) => new Uint8Array(n).fill(3), size);
+    const big = client.submitWith(
+      { workers: ["w-0"] },
+      (n: number) => new Uint8Array(n).fill(3),
+      size,
+    );
     await client.wait([big]);
     const started = performance.now();
     const checked = client.submitWith(
@@ -41,7 +48,9 @@ describe("data and memory", () => {
     );
     expect(await checked.result()).toBe(size + 3);
     const seconds = (performance.now() - started) / 1000;
-    console.log(`100 MiB dependency moved and used in ${(seconds * 1000).toFixed(0)} ms (${(size / seconds / 1e9).toFixed(2)} GB/s end to end)`);
+    console.log(
+      `100 MiB dependency moved and used in ${(seconds * 1000).toFixed(0)} ms (${(size / seconds / 1e9).toFixed(2)} GB/s end to end)`,
+    );
     const status = await cluster.status();
     expect(status.workers.find((w) => w.name === "w-0")!.bytesHeld).toBeGreaterThanOrEqual(size);
     big.release();
@@ -85,7 +94,11 @@ describe("data and memory", () => {
     const { spawn } = await import("node:child_process");
     const child = spawn(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, LAUNCHBAY_SCHEDULER: cluster.address, LAUNCHBAY_TOKEN: cluster.token },
+      env: {
+        PATH: process.env.PATH,
+        LAUNCHBAY_SCHEDULER: cluster.address,
+        LAUNCHBAY_TOKEN: cluster.token,
+      },
       stdio: ["pipe", "pipe", "inherit"],
     });
     try {
@@ -116,7 +129,9 @@ describe("data and memory", () => {
     const error = (await f.exception()) as RemoteTaskError;
     expect(error).toBeInstanceOf(RemoteTaskError);
     expect(error.remoteCode).toBe("memory-limit");
-    expect(error.message).toMatch(/result of .* is 60 MiB but worker w-2 holds .* of its 50 MiB limit/);
+    expect(error.message).toMatch(
+      /result of .* is 60 MiB but worker w-2 holds .* of its 50 MiB limit/,
+    );
     expect(error.message).toContain("--memory-limit");
     // The worker keeps working.
     const small = client.submitWith({ workers: ["w-2"] }, () => "still fine");
