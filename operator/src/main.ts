@@ -11,7 +11,7 @@ import { LeaderElector } from "./controller/leader-election.js";
 import { OperatorMetrics } from "./controller/metrics.js";
 import { OperatorError } from "./errors.js";
 import { createLogger } from "./logger.js";
-import { type OperatorOptions, parseOptions } from "./options.js";
+import { type OperatorOptions, parseOptions, usage } from "./options.js";
 
 const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -41,6 +41,10 @@ function leaseNamespace(options: OperatorOptions): string {
 
 async function main() {
   let options: OperatorOptions;
+  if (process.argv.includes("--help")) {
+    process.stdout.write(`${usage()}\n`);
+    process.exit(0);
+  }
   try {
     options = parseOptions(process.argv.slice(2), process.env);
   } catch (error) {

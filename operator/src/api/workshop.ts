@@ -136,7 +136,7 @@ export const accessSchema = z
   .meta({
     "x-kubernetes-validations": [
       {
-        rule: "self.mode != 'accessCode' || has(self.secretName)",
+        rule: "!has(self.mode) || self.mode != 'accessCode' || has(self.secretName)",
         message: "access.mode accessCode needs access.secretName (a Secret holding the code)",
       },
     ],

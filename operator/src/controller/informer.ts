@@ -136,7 +136,7 @@ export class Informer<T> {
         accept: this.options.metadataOnly ? METADATA_LIST : undefined,
         signal: this.abort.signal,
       });
-      for (const raw of page.items) {
+      for (const raw of page.items ?? []) {
         const key = this.keyOf(raw);
         seen.add(key);
         this.upsert(key, raw);

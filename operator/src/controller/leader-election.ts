@@ -123,7 +123,7 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date().toISOString();
+    const now = microTime(new Date());
     const lease = await this.client.getOptional<Lease>(this.path());
     const mine = {
       holderIdentity: this.identity,
@@ -186,4 +186,9 @@ export class LeaderElector {
       };
     });
   }
+}
+
+/** metav1.MicroTime wants exactly six fractional digits. */
+function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }

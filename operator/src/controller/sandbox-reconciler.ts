@@ -154,6 +154,11 @@ export class SandboxReconciler {
     if (plan.deleteNamespace) {
       slog.info({ namespace: plan.deleteNamespace }, "Deleting Namespace");
       await client.delete(resourcePath("Namespace", { name: plan.deleteNamespace }));
+      // The sandbox's time is up: stop its pods now rather than after their grace period,
+      // so the namespace controller finds nothing left and the namespace goes at once.
+      await client.delete(resourcePath("Pod", { namespace: plan.deleteNamespace }), {
+        gracePeriodSeconds: 0,
+      });
     }
     if (plan.removeFinalizer) {
       await this.removeFinalizer(path, sandbox);

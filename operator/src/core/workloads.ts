@@ -57,7 +57,9 @@ function deployment(
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: podSecurityContext(),
-          terminationGracePeriodSeconds: 10,
+          // Short, so an expiring sandbox's namespace goes within seconds (the namespace
+          // controller waits out the longest grace period before checking again).
+          terminationGracePeriodSeconds: 3,
           containers: [container],
           volumes,
         },

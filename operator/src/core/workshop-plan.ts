@@ -48,6 +48,7 @@ export function workshopStatus(
   for (const s of sandboxes) {
     const phase = s.metadata.deletionTimestamp ? "Expiring" : (s.status?.phase ?? "Pending");
     counts[phase] += 1;
+    if (phase === "Failed") continue;
     if (s.spec.owner) claimed += 1;
     else if (phase === "Ready") warm += 1;
   }
