@@ -25,3 +25,4 @@ export { type ModuleFunctions, RemoteModule } from "./modules/remote-module.js";
 export type { ConnectOptions, MapOptions, ScatterOptions, SubmitOptions } from "./options.js";
 export { CliProcess } from "./cluster/child-process.js";
 export { LocalCluster, type LocalClusterOptions } from "./cluster/local-cluster.js";
+export * from "./collections/index.js";

@@ -64,6 +64,8 @@ export interface GroupByOptions {
 export class Bag<T> {
   readonly #client: Client;
   readonly #base: Plan;
+  /** The plan of this collection's rows/items, made once (so a graph can share it). */
+  #flushed: Plan | undefined;
   readonly #ops: readonly ElementOp[];
 
   private constructor(client: Client, base: Plan, ops: readonly ElementOp[]) {
@@ -296,7 +298,13 @@ export class Bag<T> {
     const keyFn = userFunction(key, "Bag.foldBy");
     const bin = userFunction(binop, "Bag.foldBy (binop)");
     const comb = combine === undefined ? bin : userFunction(combine, "Bag.foldBy (combine)");
-    const plan = this.#treeReduce(foldByTail(keyFn, bin), [initial], foldByCombineTask(comb), [], options);
+    const plan = this.#treeReduce(
+      foldByTail(keyFn, bin),
+      [initial],
+      foldByCombineTask(comb),
+      [],
+      options,
+    );
     return new Bag<[K, A]>(this.#client, plan, []);
   }
 
@@ -411,7 +419,8 @@ export class Bag<T> {
 
   /** The plan of this bag's items (no tasks when there is nothing pending). */
   #flush(): Plan {
-    return this.#ops.length === 0 ? this.#base : this.#partitions(IDENTITY_TAIL, []);
+    this.#flushed ??= this.#ops.length === 0 ? this.#base : this.#partitions(IDENTITY_TAIL, []);
+    return this.#flushed;
   }
 
   #treeReduce(
@@ -453,7 +462,10 @@ export class Bag<T> {
 
   #sameClient<U>(other: Bag<U>, where: string): Plan {
     if (!(other instanceof Bag)) {
-      throw new CollectionError("invalid-argument", `${where} takes another Bag, got ${describeValue(other)}`);
+      throw new CollectionError(
+        "invalid-argument",
+        `${where} takes another Bag, got ${describeValue(other)}`,
+      );
     }
     if (other.#client !== this.#client) {
       throw new CollectionError(

@@ -57,7 +57,6 @@ export function composeTask(spec: TaskSpec): TaskFunction {
   let task = cache.get(source);
   if (task === undefined) {
     // The source is ours plus user functions that passed the free-variable check.
-    // biome-ignore lint/security/noGlobalEval: composing task functions from source is the design
     const fn = new Function(`return (${source}\n);`)() as (...args: unknown[]) => unknown;
     task = { name, source, fn };
     if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);

