@@ -17,6 +17,7 @@ import { registerPageRoutes } from "./http/pages.js";
 import { registerProxyRoutes } from "./http/proxy-routes.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
 import { LaunchService } from "./launch/launch-service.js";
+import { WarmPoolKeeper } from "./launch/warm-pool.js";
 
 export interface BuildAppOptions {
   config: LauncherConfig;
@@ -166,8 +167,16 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     await backend.close();
   });
 
+  // On Kubernetes the operator keeps the Workshop's warm pool; locally the launcher does.
+  const warmPool =
+    backend.kind === "local"
+      ? new WarmPoolKeeper(backend, config.workshop.warmPool, config.workshop.maxSandboxes, app.log)
+      : undefined;
+  app.addHook("preClose", async () => warmPool?.stop());
+
   await backend.start();
   service.start();
+  warmPool?.start();
   ctx.ready.value = true;
   return app as unknown as LauncherApp;
 }

@@ -32,6 +32,9 @@ describe("launcher configuration", () => {
     expect(() =>
       parseConfig({ workshop: { lifetimeMinutes: 120, maxLifetimeMinutes: 60 } }),
     ).toThrow("workshop.maxLifetimeMinutes: must be at least workshop.lifetimeMinutes");
+    expect(() => parseConfig({ workshop: { warmPool: 5, maxSandboxes: 2 } })).toThrow(
+      "workshop.warmPool: cannot exceed workshop.maxSandboxes",
+    );
     expect(() => parseConfig({ cookieSecret: "short" })).toThrow(
       "cookieSecret: must be at least 32 characters",
     );

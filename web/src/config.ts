@@ -78,6 +78,10 @@ export const configSchema = z
   .refine((c) => c.workshop.maxLifetimeMinutes >= c.workshop.lifetimeMinutes, {
     path: ["workshop", "maxLifetimeMinutes"],
     message: "must be at least workshop.lifetimeMinutes",
+  })
+  .refine((c) => c.workshop.warmPool <= c.workshop.maxSandboxes, {
+    path: ["workshop", "warmPool"],
+    message: "cannot exceed workshop.maxSandboxes",
   });
 
 export type LauncherConfigInput = z.input<typeof configSchema>;

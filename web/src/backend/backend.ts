@@ -42,6 +42,9 @@ export interface SandboxState {
   warm: boolean;
 }
 
+/** The latest time JavaScript can represent: the expiry of an unclaimed warm sandbox ("never"). */
+export const NEVER = 8.64e15;
+
 export type ServiceName = "notebook" | "dashboard";
 
 /** Where the proxy sends a sandbox's traffic, and the credentials it adds on the way. */

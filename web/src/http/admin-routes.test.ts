@@ -213,3 +213,45 @@ describe("organiser API", () => {
     );
   });
 });
+
+describe("local warm pool", () => {
+  it("keeps the configured number of warm sandboxes and replaces a claimed one", async () => {
+    fx = await buildFixture({ workshop: { warmPool: 2, maxSandboxes: 5 } });
+    expect(fx.backend.created.filter((c) => c.owner === "")).toHaveLength(2);
+    const [first] = fx.backend.list();
+    fx.backend.ready(first!.id);
+    const cookie = await newAttendee(fx.app);
+    const res = await fx.app.inject({
+      method: "POST",
+      url: "/api/sandboxes",
+      headers: { cookie },
+      payload: {},
+    });
+    expect(res.json()).toMatchObject({ outcome: "claimed", id: first!.id });
+    await expect.poll(() => fx.backend.list().filter((s) => s.warm).length).toBe(2);
+    expect(fx.backend.created).toHaveLength(3);
+    const list = (await fx.app.inject({ url: "/api/admin/sandboxes", headers: bearer })).json()
+      .sandboxes;
+    const warm = list.find((s: { warm: boolean }) => s.warm);
+    expect(warm).toMatchObject({ secondsLeft: null, expiresAt: null });
+  });
+
+  it("stops adding warm sandboxes once attendees fill the workshop", async () => {
+    fx = await buildFixture({ workshop: { warmPool: 1, maxSandboxes: 2 } });
+    expect(fx.backend.created).toHaveLength(1);
+    for (let i = 0; i < 2; i += 1) {
+      const cookie = await newAttendee(fx.app);
+      await fx.app.inject({
+        method: "POST",
+        url: "/api/sandboxes",
+        headers: { cookie },
+        payload: {},
+      });
+    }
+    const warmId = fx.backend.list().find((s) => s.warm)!.id;
+    fx.backend.ready(warmId);
+    await fx.backend.delete(warmId);
+    await expect.poll(() => fx.backend.created.length).toBe(3);
+    expect(fx.backend.list().filter((s) => s.warm)).toHaveLength(0);
+  });
+});

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { NEVER } from "../backend/backend.js";
 import { newSandboxId } from "../core/ids.js";
 import { LauncherError } from "../errors.js";
 import { type AppContext, requireOrganiser } from "./context.js";
@@ -60,7 +61,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext): void
         warm,
         ageSeconds: Math.max(0, Math.round((now - createdAt) / 1000)),
         secondsLeft:
-          view.expiresAt === undefined
+          view.expiresAt === undefined || view.expiresAt >= NEVER
             ? null
             : Math.max(0, Math.round((view.expiresAt - now) / 1000)),
         readySeconds:
@@ -74,10 +75,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext): void
   app.post("/api/admin/sandboxes", async (request, reply) => {
     requireOrganiser(app, ctx, request);
     const { count } = decode(adminStartBodySchema, request.body, "start request");
-    const expiresAt = ctx.now() + config.workshop.lifetimeMinutes * 60_000;
     const created: string[] = [];
     for (let i = 0; i < count; i += 1) {
-      const state = await ctx.backend.create({ id: newSandboxId(), owner: "", expiresAt });
+      // Unclaimed warm sandboxes never expire; a claim gives them the attendee's lifetime.
+      const state = await ctx.backend.create({ id: newSandboxId(), owner: "", expiresAt: NEVER });
       created.push(state.id);
     }
     request.log.info({ count }, "Started warm sandboxes");

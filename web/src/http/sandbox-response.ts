@@ -1,6 +1,10 @@
 import type { SandboxView } from "../core/describe.js";
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+import { NEVER } from "../backend/backend.js";
+
+/** ISO time, or null when unknown or "never" (an unclaimed warm sandbox). */
+const iso = (ms: number | undefined) =>
+  ms === undefined || ms >= NEVER ? null : new Date(ms).toISOString();
 
 /** The JSON shape of a sandbox in the API: the view plus its URLs (set once Ready). */
 export function sandboxResponse(view: SandboxView) {

@@ -1,8 +1,5 @@
 import { type Sandbox, sandboxPhaseSummary } from "@launchbay/operator/api";
-import { CONDITION_TYPES, type SandboxCondition, type SandboxState } from "../backend.js";
-
-/** The latest date JavaScript can represent: "never" for unclaimed warm sandboxes. */
-export const NEVER = 8.64e15;
+import { CONDITION_TYPES, NEVER, type SandboxCondition, type SandboxState } from "../backend.js";
 
 const WORKER_COUNTS = /\((\d+) of (\d+) ready\)/;
 
