@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   "backend-failed": 502,
   "upstream-unavailable": 502,
   "shutting-down": 503,
+  internal: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
