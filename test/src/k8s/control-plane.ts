@@ -15,7 +15,12 @@ import { httpsRequest, type TlsEndpoint, tlsEndpoint, watchUntil } from "./kube-
 import { writeKubeconfig } from "./kubeconfig.js";
 import { firstServiceIp, type Layout, layoutFor, serverUrl } from "./layout.js";
 import { createKwokNodes } from "./nodes.js";
-import { type ControlPlaneOptions, parseControlPlaneOptions } from "./options.js";
+import {
+  type ControlPlaneOptions,
+  parseControlPlaneOptions,
+  type ResolvedControlPlaneOptions,
+} from "./options.js";
+import { K8sHarnessError, K8sHarnessErrorCode } from "./errors.js";
 import { freePorts } from "./ports.js";
 import { type RunningComponent, startComponent } from "./processes.js";
 import { waitUntilReady } from "./readiness.js";
@@ -36,7 +41,10 @@ export interface ControlPlane {
   /** Component name → pid (each leads its own process group). */
   pids: Record<string, number>;
   /** Milliseconds from the start of startControlPlane to each start-up milestone. */
-  startupMs: Record<"certificates" | "etcd" | "apiserver" | "controllers" | "nodes" | "ready", number>;
+  startupMs: Record<
+    "certificates" | "etcd" | "apiserver" | "controllers" | "nodes" | "ready",
+    number
+  >;
   /** Kills every process and deletes dataDir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -49,6 +57,25 @@ export interface ControlPlane {
 export async function startControlPlane(input?: ControlPlaneOptions): Promise<ControlPlane> {
   const options = parseControlPlaneOptions(input);
   const toolsDir = await findToolsDir(options.toolsDir);
+  // Free ports are picked, released, then bound by the components; another process
+  // can take one in between. That start fails cleanly, so try again with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, toolsDir);
+    } catch (error) {
+      const portTaken =
+        error instanceof K8sHarnessError &&
+        error.code === K8sHarnessErrorCode.ComponentExited &&
+        /address already in use/i.test(error.message);
+      if (!portTaken || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startOnce(
+  options: ResolvedControlPlaneOptions,
+  toolsDir: string,
+): Promise<ControlPlane> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "launchbay-k8s-")));
   const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = (await freePorts(5)) as [
     number,
