@@ -18,8 +18,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     toolsDir: plane.toolsDir,
     nodes: plane.nodes,
   });
+  const phases = Object.entries(plane.startupMs)
+    .map(([phase, ms]) => `${phase} ${ms}`)
+    .join(", ");
   console.info(
-    `[k8s] control plane ready at ${plane.server} in ${Date.now() - started} ms (${plane.dataDir})`,
+    `[k8s] control plane ready at ${plane.server} in ${Date.now() - started} ms (ms since start: ${phases}; ${plane.dataDir})`,
   );
   return async () => {
     await plane.stop();
