@@ -135,6 +135,9 @@ describe("Bag on a LocalCluster", () => {
       expect(error).toBeInstanceOf(FreeVariableError);
       expect((error as FreeVariableError).variables).toEqual(["wordsToSkip"]);
       expect((error as Error).message).toContain("uses `wordsToSkip` from the notebook");
+      expect((error as Error).message).toContain(
+        "Bag.filter passes extra arguments on to the function: bag.filter((item, wordsToSkip) => ..., wordsToSkip)",
+      );
       expect((error as Error).message).not.toContain("$lb_");
     }
   });

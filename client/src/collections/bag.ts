@@ -403,7 +403,8 @@ export class Bag<T> {
   // ---------------------------------------------------------------------------------------
 
   #withOp<R>(kind: ElementOpKind, fn: unknown, args: unknown[], where: string): Bag<R> {
-    const op: ElementOp = { kind, fn: userFunction(fn, where), args };
+    const call = `bag.${kind}((item, $V) => ..., $V)`;
+    const op: ElementOp = { kind, fn: userFunction(fn, where, call), args };
     return new Bag<R>(this.#client, this.#base, [...this.#ops, op]);
   }
 

@@ -216,7 +216,7 @@ export class Table<R extends Row = Row> {
     pred: (row: R, ...args: A) => Awaitable<unknown>,
     ...args: A
   ): Table<R> {
-    const fn = userFunction(pred, "Table.filter");
+    const fn = userFunction(pred, "Table.filter", "table.filter((row, $V) => ..., $V)");
     return this.#with({ kind: "filter", fn, args }, this.#columns);
   }
 
@@ -227,7 +227,11 @@ export class Table<R extends Row = Row> {
     ...args: A
   ): Table<Omit<R, K> & { [P in K]: V }> {
     const [checked] = checkColumnNames([name], "Table.withColumn");
-    const f = userFunction(fn, "Table.withColumn");
+    const f = userFunction(
+      fn,
+      "Table.withColumn",
+      `table.withColumn(${JSON.stringify(checked)}, (row, $V) => ..., $V)`,
+    );
     const columns = this.#columns.includes(checked!) ? this.#columns : [...this.#columns, checked!];
     return this.#with({ kind: "withColumn", name: checked!, fn: f, args }, columns) as never;
   }

@@ -3,6 +3,7 @@
  * uses, BEFORE it is composed into a task function: a free variable is reported with the
  * user's function and variable names, not the wrapper's.
  */
+import { FreeVariableError } from "../errors.js";
 import { shipFunction } from "../shipping/shipped-function.js";
 import { CollectionError } from "./errors.js";
 
@@ -15,8 +16,13 @@ export interface UserFunction {
 
 const checked = new WeakMap<object, UserFunction>();
 
-/** Validates `fn` (the argument of `operation`, e.g. "Bag.map") and returns its source. */
-export function userFunction(fn: unknown, operation: string): UserFunction {
+/**
+ * Validates `fn` (the argument of `operation`, e.g. "Bag.map") and returns its source.
+ * `extraArgs` gives the call that forwards extra arguments, `$V` standing for the variable
+ * (e.g. "bag.map((item, $V) => ..., $V)"), for
+ * the hint a free-variable error gets.
+ */
+export function userFunction(fn: unknown, operation: string, extraArgs?: string): UserFunction {
   if (typeof fn !== "function") {
     throw new CollectionError(
       "invalid-argument",
@@ -25,8 +31,21 @@ export function userFunction(fn: unknown, operation: string): UserFunction {
   }
   const cached = checked.get(fn);
   if (cached) return cached;
-  // Throws FreeVariableError (naming the variable) or an unsupported-function error.
-  const shipped = shipFunction(fn as (...args: never[]) => unknown);
+  let shipped: ReturnType<typeof shipFunction>;
+  try {
+    shipped = shipFunction(fn as (...args: never[]) => unknown);
+  } catch (error) {
+    // A FreeVariableError names the user's variable; add how a collection step passes it.
+    if (error instanceof FreeVariableError && extraArgs) {
+      const hinted = new FreeVariableError(error.variables, fn.name);
+      const first = error.variables.find((v) => v !== "this" && v !== "require");
+      if (first) {
+        hinted.message += `. ${operation} passes extra arguments on to the function: ${extraArgs.replaceAll("$V", first)}`;
+      }
+      throw hinted;
+    }
+    throw error;
+  }
   const source = shipped.definition.source;
   if (source === undefined) {
     throw new CollectionError(
