@@ -68,6 +68,8 @@ export function controlPlaneCertificates(serviceClusterIp: string): CertificateS
       ips: ["127.0.0.1"],
     },
     { name: "apiserver-etcd-client", commonName: "kube-apiserver-etcd-client", usage: "client" },
+    // The API server's identity towards aggregated API servers (request-header authentication).
+    { name: "front-proxy-client", commonName: "front-proxy-client", usage: "client" },
     {
       name: "admin",
       commonName: "kubernetes-admin",

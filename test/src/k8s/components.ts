@@ -42,6 +42,7 @@ export function etcdArgs(layout: Layout, pki: Pki): string[] {
 export function apiserverArgs(layout: Layout, pki: Pki, serviceCidr: string): string[] {
   const serving = cert(pki, "apiserver");
   const etcdClient = cert(pki, "apiserver-etcd-client");
+  const frontProxy = cert(pki, "front-proxy-client");
   return [
     `--etcd-servers=https://127.0.0.1:${layout.ports.etcdClient}`,
     `--etcd-cafile=${pki.ca.cert}`,
@@ -54,6 +55,15 @@ export function apiserverArgs(layout: Layout, pki: Pki, serviceCidr: string): st
     `--tls-private-key-file=${serving.key}`,
     `--client-ca-file=${pki.ca.cert}`,
     "--anonymous-auth=false",
+    // Request-header (front proxy) authentication, as kubeadm sets it up: only the
+    // certificate named front-proxy-client may assert users through these headers.
+    `--requestheader-client-ca-file=${pki.ca.cert}`,
+    "--requestheader-allowed-names=front-proxy-client",
+    "--requestheader-username-headers=X-Remote-User",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    `--proxy-client-cert-file=${frontProxy.cert}`,
+    `--proxy-client-key-file=${frontProxy.key}`,
     "--authorization-mode=Node,RBAC",
     // The default plugins (PodSecurity, ServiceAccount, LimitRanger, ResourceQuota, ...) stay on.
     "--enable-admission-plugins=NodeRestriction",
