@@ -62,7 +62,27 @@ export class Connection<In, Out> {
   expect<Next>(schema: z.ZodType<Next>): Connection<Next, Out> {
     const self = this as unknown as Connection<Next, Out>;
     self.schema = schema;
+    // Batches that arrived before the switch were checked against the old schema only.
+    const pending = self.pending as unknown[][];
+    self.pending = [];
+    for (const batch of pending) {
+      const checked = self.validate(batch);
+      if (!checked) break;
+      self.pending.push(checked);
+    }
     return self;
+  }
+
+  /**
+   * Puts messages that arrived in the same frame as a handshake message back in front of
+   * the queue, validated with the current schema (`dial()` uses it for what follows the welcome).
+   */
+  requeue(messages: unknown[]): void {
+    if (messages.length === 0) return;
+    const checked = this.validate(messages);
+    if (!checked) return;
+    if (this.handler) this.handler(checked);
+    else this.pending.unshift(checked);
   }
 
   /** Receives every decoded batch, in order. Batches that arrived before are delivered first. */
@@ -139,21 +159,29 @@ export class Connection<In, Out> {
     if (!isBinary) return this.fail("bad-frame", "text frames are not part of the protocol; send binary frames");
     const decoded = decodeFrame(data);
     if (!decoded.ok) return this.fail("bad-frame", decoded.error);
+    const batch = this.validate(decoded.messages);
+    if (!batch) return;
+    if (this.handler) this.handler(batch);
+    else this.pending.push(batch);
+  }
+
+  /** Checks messages against the current schema; on the first bad one, fails the connection. */
+  private validate(messages: unknown[]): In[] | undefined {
     const batch: In[] = [];
-    for (const raw of decoded.messages) {
+    for (const raw of messages) {
       const parsed = this.schema.safeParse(raw);
       if (!parsed.success) {
         const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
-        return this.fail(
+        this.fail(
           "bad-message",
           `message${typeof type === "string" ? ` "${type}"` : ""} is invalid: ${z.prettifyError(parsed.error)}`,
         );
+        return undefined;
       }
       if (isErrorMessage(parsed.data)) this.failure = { code: parsed.data.code, message: parsed.data.message };
       batch.push(parsed.data);
     }
-    if (this.handler) this.handler(batch);
-    else this.pending.push(batch);
+    return batch;
   }
 }
 
@@ -278,7 +306,10 @@ export async function dial<In, Out, Welcome>(
     connection.fail("bad-message", `expected a welcome: ${z.prettifyError(welcome.error)}`);
     throw new ConnectError(`${url} sent an invalid welcome: ${z.prettifyError(welcome.error)}`, "refused");
   }
-  return { connection: connection.expect(schema) as unknown as Connection<In, Out>, welcome: welcome.data };
+  // Messages the peer sent right after its welcome, in the same frame, belong to the session.
+  const typed = connection.expect(schema) as unknown as Connection<In, Out>;
+  typed.requeue(batch.slice(1));
+  return { connection: typed, welcome: welcome.data };
 }
 
 // ---------------------------------------------------------------------------------------
