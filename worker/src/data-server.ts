@@ -108,14 +108,7 @@ async function serve(
   if (!hello) return;
   connection.send({ type: "welcome", protocol: PROTOCOL_VERSION });
   connection.expect(PeerToWorkerSchema).onMessages((messages: PeerToWorker[]) => {
-    for (const raw of messages) {
-      // Batches that arrived before `expect()` were only checked as `unknown`: check again.
-      const parsed = PeerToWorkerSchema.safeParse(raw);
-      if (!parsed.success) {
-        connection.fail("bad-message", `message is invalid: ${z.prettifyError(parsed.error)}`);
-        return;
-      }
-      const message = parsed.data;
+    for (const message of messages) {
       const { items, missing } = source.getData(message.keys);
       connection.send({
         type: "data",

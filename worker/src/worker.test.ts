@@ -116,7 +116,7 @@ async function fakeScheduler(
   };
 }
 
-const silent = pino({ level: "silent" });
+const silent = pino({ level: process.env.LB_DEBUG ? "debug" : "silent" });
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -417,6 +417,36 @@ describe("worker", () => {
     expect((await getData(workers[0]!.address, [key])).missing).toEqual([key]);
     const next = compute(again, define(again, "() => 2"), []);
     expect(resultOf(await again.finished(next))).toBe(2);
+  });
+
+  it("computes a task again after losing the scheduler in the middle of fetching its dependency", async () => {
+    const { scheduler, workers, links } = await setup({ workers: 2 });
+    const [l0, l1] = links as [WorkerLink, WorkerLink];
+    const a = compute(l0, define(l0, "(n) => new Uint8Array(n).fill(1)"), [50_000_000]);
+    const done = await l0.finished(a);
+    const marker = {};
+    const dep = [{ key: a, nbytes: done.nbytes, who: [workers[0]!.address] }];
+    const keyOf = (v: object) => (v === marker ? a : undefined);
+    const length = define(l1, "(bytes) => bytes.length");
+    const first = compute(l1, length, [marker], dep, keyOf);
+    l1.connection.terminate(); // while the 50 MB are on their way
+    const again = await scheduler.nextWorker();
+    expect(again.hello.name).toBe("test-1");
+    again.send({
+      type: "define-function",
+      id: length,
+      name: "length",
+      source: "(bytes) => bytes.length",
+    });
+    again.send({
+      type: "compute-task",
+      key: first,
+      fn: length,
+      args: encodeArgs([marker], keyOf).bytes,
+      deps: dep,
+      priority: 0,
+    });
+    expect(resultOf(await again.finished(first))).toBe(50_000_000);
   });
 
   it("refuses data-port connections without the token (HTTP 401)", async () => {

@@ -79,7 +79,7 @@ export class RuntimeCluster {
       "--token",
       this.token,
       "--log-level",
-      "warn",
+      process.env.LAUNCHBAY_TEST_LOG_LEVEL ?? "warn",
       "--heartbeat-interval",
       String(this.options.heartbeatIntervalMs ?? 500),
       ...(this.options.schedulerArgs ?? []),
@@ -104,7 +104,7 @@ export class RuntimeCluster {
       "--nthreads",
       String(this.options.nthreads ?? 1),
       "--log-level",
-      "warn",
+      process.env.LAUNCHBAY_TEST_LOG_LEVEL ?? "warn",
       ...(this.options.workerArgs?.(index) ?? []),
       ...extraArgs,
     ];
@@ -163,7 +163,16 @@ export class RuntimeCluster {
     );
   }
 
+  /** The last stderr lines (JSON logs) of every process this cluster started. */
+  logs(): string {
+    return this.processes
+      .map((p) => `--- ${p.label} (pid ${p.pid})\n${p.stderrLines.join("\n")}`)
+      .join("\n");
+  }
+
   async close(): Promise<void> {
+    // LAUNCHBAY_TEST_LOGS=1 prints every process's recent logs, to debug a failing run.
+    if (process.env.LAUNCHBAY_TEST_LOGS) console.error(this.logs());
     await Promise.all(this.clients.map((c) => c.close().catch(() => {})));
     await Promise.all(this.processes.map((p) => p.kill()));
   }

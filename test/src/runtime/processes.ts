@@ -13,7 +13,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const SCHEDULER_CLI = `${REPO_ROOT}scheduler/dist/cli.js`;
 export const WORKER_CLI = `${REPO_ROOT}worker/dist/cli.js`;
 
-const STDERR_LINES = 40;
+const STDERR_LINES = 200;
 
 export function assertBuilt(): void {
   for (const cli of [SCHEDULER_CLI, WORKER_CLI]) {
