@@ -53,7 +53,8 @@ import {
 } from "./table-ops.js";
 import { describeValue, userFunction } from "./user-function.js";
 
-export type Row = Record<string, unknown>;
+/** A record: any object type (interfaces included) whose keys are the column names. */
+export type Row = object;
 type Awaitable<T> = T | Promise<T>;
 
 /** The type of an aggregated column: counts and sums are numbers, min/max keep the column's type. */
@@ -84,7 +85,7 @@ interface SortSpec {
   descending: boolean;
 }
 
-export class Table<R extends Row = Row> {
+export class Table<R extends Row = Record<string, unknown>> {
   readonly #client: Client;
   readonly #base: Plan;
   /** The plan of this collection's rows/items, made once (so a graph can share it). */
@@ -139,7 +140,9 @@ export class Table<R extends Row = Row> {
       (chunk): TablePartition => ({
         columns: [...columns],
         length: chunk.length,
-        values: columns.map((column) => chunk.map((record) => record[column])),
+        values: columns.map((column) =>
+          chunk.map((record) => (record as Record<string, unknown>)[column]),
+        ),
       }),
     );
     return new Table<R>(c, { kind: "literal", partitions }, [], columns);
