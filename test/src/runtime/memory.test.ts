@@ -15,7 +15,7 @@ beforeAll(async () => {
   cluster = await RuntimeCluster.start({
     workers: 3,
     nthreads: 1,
-    heartbeatIntervalMs: 200,
+    heartbeatIntervalMs: 500,
     workerArgs: (i) => (i === 2 ? ["--memory-limit", "50MiB"] : ["--memory-limit", "1GiB"]),
   });
   client = await cluster.client();
