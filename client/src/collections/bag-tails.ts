@@ -23,7 +23,11 @@ export const TAKE_TAIL: Tail = {
   body: "  return $lb_items.slice(0, $lb_targs[0]);",
 };
 
-/** Groups a partition by key into `$lb_targs[0]` buckets by hash: bucket = [[key, items[]], ...]. */
+/**
+ * Groups a partition by key into `$lb_targs[0]` buckets by hash. Each bucket, an array of
+ * [key, items[]], is serialised on its own (node:v8, as task values are), so the task that
+ * picks one bucket out copies bytes instead of rebuilding every bucket's objects.
+ */
 export function splitTail(key: UserFunction): Tail {
   return {
     name: `groupBy_${key.name}`,
@@ -42,7 +46,8 @@ export function splitTail(key: UserFunction): Tail {
     }
     $lb_group[1].push($lb_x);
   }
-  return $lb_buckets.map(($lb_b) => [...$lb_b.values()]);`,
+  const $lb_v8 = await import("node:v8");
+  return $lb_buckets.map(($lb_b) => $lb_v8.serialize([...$lb_b.values()]));`,
   };
 }
 
@@ -54,14 +59,15 @@ export const PICK_TASK: TaskFunction = composeTask({
   body: "  return buckets[j];",
 });
 
-/** Merges the buckets one output partition received: groups with the same key become one. */
+/** Merges the (serialised) buckets one output partition received: one group per key. */
 export const MERGE_GROUPS_TASK: TaskFunction = composeTask({
   name: "bag_shuffle_merge",
   params: ["buckets"],
   bindings: [KEY_ID],
-  body: `  const groups = new Map();
-  for (const bucket of buckets) {
-    for (const [key, items] of bucket) {
+  body: `  const v8 = await import("node:v8");
+  const groups = new Map();
+  for (const bytes of buckets) {
+    for (const [key, items] of v8.deserialize(bytes)) {
       const id = lbKeyId(key);
       const group = groups.get(id);
       if (group === undefined) groups.set(id, [key, items]);

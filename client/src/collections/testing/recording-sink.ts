@@ -5,6 +5,7 @@
  * structured serialiser, dependencies replaced by their values.
  */
 import { deserialize, serialize } from "node:v8";
+import { constants, runInThisContext } from "node:vm";
 import type { TaskFunction } from "../compose.js";
 import { GraphBuilder, type PartitionRef, type TaskSink } from "../graph-builder.js";
 import type { Plan } from "../plan.js";
@@ -45,7 +46,10 @@ export class RecordingSink implements TaskSink<TaskRef> {
   async run(): Promise<unknown[]> {
     const values: unknown[] = [];
     for (const task of this.tasks) {
-      const fn = new Function(`return (${task.source}\n);`)() as (...args: unknown[]) => unknown;
+      // Task functions may `await import("node:v8")`, as they do on workers.
+      const fn = runInThisContext(`(${task.source}\n)`, {
+        importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+      }) as (...args: unknown[]) => unknown;
       const args = deserialize(serialize(replaceRefs(task.args, values))) as unknown[];
       const result = await fn(...args);
       values.push(deserialize(serialize(result)));
