@@ -66,8 +66,11 @@ export class SchedulerSession {
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
     this.stopHeartbeat();
-    this.connection?.close(1001, "worker shutting down");
-    await this.loop;
+    const connection = this.connection;
+    connection?.close(1001, "worker shutting down");
+    // While connected, wait for the loop to see the close; a dial in flight is not waited
+    // for (it may take its whole timeout): the loop closes a late connection itself.
+    if (connection) await this.loop;
   }
 
   private async run(): Promise<void> {
