@@ -6,7 +6,9 @@ describe("error codes", () => {
   it("are every one documented in web/README.md with its HTTP status", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     for (const [code, status] of Object.entries(ERROR_CODES)) {
-      const row = readme.split("\n").find((line) => line.startsWith(`| \`${code}\` |`));
+      const row = readme
+        .split("\n")
+        .find((line) => new RegExp(`^\\|\\s*\`${code}\`\\s*\\|`).test(line));
       expect(row, `web/README.md documents ${code}`).toBeDefined();
       expect(row).toContain(String(status));
     }

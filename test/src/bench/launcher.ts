@@ -22,6 +22,8 @@ const ORGANISER = "organiser-token-bench-0123456789abcdef";
 const BURST = Number(process.env.BENCH_ATTENDEES ?? 500);
 const WARM = Number(process.env.BENCH_WARM_POOL ?? 50);
 const NAMESPACE = "bench";
+/** Launches the launcher hands to the Kubernetes API at once (LAUNCHBAY_MAX_CONCURRENT_STARTS). */
+const CONCURRENT_STARTS = process.env.BENCH_CONCURRENT_STARTS ?? "16";
 
 interface LauncherProcess {
   child: ChildProcess;
@@ -42,7 +44,7 @@ function startLauncher(kubeconfig: string, workshop: string): Promise<LauncherPr
       LAUNCHBAY_WORKSHOP: workshop,
       LAUNCHBAY_ORGANISER_TOKEN: ORGANISER,
       LAUNCHBAY_LOG_LEVEL: "warn",
-      LAUNCHBAY_MAX_CONCURRENT_STARTS: "64",
+      LAUNCHBAY_MAX_CONCURRENT_STARTS: CONCURRENT_STARTS,
       // Every simulated attendee comes from 127.0.0.1, like a conference behind one NAT.
       LAUNCHBAY_RATE_LIMIT_IP_BURST: String(BURST * 3),
       LAUNCHBAY_RATE_LIMIT_IP_PER_MINUTE: String(BURST * 3),
@@ -151,6 +153,28 @@ interface AdminRow {
   warm: boolean;
 }
 
+/** The launcher's own view of the burst: handler latency histogram and event-loop lag. */
+async function serverSide(
+  base: string,
+): Promise<{ handlerP99Ms: number | null; eventLoopLagMaxMs: number | null }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const buckets: [number, number][] = [];
+  for (const line of text.split("\n")) {
+    const m =
+      /^launchbay_http_request_duration_seconds_bucket\{le="([^"]+)",route="\/api\/sandboxes",method="POST",status="201"\} (\d+)/.exec(
+        line,
+      );
+    if (m) buckets.push([m[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2])]);
+  }
+  const total = buckets.find(([le]) => le === Number.POSITIVE_INFINITY)?.[1] ?? 0;
+  const p99 = buckets.find(([, count]) => count >= total * 0.99)?.[0];
+  const lag = /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text);
+  return {
+    handlerP99Ms: total > 0 && p99 !== undefined && Number.isFinite(p99) ? p99 * 1000 : null,
+    eventLoopLagMaxMs: lag ? Math.round(Number(lag[1]) * 1000) : null,
+  };
+}
+
 async function adminRows(base: string): Promise<AdminRow[]> {
   const res = await fetch(`${base}/api/admin/sandboxes`, {
     headers: { authorization: `Bearer ${ORGANISER}` },
@@ -219,6 +243,7 @@ async function main(): Promise<void> {
     const errors = results.filter((r) => r.status !== 201);
     const latencies = results.map((r) => r.ms);
     const ids = results.flatMap((r) => (r.id ? [r.id] : []));
+    const server = await serverSide(burstLauncher.base);
     const ready = await readyTimes(burstLauncher.base, ids, 600_000);
     const allReadyMs =
       ready.size === ids.length ? Math.max(...ready.values()) - clickStart : Number.NaN;
@@ -238,6 +263,9 @@ async function main(): Promise<void> {
         : [],
     );
     const burstReport = {
+      concurrentStarts: Number(CONCURRENT_STARTS),
+      launcherHandlerP99BucketMs: server.handlerP99Ms,
+      launcherEventLoopLagMaxMs: server.eventLoopLagMaxMs,
       sandboxObjectCreatedAfterMs: {
         p50: round(quantile(createdAfter, 0.5)),
         max: round(Math.max(...createdAfter)),

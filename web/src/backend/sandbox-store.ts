@@ -21,7 +21,7 @@ export class SandboxStore {
   put(state: SandboxState): void {
     const before = this.sandboxes.get(state.id);
     this.sandboxes.set(state.id, state);
-    if (before && JSON.stringify(before) === JSON.stringify(state)) return;
+    if (before && sameState(before, state)) return;
     this.emit({ type: "updated", state });
   }
 
@@ -72,4 +72,29 @@ export class SandboxStore {
     const set = this.watchers.get(event.state.id);
     if (set) for (const listener of [...set]) listener(event);
   }
+}
+
+/** Whether two versions of a sandbox look the same to every reader. */
+function sameState(a: SandboxState, b: SandboxState): boolean {
+  return (
+    a.phase === b.phase &&
+    a.owner === b.owner &&
+    a.message === b.message &&
+    a.expiresAt === b.expiresAt &&
+    a.readyAt === b.readyAt &&
+    a.createdAt === b.createdAt &&
+    a.warm === b.warm &&
+    a.workers.ready === b.workers.ready &&
+    a.workers.desired === b.workers.desired &&
+    a.conditions.length === b.conditions.length &&
+    a.conditions.every((c, i) => {
+      const d = b.conditions[i]!;
+      return (
+        c.type === d.type &&
+        c.status === d.status &&
+        c.reason === d.reason &&
+        c.message === d.message
+      );
+    })
+  );
 }

@@ -33,12 +33,23 @@ export class LauncherMetrics {
     registers: [this.registry],
   });
 
+  private countSandboxes: () => Record<string, number> = () => ({});
+
   readonly sandboxes = new Gauge({
     name: "launchbay_sandboxes",
     help: "Sandboxes by phase (Queued for launches waiting in the launcher)",
     labelNames: ["phase"] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [phase, n] of Object.entries(this.countSandboxes()))
+        this.sandboxes.set({ phase }, n);
+    },
   });
+
+  /** Where the sandboxes gauge gets its numbers when Prometheus scrapes. */
+  onCollectSandboxes(count: () => Record<string, number>): void {
+    this.countSandboxes = count;
+  }
 
   readonly rateLimited = new Counter({
     name: "launchbay_rate_limited_total",

@@ -77,6 +77,7 @@ export class LaunchService {
 
   start(): void {
     this.unsubscribe = this.backend.subscribe((event) => this.onBackendEvent(event));
+    this.metrics.onCollectSandboxes(() => this.phaseCounts());
   }
 
   close(): void {
@@ -393,14 +394,12 @@ export class LaunchService {
 
   private emitQueueChanged(): void {
     this.events.emit("queue");
-    this.metrics.sandboxes.set({ phase: "Queued" }, this.queue.length);
   }
 
   private onBackendEvent(event: SandboxEvent): void {
     const { state } = event;
     if (event.type === "updated" && state.phase === "Ready") this.recordReady(state);
     if (event.type === "deleted") this.requestedAt.delete(state.id);
-    this.updatePhaseGauge();
     this.emit(state.id);
   }
 
@@ -414,8 +413,10 @@ export class LaunchService {
     this.log.info({ sandbox: state.id, launchMs: ms }, "Sandbox ready");
   }
 
-  private updatePhaseGauge(): void {
+  /** Sandboxes by phase, for the metrics gauge (computed when Prometheus scrapes). */
+  phaseCounts(): Record<string, number> {
     const counts: Record<string, number> = {
+      Queued: this.queue.length,
       Pending: 0,
       Provisioning: 0,
       Ready: 0,
@@ -423,6 +424,6 @@ export class LaunchService {
       Failed: 0,
     };
     for (const s of this.backend.list()) counts[s.phase] = (counts[s.phase] ?? 0) + 1;
-    for (const [phase, n] of Object.entries(counts)) this.metrics.sandboxes.set({ phase }, n);
+    return counts;
   }
 }
