@@ -126,6 +126,11 @@ describe("Bag on a LocalCluster", () => {
     expect(client.heldKeys).toBe(before);
   });
 
+  it("starts from partitions already on the cluster", async () => {
+    const chunks = client.map((n: number) => Array.from({ length: n }, (_, i) => i), [3, 4]);
+    expect(await Bag.fromFutures(client, chunks).sum().compute()).toBe(0 + 1 + 2 + 0 + 1 + 2 + 3);
+  });
+
   it("names the user's free variable, not the composed task function", () => {
     const wordsToSkip = new Set(["the"]);
     try {

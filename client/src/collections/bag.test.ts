@@ -296,6 +296,8 @@ describe("Bag input checks", () => {
       /Bag\.map expects a function, got the string/,
     );
     expect(codeOf(() => numbers(2, 1).topK(1.5))).toBe("invalid-argument");
+    expect(codeOf(() => Bag.fromFutures(client, [[1, 2]] as never))).toBe("invalid-argument");
+    expect(codeOf(() => Bag.fromFutures(client, []))).toBe("invalid-argument");
   });
 
   it("names the user's free variable and function when the step is added, before anything runs", () => {

@@ -11,7 +11,7 @@
  * `bag.map((x, k) => x * k, 3)`.
  */
 import type { Client } from "../client.js";
-import type { Future } from "../futures/future.js";
+import { Future } from "../futures/future.js";
 import {
   DISTINCT_COMBINE_TASK,
   distinctTail,
@@ -116,10 +116,15 @@ export class Bag<T> {
   /** A bag whose partitions are the results of `futures` (each an array of items). */
   static fromFutures<T>(client: Client, futures: readonly Future<T[]>[]): Bag<T> {
     const c = checkClient(client, "Bag.fromFutures");
-    if (!Array.isArray(futures) || futures.length === 0) {
+    if (
+      !Array.isArray(futures) ||
+      futures.length === 0 ||
+      !futures.every((f) => f instanceof Future)
+    ) {
       throw new CollectionError(
         "invalid-argument",
-        "Bag.fromFutures needs a non-empty array of futures, each holding an array of items",
+        "Bag.fromFutures needs a non-empty array of futures, each holding an array of items " +
+          "(e.g. client.map(loadChunk, paths))",
       );
     }
     return new Bag<T>(c, { kind: "futures", futures: [...futures] }, []);

@@ -1,8 +1,9 @@
 /**
  * A TaskSink for tests of graph construction: records every task (function, arguments,
  * dependencies) instead of submitting it, and can run the recorded graph in this process
- * the way workers would: each function evaluated from its source, arguments through the
- * structured serialiser, dependencies replaced by their values.
+ * the way workers would: each function evaluated from its source (with dynamic import, as
+ * on workers), arguments and results through the structured serialiser, dependencies
+ * replaced by their values.
  */
 import { deserialize, serialize } from "node:v8";
 import { constants, runInThisContext } from "node:vm";
