@@ -49,6 +49,16 @@ import {
   pipelineTask,
   type Tail,
 } from "./element-ops.js";
+import {
+  addNumbers,
+  addSumsAndCounts,
+  countItem,
+  identity,
+  larger,
+  pluckField,
+  smaller,
+  sumAndCount,
+} from "./bag-builtins.js";
 import { CollectionError } from "./errors.js";
 import { npartitionsOf, type Plan } from "./plan.js";
 import { Scalar } from "./scalar.js";
@@ -488,38 +498,4 @@ function emptyError(what: string): CollectionError {
     "empty-collection",
     `${what}() of an empty bag has no value: filter less, or use fold(binop, initial) with an initial value`,
   );
-}
-
-// Internal functions shipped like user functions (self-contained).
-function pluckField(item: unknown, field: string | number): unknown {
-  return (item as Record<string | number, unknown>)[field];
-}
-function identity(item: unknown): unknown {
-  return item;
-}
-function countItem(n: number): number {
-  return n + 1;
-}
-function addNumbers(a: number, b: number): number {
-  return a + b;
-}
-function smaller<T>(a: T, b: T): T {
-  return b < a ? b : a;
-}
-function larger<T>(a: T, b: T): T {
-  return b > a ? b : a;
-}
-function sumAndCount(items: number[]): [number, number] {
-  let total = 0;
-  for (const x of items) total += x;
-  return [total, items.length];
-}
-function addSumsAndCounts(partials: [number, number][]): [number, number] {
-  let total = 0;
-  let n = 0;
-  for (const [t, c] of partials) {
-    total += t;
-    n += c;
-  }
-  return [total, n];
 }

@@ -20,8 +20,6 @@ import {
   DEFAULT_FAN_IN,
   PartitionOptions,
   parseCollectionOptions,
-  partitionCount,
-  splitEvenly,
 } from "./collection-options.js";
 import type { TaskFunction } from "./compose.js";
 import { CollectionError } from "./errors.js";
@@ -44,6 +42,7 @@ import {
   unknownColumn,
 } from "./table-aggregations.js";
 import { lbRows, type TablePartition } from "./table-kernels.js";
+import { checkColumnNames, columnPartitions, recordPartitions } from "./table-sources.js";
 import {
   type RowOp,
   rowOpArgs,
@@ -118,33 +117,7 @@ export class Table<R extends Row = Record<string, unknown>> {
     const c = checkClient(client, "Table.fromRecords");
     const { columns: given, ...rest } = options ?? {};
     const parsed = parseCollectionOptions(PartitionOptions, rest, "Table.fromRecords options");
-    if (!Array.isArray(records)) {
-      throw new CollectionError(
-        "invalid-argument",
-        `Table.fromRecords takes an array of records (plain objects), got ${describeValue(records)}`,
-      );
-    }
-    const seen = new Set<string>();
-    records.forEach((record, i) => {
-      if (record === null || typeof record !== "object" || Array.isArray(record)) {
-        throw new CollectionError(
-          "invalid-argument",
-          `Table.fromRecords: record ${i} is ${describeValue(record)}, not an object like { name: "a", value: 1 }`,
-        );
-      }
-      if (!given) for (const key of Object.keys(record)) seen.add(key);
-    });
-    const columns = checkColumnNames(given ?? [...seen], "Table.fromRecords columns");
-    const n = partitionCount(records.length, parsed.npartitions);
-    const partitions = splitEvenly(records, n).map(
-      (chunk): TablePartition => ({
-        columns: [...columns],
-        length: chunk.length,
-        values: columns.map((column) =>
-          chunk.map((record) => (record as Record<string, unknown>)[column]),
-        ),
-      }),
-    );
+    const { columns, partitions } = recordPartitions(records, given, parsed.npartitions);
     return new Table<R>(c, { kind: "literal", partitions }, [], columns);
   }
 
@@ -156,46 +129,7 @@ export class Table<R extends Row = Record<string, unknown>> {
   ): Table<R> {
     const c = checkClient(client, "Table.fromColumns");
     const parsed = parseCollectionOptions(PartitionOptions, options, "Table.fromColumns options");
-    if (columns === null || typeof columns !== "object" || Array.isArray(columns)) {
-      throw new CollectionError(
-        "invalid-argument",
-        `Table.fromColumns takes an object of column arrays, got ${describeValue(columns)}`,
-      );
-    }
-    const names = checkColumnNames(Object.keys(columns), "Table.fromColumns");
-    const arrays = names.map((name) => (columns as Record<string, unknown>)[name]);
-    arrays.forEach((array, j) => {
-      if (!Array.isArray(array)) {
-        throw new CollectionError(
-          "invalid-argument",
-          `Table.fromColumns: column ${JSON.stringify(names[j])} is ${describeValue(array)}, not an array`,
-        );
-      }
-    });
-    const length = (arrays[0] as unknown[] | undefined)?.length ?? 0;
-    arrays.forEach((array, j) => {
-      if ((array as unknown[]).length !== length) {
-        throw new CollectionError(
-          "invalid-argument",
-          `Table.fromColumns: column ${JSON.stringify(names[j])} has ${(array as unknown[]).length} values, ` +
-            `but ${JSON.stringify(names[0])} has ${length}: every column needs one value per row`,
-        );
-      }
-    });
-    const n = partitionCount(length, parsed.npartitions);
-    const indices = splitEvenly(
-      Array.from({ length }, (_, i) => i),
-      n,
-    );
-    const partitions = indices.map(
-      (rows): TablePartition => ({
-        columns: [...names],
-        length: rows.length,
-        values: arrays.map((array) =>
-          (array as unknown[]).slice(rows[0] ?? 0, (rows[0] ?? 0) + rows.length),
-        ),
-      }),
-    );
+    const { columns: names, partitions } = columnPartitions(columns, parsed.npartitions);
     return new Table<R>(c, { kind: "literal", partitions }, [], names);
   }
 
@@ -445,26 +379,4 @@ function sortPlan(sort: SortSpec, limit: number | null, columns: readonly string
     args: [args],
     fanIn: DEFAULT_FAN_IN,
   };
-}
-
-function checkColumnNames(names: unknown, where: string): string[] {
-  if (!Array.isArray(names) || names.length === 0) {
-    throw new CollectionError("invalid-argument", `${where}: a table needs at least one column`);
-  }
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (typeof name !== "string" || name === "") {
-      throw new CollectionError(
-        "invalid-argument",
-        `${where}: column names are non-empty strings, got ${describeValue(name)}`,
-      );
-    }
-    if (seen.has(name))
-      throw new CollectionError(
-        "invalid-argument",
-        `${where}: column ${JSON.stringify(name)} is named twice`,
-      );
-    seen.add(name);
-  }
-  return names as string[];
 }
