@@ -6,7 +6,6 @@
  *   await f.result();                                // 3
  */
 import {
-  deserializeValue,
   encodeArgs,
   type InfoReply,
   serializeValue,
@@ -36,6 +35,7 @@ import { resolveSchedulerAddress } from "./scheduler-address.js";
 import { type Incoming, type Outgoing, SchedulerLink } from "./scheduler-link.js";
 import { type ShippedFunction, shipFunction } from "./shipping/shipped-function.js";
 import { contentKey, pureKey, randomKey } from "./task-keys.js";
+import { decodeValue, encodePrimitiveArgs } from "./values/primitive-values.js";
 
 /** A value, or a future of it; arrays and plain objects may hold futures at any depth. */
 export type MaybeFuture<T> =
@@ -348,7 +348,7 @@ export class Client implements FutureOwner {
   async resultOf(state: KeyState): Promise<unknown> {
     if (!state.done) await state.whenDone();
     if (state.status !== "finished") throw state.error;
-    if (state.data !== undefined) return deserializeValue(state.data);
+    if (state.data !== undefined) return decodeValue(state.data);
     if (!state.attached) throw state.sessionError ?? releasedError(state.key);
     const [value] = await fetchValues([state], this.#whoHasSource, this.#peers);
     return value;
@@ -374,21 +374,7 @@ export class Client implements FutureOwner {
     options: TaskOptions,
   ): Future<unknown> {
     this.#assertOpen();
-    let encoded: { bytes: Uint8Array; deps: string[] };
-    try {
-      encoded = encodeArgs(args, this.#keyOf);
-    } catch (error) {
-      if (error instanceof ValueEncodingError) {
-        throw new LaunchbayError(
-          "not-serializable",
-          error.message.replace(/^an argument/, `an argument of ${shipped.definition.name}`),
-          {
-            cause: error,
-          },
-        );
-      }
-      throw error;
-    }
+    const encoded = this.#encodeArgs(shipped, args);
     const key =
       options.key ??
       (options.pure
@@ -413,6 +399,25 @@ export class Client implements FutureOwner {
     if (options.resources !== undefined) message.resources = options.resources;
     this.#link.send(message);
     return this.#future(state);
+  }
+
+  /** Argument bytes and dependency keys; primitive-only lists take the fast path. */
+  #encodeArgs(
+    shipped: ShippedFunction,
+    args: readonly unknown[],
+  ): { bytes: Uint8Array; deps: string[] } {
+    const primitive = encodePrimitiveArgs(args);
+    if (primitive) return { bytes: primitive, deps: [] };
+    try {
+      return encodeArgs(args, this.#keyOf);
+    } catch (error) {
+      if (!(error instanceof ValueEncodingError)) throw error;
+      const message = error.message.replace(
+        /^an argument/,
+        `an argument of ${shipped.definition.name}`,
+      );
+      throw new LaunchbayError("not-serializable", message, { cause: error });
+    }
   }
 
   #future<T>(state: KeyState): Future<T> {

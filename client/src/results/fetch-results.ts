@@ -4,9 +4,9 @@
  * at the scheduler, then `get-data` on the worker's data port, one request per worker
  * for a whole gather).
  */
-import { deserializeValue } from "@launchbay/scheduler/protocol";
 import { LaunchbayError } from "../errors.js";
 import type { KeyState } from "../futures/key-state.js";
+import { decodeValue } from "../values/primitive-values.js";
 import type { PeerPool } from "./peer-pool.js";
 
 export interface WhoHasSource {
@@ -31,7 +31,7 @@ export async function fetchValues(
   return states.map((state) => {
     const data = bytes.get(state.key);
     if (data === undefined) throw new Error(`internal: no data for ${state.key}`);
-    return deserializeValue(data);
+    return decodeValue(data);
   });
 }
 
