@@ -44,6 +44,12 @@ describe("client errors", () => {
     );
   });
 
+  it('points out the notebook\'s compiled imports (tslab turns `import { x } from "m"` into `m_1.x`)', () => {
+    expect(new FreeVariableError(["lodash_1"], "f").message).toMatch(
+      /`lodash_1` looks like the notebook's compiled imports: a shipped function cannot use imports; put the code in a module/,
+    );
+  });
+
   it("says which task failed and why when the runtime failed it", () => {
     const error = new RemoteTaskError("big-1", {
       name: "MemoryLimitError",

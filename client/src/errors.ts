@@ -63,6 +63,13 @@ function freeVariableMessage(variables: readonly string[], functionName: string)
       "`this` in an arrow function refers to the notebook's scope: pass the object as an argument",
     );
   }
+  const imported = variables.filter((v) => /^[\w$]+_\d+$/.test(v));
+  if (imported.length > 0) {
+    hints.push(
+      `${imported.map((v) => `\`${v}\``).join(", ")} look${imported.length === 1 ? "s" : ""} like the notebook's compiled imports: ` +
+        "a shipped function cannot use imports; put the code in a module and ship it with client.uploadModule(path)",
+    );
+  }
   const first = variables.find((v) => v !== "require" && v !== "this") ?? variables[0] ?? "x";
   return (
     `${fn} uses ${named} from the notebook, but a function sent to workers cannot use ` +
