@@ -139,6 +139,25 @@ describe("launcher on Kubernetes", () => {
       notebookUrl: `/s/${id}/notebook/lab`,
     });
     expect(seen[seen.length - 1]).toBe("Ready");
+    // Using the notebook through the proxy records activity for the idle timeout (the
+    // in-cluster address itself is unreachable from this machine: no pods really run).
+    await fetch(`${base}/s/${id}/notebook/lab`, { headers: { cookie } });
+    const touched = await waitFor<
+      SandboxView & { metadata: { annotations?: Record<string, string> } }
+    >(
+      client,
+      paths.sandboxes(ns),
+      id,
+      (s) =>
+        Boolean(
+          (s as { metadata: { annotations?: Record<string, string> } } | undefined)?.metadata
+            .annotations?.["launchbay.dev/last-activity"],
+        ),
+      30_000,
+    );
+    expect(
+      Date.parse(touched!.metadata.annotations!["launchbay.dev/last-activity"]!),
+    ).toBeGreaterThanOrEqual(started - 1000);
     // The same attendee gets the same sandbox back.
     const again = await fetch(`${base}/api/sandboxes`, {
       method: "POST",

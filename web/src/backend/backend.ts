@@ -106,6 +106,11 @@ export interface Backend {
   capacity(): BackendCapacity;
   /** Where to proxy a Ready sandbox's service; undefined when it has none (yet). */
   upstream(id: string, service: ServiceName): Upstream | undefined;
+  /**
+   * Notes that the attendee used the sandbox (a proxied request), for the workshop's idle
+   * timeout. Cheap to call often: implementations throttle.
+   */
+  recordActivity(id: string): void;
   /** Stops watching; the local backend also stops every sandbox it started. */
   close(): Promise<void>;
 }

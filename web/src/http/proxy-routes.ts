@@ -48,6 +48,7 @@ export async function registerProxyRoutes(app: FastifyInstance, ctx: AppContext)
         if (!SANDBOX_ID_PATTERN.test(id)) throw new LauncherError("not-found", "no such sandbox");
         requireAccess(app, ctx, request, id);
         const target = resolveTarget(ctx, id, service, forwardedOf(request));
+        ctx.backend.recordActivity(id);
         reply.hijack();
         try {
           const status = await proxyHttp(request.raw, reply.raw, target);

@@ -114,6 +114,7 @@ describe("authenticated reverse proxy", () => {
     expect(seen.url).toBe(`/s/${id}/notebook/api/contents?x=1`);
     expect(seen.headers.authorization).toBe("token notebook-secret");
     expect(seen.headers.cookie).toBe("_xsrf=abc");
+    expect(fx.backend.activity).toContain(id);
   });
 
   it("streams request bodies to the upstream", async () => {

@@ -110,6 +110,7 @@ export function attachUpgradeHandler(app: FastifyInstance, ctx: AppContext): () 
           : { code: "upstream-unavailable", message: "not available" };
         return refuseUpgrade(socket, isLauncherError(err) ? err.status : 502, body);
       }
+      ctx.backend.recordActivity(id);
       proxyUpgrade(req, socket, head, target).then(
         () => ctx.metrics.proxyRequests.inc({ service, result: "upgrade" }),
         (err: unknown) => {

@@ -129,6 +129,12 @@ export class ScriptedBackend implements Backend {
     return this.upstreams.get(`${id}/${service}`);
   }
 
+  readonly activity: string[] = [];
+
+  recordActivity(id: string): void {
+    this.activity.push(id);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

@@ -1,4 +1,5 @@
 import {
+  activityPatch,
   claimPatch,
   extendPatch,
   GROUP,
@@ -54,6 +55,8 @@ export class KubernetesBackend implements Backend {
   private readonly objects = new Map<string, Sandbox>();
   private readonly reserved = new Set<string>();
   private readonly tokens = new Map<string, Tokens>();
+  /** When activity was last written per sandbox (epoch ms), to write at most once a minute. */
+  private readonly activityWritten = new Map<string, number>();
   private readonly abort = new AbortController();
   private watching: Promise<void> | undefined;
   private readonly collection: string;
@@ -170,6 +173,7 @@ export class KubernetesBackend implements Backend {
     this.objects.delete(id);
     this.tokens.delete(id);
     this.reserved.delete(id);
+    this.activityWritten.delete(id);
     this.store.remove(id);
   }
 
@@ -334,6 +338,26 @@ export class KubernetesBackend implements Backend {
     } catch (err) {
       this.options.log.warn({ sandbox: id, err }, "Reading the sandbox's tokens failed");
     }
+  }
+
+  recordActivity(id: string): void {
+    const now = Date.now();
+    if (now - (this.activityWritten.get(id) ?? 0) < 60_000 || !this.objects.has(id)) return;
+    this.activityWritten.set(id, now);
+    this.options.rest
+      .request(
+        "PATCH",
+        `${this.collection}/${encodeURIComponent(id)}`,
+        activityPatch(new Date(now)),
+        MERGE_PATCH,
+      )
+      .then((patched) => {
+        const sandbox = this.decode(patched);
+        if (sandbox) this.upsert(sandbox);
+      })
+      .catch((err: unknown) =>
+        this.options.log.warn({ sandbox: id, err }, "Recording activity failed"),
+      );
   }
 
   async close(): Promise<void> {

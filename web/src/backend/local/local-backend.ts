@@ -373,6 +373,9 @@ export class LocalBackend implements Backend {
     };
   }
 
+  /** Local sandboxes have no idle timeout: their lifetime alone ends them. */
+  recordActivity(_id: string): void {}
+
   /**
    * What a notebook in this sandbox sees: the working directory and the runtime's
    * environment (for tools that run notebooks outside Jupyter, like the notebook tests).
