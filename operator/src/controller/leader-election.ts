@@ -94,9 +94,10 @@ export class LeaderElector {
     this.wake?.();
     if (!this.leading) return;
     this.leading = false;
-    try {
-      const lease = await this.client.get<Lease>(this.path());
-      if (lease.spec?.holderIdentity === this.identity) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const lease = await this.client.get<Lease>(this.path());
+        if (lease.spec?.holderIdentity !== this.identity) return;
         await this.client.request("PUT", this.path(), {
           body: {
             ...lease,
@@ -104,14 +105,19 @@ export class LeaderElector {
               ...lease.spec,
               holderIdentity: null,
               leaseDurationSeconds: 1,
-              renewTime: new Date().toISOString(),
+              renewTime: microTime(new Date()),
             },
           },
         });
         this.log.info({ identity: this.identity }, "Released leadership");
+        return;
+      } catch (error) {
+        // 409: a renewal in flight changed the Lease; read it again.
+        if (!isStatus(error, 409) || attempt === 2) {
+          this.log.warn({ err: (error as Error).message }, "Could not release the lease");
+          return;
+        }
       }
-    } catch (error) {
-      this.log.warn({ err: (error as Error).message }, "Could not release the lease");
     }
   }
 

@@ -13,7 +13,7 @@ import {
   type SandboxObservation,
   type SandboxPlan,
 } from "../core/sandbox-plan.js";
-import { isStatus } from "../errors.js";
+import { isStatus, KubeApiError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { EventRecorder } from "./events.js";
@@ -36,10 +36,11 @@ export interface SandboxReconcilerDeps {
   now?: () => Date;
 }
 
-/** Apply order: the namespace, then everything but workloads, then workloads. */
+/** Apply order: the namespace; its quota and limits; everything else; then workloads. */
 const STAGES: ((o: KubeObject) => boolean)[] = [
   (o) => o.kind === "Namespace",
-  (o) => o.kind !== "Namespace" && o.kind !== "Deployment",
+  (o) => o.kind === "ResourceQuota" || o.kind === "LimitRange",
+  (o) => !["Namespace", "ResourceQuota", "LimitRange", "Deployment"].includes(o.kind),
   (o) => o.kind === "Deployment",
 ];
 
@@ -165,11 +166,31 @@ export class SandboxReconciler {
       slog.info("Removed finalizer: namespace is gone");
       return;
     }
-    for (const stage of STAGES) {
-      const objects = plan.apply.filter(stage);
-      await Promise.all(objects.map((o) => this.apply(o)));
-      if (stage === STAGES[1] && plan.createSecretIn)
-        await this.createSecret(sandbox, plan.createSecretIn);
+    try {
+      for (const stage of STAGES) {
+        const objects = plan.apply.filter(stage);
+        await Promise.all(objects.map((o) => this.apply(o)));
+        if (stage === STAGES[2] && plan.createSecretIn) {
+          await this.createSecret(sandbox, plan.createSecretIn);
+        }
+      }
+    } catch (error) {
+      // The API server refused an object: say so on the Sandbox (not a silent Provisioning),
+      // then let the queue retry with backoff.
+      if (
+        error instanceof KubeApiError &&
+        error.status >= 400 &&
+        error.status < 500 &&
+        error.status !== 409 &&
+        error.status !== 429
+      ) {
+        await this.writeStatus(sandbox, {
+          ...(plan.status ?? sandbox.status),
+          phase: "Provisioning",
+          message: `Could not create the sandbox's objects: ${error.message}`,
+        });
+      }
+      throw error;
     }
     if (plan.apply.length) slog.debug({ applied: plan.apply.length }, "Applied children");
     if (plan.status) {

@@ -125,3 +125,31 @@ describe("desired objects", () => {
     );
   });
 });
+
+describe("limit range", () => {
+  it("keeps container defaults within the maxima for tiny templates", () => {
+    const tiny = workshop({
+      sandbox: {
+        workers: 1,
+        resources: {
+          scheduler: { cpu: "50m", memory: "64Mi" },
+          worker: { cpu: "50m", memory: "64Mi" },
+          notebook: { cpu: "50m", memory: "64Mi" },
+        },
+      },
+    });
+    const limitRange = desiredObjects({
+      ref,
+      namespace: "n",
+      template: tiny.spec.sandbox,
+      defaults: DEFAULT_SANDBOX_DEFAULTS,
+    }).find(
+      (o) => o.kind === "LimitRange",
+      // biome-ignore lint/suspicious/noExplicitAny: test reads deep into plain objects
+    ) as any;
+    expect(limitRange.spec.limits[0]).toMatchObject({
+      default: { cpu: "50m", memory: "64Mi" },
+      max: { cpu: "50m", memory: "64Mi" },
+    });
+  });
+});

@@ -17,6 +17,8 @@ export function quotaObjects(input: {
   const memory = formatMemoryMi(parts.reduce((sum, p) => sum + p.memoryBytes, 0));
   const maxCpu = formatCpuMillis(Math.max(...parts.map((p) => p.cpuMillis)));
   const maxMemory = formatMemoryMi(Math.max(...parts.map((p) => p.memoryBytes)));
+  const minCpu = formatCpuMillis(Math.min(100, ...parts.map((p) => p.cpuMillis)));
+  const minMemory = formatMemoryMi(Math.min(128 * 1024 ** 2, ...parts.map((p) => p.memoryBytes)));
   const labels = childLabels(ref);
   return [
     {
@@ -30,12 +32,11 @@ export function quotaObjects(input: {
           "limits.cpu": cpu,
           "requests.memory": memory,
           "limits.memory": memory,
-          services: "3",
+          // No object-count limits on services/secrets: quota usage is updated
+          // asynchronously, so a tight count can refuse re-applying a deleted object.
           "services.loadbalancers": "0",
           "services.nodeports": "0",
           persistentvolumeclaims: "0",
-          secrets: "4",
-          configmaps: "4",
         },
       },
     },
@@ -47,8 +48,9 @@ export function quotaObjects(input: {
         limits: [
           {
             type: "Container",
-            default: { cpu: "100m", memory: "128Mi" },
-            defaultRequest: { cpu: "100m", memory: "128Mi" },
+            // Defaults (for containers without resources) must not exceed the maxima.
+            default: { cpu: minCpu, memory: minMemory },
+            defaultRequest: { cpu: minCpu, memory: minMemory },
             max: { cpu: maxCpu, memory: maxMemory },
           },
         ],

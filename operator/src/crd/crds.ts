@@ -112,7 +112,8 @@ export function customResourceDefinitions(): CustomResourceDefinition[] {
         { name: "Workshop", type: "string", jsonPath: ".spec.workshop" },
         { name: "Phase", type: "string", jsonPath: ".status.phase" },
         { name: "Owner", type: "string", jsonPath: ".spec.owner" },
-        { name: "Expires", type: "date", jsonPath: ".status.expiresAt" },
+        // "string", not "date": kubectl renders future dates in a date column as <invalid>.
+        { name: "Expires", type: "string", jsonPath: ".status.expiresAt" },
         { name: "Namespace", type: "string", jsonPath: ".status.namespace", priority: 1 },
         { name: "Message", type: "string", jsonPath: ".status.message", priority: 1 },
         { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },

@@ -148,8 +148,15 @@ export async function waitForList<T>(
       }
       if (matched) return [...items.values()];
       if (abort.signal.aborted) {
+        const summary = [...items.values()].map((o) => {
+          const v = o as {
+            metadata: { name: string };
+            status?: { phase?: string; message?: string };
+          };
+          return `${v.metadata.name}: ${v.status?.phase ?? "-"} ${v.status?.message ?? ""}`;
+        });
         throw new Error(
-          `timed out after ${timeoutMs} ms waiting on ${listPath} (${labelSelector}); ${items.size} items`,
+          `timed out after ${timeoutMs} ms waiting on ${listPath} (${labelSelector}); ${items.size} items: ${summary.join(" | ")}`,
         );
       }
     }

@@ -107,6 +107,17 @@ describe("operator restarts", () => {
     await until(expiresAt.getTime() + 1000);
     const restartedAt = Date.now();
     p = operator(debug);
+    // The restarted operator deletes the overdue sandboxes as soon as its caches sync...
+    await waitForList<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      undefined,
+      (items) =>
+        items.every((s) => !short.has(s.metadata.name) || Boolean(s.metadata.deletionTimestamp)),
+      30_000,
+    );
+    expect(Date.now() - restartedAt).toBeLessThan(3_000);
+    // ...and they are gone once Kubernetes has removed their namespaces.
     await waitForList<SandboxView>(
       client,
       paths.sandboxes(ns),
@@ -114,7 +125,7 @@ describe("operator restarts", () => {
       (items) => items.every((s) => !short.has(s.metadata.name)),
       30_000,
     );
-    expect(Date.now() - restartedAt).toBeLessThan(8_000);
+    expect(Date.now() - restartedAt).toBeLessThan(12_000);
 
     // Every managed namespace belongs to a live sandbox; deleted and expired ones are gone.
     const live = names.filter((n) => !short.has(n) && !deleted.has(n));
