@@ -44,6 +44,9 @@ export class ClusterCache {
   private readonly namespaceOwner = new Map<string, string>();
   private readonly sandboxesByWorkshop = new Map<string, Set<string>>();
 
+  /** Called with (namespace, objectKey) when a child (or a Namespace) is deleted. */
+  readonly childDeleted: ((namespace: string, objectKey: string) => void)[] = [];
+
   /** Called with the sandbox key affected by a change to one of its children or pods. */
   onSandboxChild: ((sandboxKey: string) => void) | undefined;
 
@@ -55,7 +58,7 @@ export class ClusterCache {
       path: nsPath("Workshop"),
       log,
       transform: (raw) => {
-        const parsed = parseWorkshop(raw);
+        const parsed = parseWorkshop(withoutManagedFields(raw));
         if (parsed.ok) return { ok: true, workshop: parsed.workshop };
         const meta = (raw as RawMeta).metadata ?? {};
         return {
@@ -70,7 +73,7 @@ export class ClusterCache {
       name: "sandboxes",
       path: nsPath("Sandbox"),
       log,
-      transform: (raw) => raw as Sandbox,
+      transform: (raw) => withoutManagedFields(raw) as Sandbox,
     });
     this.namespaces = new Informer(client, {
       name: "namespaces",
@@ -125,8 +128,10 @@ export class ClusterCache {
       informer.on((e) => {
         const index = this.indexFor(this.childIndex, e.object.namespace);
         const key = `${e.object.kind}/${e.object.namespace}/${e.object.name}`;
-        if (e.type === "delete") index.delete(key);
-        else index.set(key, e.object.hash);
+        if (e.type === "delete") {
+          index.delete(key);
+          for (const l of this.childDeleted) l(e.object.namespace, key);
+        } else index.set(key, e.object.hash);
         this.notify(e.object.namespace);
       });
     }
@@ -134,6 +139,7 @@ export class ClusterCache {
       if (e.type === "delete") {
         this.childIndex.delete(e.object.name);
         this.podIndex.delete(e.object.name);
+        for (const l of this.childDeleted) l(e.object.name, `Namespace/${e.object.name}`);
       }
       this.notify(e.object.name);
     });
@@ -236,4 +242,14 @@ export class ClusterCache {
     }
     return m;
   }
+}
+
+/** managedFields are often larger than the rest of an object; the cache never needs them. */
+function withoutManagedFields(raw: unknown): unknown {
+  const object = raw as { metadata?: Record<string, unknown> };
+  if (object.metadata && "managedFields" in object.metadata) {
+    const { managedFields: _dropped, ...metadata } = object.metadata;
+    return { ...object, metadata };
+  }
+  return raw;
 }

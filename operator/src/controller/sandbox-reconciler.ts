@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { findCondition } from "../api/conditions.js";
 import { API_VERSION, FIELD_MANAGER, SANDBOX_FINALIZER, SANDBOX_KIND } from "../api/constants.js";
 import { parseSandbox, type Sandbox, type SandboxStatus } from "../api/index.js";
-import { secretObject } from "../core/desired-objects.js";
+import { secretObject, specHashOf } from "../core/desired-objects.js";
 import type { CapacityLedger } from "../core/capacity-ledger.js";
-import type { KubeObject } from "../core/kube-object.js";
+import { type KubeObject, objectKey } from "../core/kube-object.js";
 import { splitKey } from "../core/names.js";
 import type { SandboxDefaults } from "../core/operator-config.js";
 import {
@@ -46,7 +46,20 @@ const STAGES: ((o: KubeObject) => boolean)[] = [
 
 /** Observe → plan (pure) → act, for one Sandbox key. */
 export class SandboxReconciler {
-  constructor(private readonly deps: SandboxReconcilerDeps) {}
+  /**
+   * Spec hashes this process applied, per sandbox namespace, until the watch shows them:
+   * under load the metadata watch lags, and without this every event in between would
+   * re-apply objects that are already there. A child's delete event clears its entry, so
+   * an object deleted by hand is still recreated.
+   */
+  private readonly applied = new Map<string, Map<string, string | undefined>>();
+
+  constructor(private readonly deps: SandboxReconcilerDeps) {
+    deps.cache.childDeleted.push((namespace, key) => {
+      if (key.startsWith("Namespace/")) this.applied.delete(namespace);
+      else this.applied.get(namespace)?.delete(key);
+    });
+  }
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
     const { cache, ledger } = this.deps;
@@ -112,6 +125,11 @@ export class SandboxReconciler {
       !sandbox.metadata.deletionTimestamp &&
       ledger.admit(workshopKey, key, workshop.workshop.spec.maxSandboxes);
     const children = cache.childrenIn(namespace);
+    const record = this.applied.get(namespace);
+    for (const [child, hash] of record ?? []) {
+      if (children.get(child) === hash) record?.delete(child);
+      else children.set(child, hash);
+    }
     const obs: SandboxObservation = {
       sandbox,
       workshop,
@@ -214,6 +232,13 @@ export class SandboxReconciler {
       name: object.metadata.name,
     });
     await this.deps.client.apply(path, object, FIELD_MANAGER);
+    const namespace = object.metadata.namespace ?? object.metadata.name;
+    let record = this.applied.get(namespace);
+    if (!record) {
+      record = new Map();
+      this.applied.set(namespace, record);
+    }
+    record.set(objectKey(object), specHashOf(object));
   }
 
   private async createSecret(sandbox: Sandbox, namespace: string) {
