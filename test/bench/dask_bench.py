@@ -72,7 +72,8 @@ def main():
         workers = sorted(client.scheduler_info()["workers"].keys())
 
         # (a) tiny-task throughput via map
-        client.gather(client.map(noop, range(1000), pure=False))  # warm-up
+        # warm-up: the same count as the launchbay side (a quarter of the run, at most 5,000)
+        client.gather(client.map(noop, range(min(5000, -(-args.tasks // 4))), pure=False))
         start = time.perf_counter()
         futures = client.map(noop, range(args.tasks), pure=False)
         client.gather(futures)

@@ -13,6 +13,11 @@ export function rssBytes(pid: number): number {
 }
 
 const noop = (x: number) => x;
+
+/** Both sides warm up with the same number of tasks before (a): a quarter of the run, at most 5,000. */
+export function warmUpTasks(tasks: number): number {
+  return Math.min(5_000, Math.ceil(tasks / 4));
+}
 const inc = (x: number) => x + 1;
 
 export async function runLaunchbay(
@@ -28,7 +33,7 @@ export async function runLaunchbay(
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
     // (a) tiny-task throughput
-    await client.gather(client.map(noop, range(2_000)));
+    await client.gather(client.map(noop, range(warmUpTasks(config.tasks))));
     let start = performance.now();
     const mapped = client.map(noop, range(config.tasks));
     await client.gather(mapped);
