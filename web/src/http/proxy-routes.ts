@@ -47,8 +47,8 @@ export async function registerProxyRoutes(app: FastifyInstance, ctx: AppContext)
         const { id } = request.params as { id: string };
         if (!SANDBOX_ID_PATTERN.test(id)) throw new LauncherError("not-found", "no such sandbox");
         requireAccess(app, ctx, request, id);
-        const target = resolveTarget(ctx, id, service, forwardedOf(request));
         ctx.backend.recordActivity(id);
+        const target = resolveTarget(ctx, id, service, forwardedOf(request));
         reply.hijack();
         try {
           const status = await proxyHttp(request.raw, reply.raw, target);

@@ -97,6 +97,7 @@ export function attachUpgradeHandler(app: FastifyInstance, ctx: AppContext): () 
       const id = proxied[1]!;
       const service = proxied[2] as ServiceName;
       if (!allowed(id)) return refuseUpgrade(socket, 404, NOT_FOUND);
+      ctx.backend.recordActivity(id);
       let target: ReturnType<typeof resolveTarget>;
       try {
         target = resolveTarget(ctx, id, service, {
@@ -110,7 +111,6 @@ export function attachUpgradeHandler(app: FastifyInstance, ctx: AppContext): () 
           : { code: "upstream-unavailable", message: "not available" };
         return refuseUpgrade(socket, isLauncherError(err) ? err.status : 502, body);
       }
-      ctx.backend.recordActivity(id);
       proxyUpgrade(req, socket, head, target).then(
         () => ctx.metrics.proxyRequests.inc({ service, result: "upgrade" }),
         (err: unknown) => {

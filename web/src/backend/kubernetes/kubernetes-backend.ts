@@ -55,6 +55,7 @@ export class KubernetesBackend implements Backend {
   private readonly objects = new Map<string, Sandbox>();
   private readonly reserved = new Set<string>();
   private readonly tokens = new Map<string, Tokens>();
+  private readonly loadingTokens = new Set<string>();
   /** When activity was last written per sandbox (epoch ms), to write at most once a minute. */
   private readonly activityWritten = new Map<string, number>();
   private readonly abort = new AbortController();
@@ -162,11 +163,21 @@ export class KubernetesBackend implements Backend {
       return this.store.get(sandbox.metadata.name)!;
     }
     this.objects.set(sandbox.metadata.name, sandbox);
-    const state = sandboxStateOf(sandbox, this.options.workers);
-    this.store.put(state);
-    if (state.phase === "Ready" && !this.tokens.has(state.id))
+    let state = sandboxStateOf(sandbox, this.options.workers);
+    if (state.phase === "Ready" && !this.tokens.has(state.id)) {
+      // Not Ready for the attendee until the proxy holds the sandbox's credentials:
+      // otherwise the first notebook request after the redirect would fail.
+      state = { ...state, phase: "Provisioning", message: "Connecting to your notebook" };
       void this.loadTokens(state.id, sandbox);
+    }
+    this.store.put(state);
     return state;
+  }
+
+  /** Recomputes a sandbox's state from the last object seen (after its tokens arrived). */
+  private refresh(id: string): void {
+    const sandbox = this.objects.get(id);
+    if (sandbox) this.upsert(sandbox);
   }
 
   private forget(id: string): void {
@@ -206,7 +217,10 @@ export class KubernetesBackend implements Backend {
 
   async claim(request: ClaimRequest): Promise<SandboxState | undefined> {
     const candidates = [...this.objects.values()]
-      .filter((s) => isClaimable(s) && !this.reserved.has(s.metadata.name))
+      .filter(
+        (s) =>
+          isClaimable(s) && this.tokens.has(s.metadata.name) && !this.reserved.has(s.metadata.name),
+      )
       .sort((a, b) =>
         (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
       );
@@ -321,9 +335,10 @@ export class KubernetesBackend implements Backend {
   }
 
   /** Reads the sandbox's tokens from its Secret (needed before the proxy can forward). */
-  async loadTokens(id: string, sandbox = this.objects.get(id)): Promise<void> {
+  async loadTokens(id: string, sandbox = this.objects.get(id), attempt = 1): Promise<void> {
     const namespace = sandbox?.status?.namespace;
-    if (!namespace || this.tokens.has(id)) return;
+    if (!namespace || this.tokens.has(id) || this.loadingTokens.has(id)) return;
+    this.loadingTokens.add(id);
     try {
       const secret = await this.options.rest.request<{ data?: Record<string, string> }>(
         "GET",
@@ -335,8 +350,18 @@ export class KubernetesBackend implements Backend {
         runtime: decode(SECRET_KEYS.runtimeToken),
         notebook: decode(SECRET_KEYS.notebookToken),
       });
+      this.loadingTokens.delete(id);
+      this.refresh(id);
     } catch (err) {
-      this.options.log.warn({ sandbox: id, err }, "Reading the sandbox's tokens failed");
+      this.loadingTokens.delete(id);
+      this.options.log.warn({ sandbox: id, err, attempt }, "Reading the sandbox's tokens failed");
+      if (attempt < 8 && !this.abort.signal.aborted) {
+        const retry = setTimeout(
+          () => void this.loadTokens(id, this.objects.get(id), attempt + 1),
+          250 * 2 ** attempt,
+        );
+        retry.unref();
+      }
     }
   }
 
