@@ -55,7 +55,9 @@ async function main() {
   const kc = loadKubeConfig(options);
   const client = await KubeClient.create(kc, { maxInflight: options.maxInflightRequests });
   const metrics = new OperatorMetrics();
-  client.observers.push((verb, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
+  client.observers.push((verb, code, _seconds, resource) =>
+    metrics.apiRequests.inc({ verb, resource, code: String(code) }),
+  );
 
   const controllers = new Controllers(client, metrics, log, {
     concurrency: options.concurrency,

@@ -12,7 +12,22 @@ export interface RequestSpec {
 }
 
 /** Called after every API request (for metrics). */
-export type RequestObserver = (method: string, status: number, seconds: number) => void;
+export type RequestObserver = (
+  method: string,
+  status: number,
+  seconds: number,
+  resource: string,
+) => void;
+
+/** `pods`, `sandboxes/status`, ... from an API path (for metrics labels). */
+export function resourceOfPath(path: string): string {
+  const parts = path.split("?")[0]!.split("/").filter(Boolean);
+  // /api/v1/... or /apis/<group>/<version>/...
+  const rest = parts[0] === "api" ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === "namespaces" && rest.length > 2) rest.splice(0, 2);
+  const sub = rest.length > 2 ? `/${rest[2]}` : "";
+  return `${rest[0] ?? ""}${sub}`;
+}
 
 /**
  * A small Kubernetes REST client over keep-alive HTTPS: JSON in and out, server-side
@@ -134,7 +149,7 @@ export class KubeClient {
     } finally {
       this.release();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      for (const o of this.observers) o(method, status, seconds);
+      for (const o of this.observers) o(method, status, seconds, resourceOfPath(path));
     }
   }
 
@@ -156,7 +171,7 @@ export class KubeClient {
         signal,
       });
       req.on("response", (res) => {
-        for (const o of this.observers) o("WATCH", res.statusCode ?? 0, 0);
+        for (const o of this.observers) o("WATCH", res.statusCode ?? 0, 0, resourceOfPath(path));
         if ((res.statusCode ?? 0) >= 400) {
           let text = "";
           res.setEncoding("utf8");

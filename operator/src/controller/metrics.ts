@@ -22,8 +22,8 @@ export class OperatorMetrics {
 
   readonly apiRequests = new Counter({
     name: "launchbay_operator_kube_requests_total",
-    help: "Kubernetes API requests by verb and status code",
-    labelNames: ["verb", "code"] as const,
+    help: "Kubernetes API requests by verb, resource and status code",
+    labelNames: ["verb", "resource", "code"] as const,
     registers: [this.registry],
   });
 

@@ -66,6 +66,7 @@ export class SandboxReconciler {
     const raw = cache.sandboxes.get(key);
     if (!raw) {
       ledger.release(key);
+      this.written.delete(key);
       this.deps.activity.delete(key);
       return undefined;
     }
@@ -79,7 +80,7 @@ export class SandboxReconciler {
       });
       return undefined;
     }
-    const sandbox = parsed.sandbox;
+    const sandbox = this.withOwnWrites(key, parsed.sandbox);
     const now = this.deps.now?.() ?? new Date();
     const obs = this.observe(key, sandbox, now);
     let plan = planSandbox(obs);
@@ -155,6 +156,9 @@ export class SandboxReconciler {
     if (plan.metadataPatch) {
       try {
         await client.mergePatch(path, plan.metadataPatch, FIELD_MANAGER);
+        this.remember(key, sandbox, {
+          metadata: plan.metadataPatch.metadata as Partial<Sandbox["metadata"]>,
+        });
       } catch (error) {
         if (isStatus(error, 404)) return;
         throw error;
@@ -213,6 +217,7 @@ export class SandboxReconciler {
     if (plan.apply.length) slog.debug({ applied: plan.apply.length }, "Applied children");
     if (plan.status) {
       await this.writeStatus(sandbox, plan.status);
+      this.remember(key, sandbox, { status: plan.status });
       if (plan.status.readyAt && !sandbox.status?.readyAt) {
         const start = Date.parse(
           plan.status.claimedAt ?? sandbox.metadata.creationTimestamp ?? plan.status.readyAt,
@@ -223,6 +228,44 @@ export class SandboxReconciler {
         slog.info("Sandbox is Ready");
       }
     }
+  }
+
+  /**
+   * Our own writes, keyed by the resourceVersion they were based on. While the cache still
+   * shows that version (the watch lags under load), reconcile plans from the cache plus
+   * these writes instead of repeating them (and, e.g., stamping readyAt twice).
+   */
+  private readonly written = new Map<
+    string,
+    { basedOn: string | undefined; metadata?: Partial<Sandbox["metadata"]>; status?: SandboxStatus }
+  >();
+
+  private remember(
+    key: string,
+    read: Sandbox,
+    change: { metadata?: Partial<Sandbox["metadata"]>; status?: SandboxStatus },
+  ) {
+    const previous = this.written.get(key);
+    const basedOn = read.metadata.resourceVersion;
+    const memo = previous?.basedOn === basedOn ? previous : { basedOn };
+    this.written.set(key, { ...memo, ...change, basedOn });
+  }
+
+  private withOwnWrites(key: string, sandbox: Sandbox): Sandbox {
+    const memo = this.written.get(key);
+    if (!memo) return sandbox;
+    if (memo.basedOn !== sandbox.metadata.resourceVersion) {
+      this.written.delete(key);
+      return sandbox;
+    }
+    const metadata = memo.metadata
+      ? {
+          ...sandbox.metadata,
+          ...memo.metadata,
+          labels: { ...sandbox.metadata.labels, ...memo.metadata.labels },
+        }
+      : sandbox.metadata;
+    return { ...sandbox, metadata, status: memo.status ?? sandbox.status };
   }
 
   private async apply(object: KubeObject) {

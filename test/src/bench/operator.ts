@@ -60,9 +60,7 @@ async function operatorRequests(healthUrl: string): Promise<number> {
   const text = await (await fetch(`${healthUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split("\n")) {
-    const m = /^launchbay_operator_kube_requests_total\{verb="([A-Z]+)",code="\d+"\} (\d+)/.exec(
-      line,
-    );
+    const m = /^launchbay_operator_kube_requests_total\{verb="([A-Z]+)",[^}]*\} (\d+)/.exec(line);
     if (m && m[1] !== "WATCH") total += Number(m[2]);
   }
   return total;
