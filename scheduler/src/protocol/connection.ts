@@ -8,13 +8,15 @@ import type { Duplex } from "node:stream";
 import WebSocket, { type WebSocketServer } from "ws";
 import { z } from "zod";
 import { presentedToken, tokenMatches } from "./auth.js";
-import { decodeFrame, encodeFrame } from "./frame.js";
+import { encodeFrame, FrameReader } from "./frame.js";
 import { type ErrorMessage, type Hello, PROTOCOL_VERSION, type ProtocolErrorCode } from "./messages.js";
 
 /** Largest WebSocket message accepted (a frame holding a large result). */
 export const MAX_FRAME_BYTES = 2 ** 31 - 1;
 /** Close code used after a protocol error (WebSocket "policy violation"). */
 export const CLOSE_PROTOCOL_ERROR = 1008;
+
+const SEND_OPTIONS = { binary: true, fin: true } as const;
 
 export interface CloseInfo {
   code: number;
@@ -31,6 +33,7 @@ export class Connection<In, Out> {
   private pending: In[][] = [];
   private failure: CloseInfo["error"];
   private isClosed = false;
+  private readonly reader = new FrameReader();
 
   constructor(
     readonly ws: WebSocket,
@@ -124,15 +127,13 @@ export class Connection<In, Out> {
     }
   }
 
-  /** Sends everything queued now, as one frame. */
+  /** Sends everything queued now, as one frame (a header message, then one message per blob). */
   flush(): void {
     this.flushScheduled = false;
     if (this.outbox.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
     const chunks = encodeFrame(this.outbox);
     this.outbox = [];
-    for (let i = 0; i < chunks.length; i++) {
-      this.ws.send(chunks[i]!, { binary: true, fin: i === chunks.length - 1 });
-    }
+    for (let i = 0; i < chunks.length; i++) this.ws.send(chunks[i]!, SEND_OPTIONS);
   }
 
   /** Sends a protocol error, then closes. */
@@ -157,7 +158,8 @@ export class Connection<In, Out> {
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.failure) return;
     if (!isBinary) return this.fail("bad-frame", "text frames are not part of the protocol; send binary frames");
-    const decoded = decodeFrame(data);
+    const decoded = this.reader.push(data);
+    if (decoded === undefined) return; // blobs of this frame are still to come
     if (!decoded.ok) return this.fail("bad-frame", decoded.error);
     const batch = this.validate(decoded.messages);
     if (!batch) return;
@@ -208,6 +210,10 @@ export class ConnectionClosedError extends Error {
 // ---------------------------------------------------------------------------------------
 // dialling
 
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export class ConnectError extends Error {
   override name = "ConnectError";
   constructor(
@@ -242,6 +248,10 @@ export async function dial<In, Out, Welcome>(
     maxPayload: MAX_FRAME_BYTES,
     perMessageDeflate: false,
     handshakeTimeout: timeoutMs,
+    // A zero masking key makes `ws` skip masking (no copy of every outgoing payload).
+    // Masking protects HTTP intermediaries from scripts in browsers; our dialers are
+    // launchbay's own Node processes, and the scheduler and data ports accept any key.
+    generateMask: zeroMask,
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error & { code?: string }) => {

@@ -1,43 +1,112 @@
 /**
- * Framing: one WebSocket binary message carries a batch of protocol messages.
+ * Framing: a batch of protocol messages travels as one WebSocket message (the header),
+ * followed by one WebSocket message per blob it announces.
  *
- *   byte 0      frame format version (1)
- *   bytes 1..4  header length H (uint32 LE)
- *   H bytes     header: v8-serialised `[messages, blobLengths]`
- *   rest        blobs, back to back
+ *   header message:
+ *     byte 0      frame format version (2)
+ *     bytes 1..4  header length H (uint32 LE)
+ *     H bytes     v8-serialised `[messages, blobLengths]`
+ *   then blobLengths.length messages, the i-th exactly blobLengths[i] bytes long
  *
  * Byte arrays of `BLOB_THRESHOLD` bytes or more are lifted out of the messages into blobs
- * (replaced by `{ [BLOB_MARK]: index }`), so a large result is never copied through the
- * serialiser: the sender writes it as its own WebSocket fragment and the receiver gets a
- * zero-copy view of it.
+ * (replaced by `{ [BLOB_MARK]: index }`), so a large value is never copied through the
+ * serialiser. Sending each blob as a WebSocket message of its own (rather than as a
+ * fragment of the header's message) lets the receiver use the buffer `ws` assembled for
+ * it as is: a fragmented message would be joined into yet another copy.
  */
-import { deserialize, serialize } from "node:v8";
+import { DefaultSerializer, deserialize } from "node:v8";
 
-export const FRAME_VERSION = 1;
+export const FRAME_VERSION = 2;
 export const BLOB_THRESHOLD = 64 * 1024;
 const BLOB_MARK = "$launchbay-blob";
 
 export type DecodeResult = { ok: true; messages: unknown[] } | { ok: false; error: string };
 
-/** Encodes a batch into chunks to be sent as one WebSocket message (fragments in order). */
+const PREFIX_PLACEHOLDER = new Uint8Array(5);
+
+type HeaderResult = { ok: true; messages: unknown[]; lengths: number[] } | { ok: false; error: string };
+
+/**
+ * Encodes a batch into WebSocket messages to send in order: the header, then one message
+ * per lifted blob (zero-copy views of the caller's byte arrays).
+ */
 export function encodeFrame(messages: readonly unknown[]): Buffer[] {
   const blobs: Uint8Array[] = [];
-  const lifted = messages.map((message) => liftBlobs(message, blobs, 0));
-  const header = serialize([lifted, blobs.map((b) => b.byteLength)]);
-  const prefix = Buffer.allocUnsafe(5);
-  prefix.writeUInt8(FRAME_VERSION, 0);
-  prefix.writeUInt32LE(header.byteLength, 1);
-  if (blobs.length === 0) return [Buffer.concat([prefix, header])];
-  return [
-    Buffer.concat([prefix, header]),
-    ...blobs.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
-  ];
+  const lifted = liftAll(messages, blobs);
+  const lengths = new Array<number>(blobs.length);
+  for (let i = 0; i < blobs.length; i++) lengths[i] = blobs[i]!.byteLength;
+  // What `v8.serialize` does, behind 5 bytes reserved for the prefix (saves a copy).
+  const serializer = new DefaultSerializer();
+  serializer.writeRawBytes(PREFIX_PLACEHOLDER);
+  serializer.writeHeader();
+  serializer.writeValue([lifted, lengths]);
+  const out = serializer.releaseBuffer();
+  out[0] = FRAME_VERSION;
+  out.writeUInt32LE(out.byteLength - 5, 1);
+  if (blobs.length === 0) return [out];
+  const chunks: Buffer[] = [out];
+  for (const b of blobs) chunks.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return chunks;
 }
 
-/** Decodes one WebSocket message into its batch. Never throws. */
-export function decodeFrame(data: Buffer): DecodeResult {
+/**
+ * Decodes one frame from its header message and its blob messages. Never throws.
+ * (`FrameReader` does the same for a stream of WebSocket messages.)
+ */
+export function decodeFrame(header: Buffer, blobs: readonly Buffer[] = []): DecodeResult {
+  const head = readHeader(header);
+  if (!head.ok) return head;
+  if (head.lengths.length !== blobs.length) {
+    return {
+      ok: false,
+      error: `frame announces ${head.lengths.length} blob(s) but ${blobs.length} arrived`,
+    };
+  }
+  for (let i = 0; i < blobs.length; i++) {
+    const error = blobMismatch(head.lengths, i, blobs[i]!);
+    if (error) return { ok: false, error };
+  }
+  return restore(head.messages, blobs);
+}
+
+/**
+ * Turns the WebSocket messages of one connection back into batches: a header message
+ * that announces blobs is completed by the messages that follow it.
+ */
+export class FrameReader {
+  private partial: { messages: unknown[]; lengths: number[]; blobs: Buffer[] } | undefined;
+
+  /** The decoded batch, or undefined while blobs of the current frame are still to come. */
+  push(data: Buffer): DecodeResult | undefined {
+    const partial = this.partial;
+    if (partial) {
+      const error = blobMismatch(partial.lengths, partial.blobs.length, data);
+      if (error) {
+        this.partial = undefined;
+        return { ok: false, error };
+      }
+      partial.blobs.push(data);
+      if (partial.blobs.length < partial.lengths.length) return undefined;
+      this.partial = undefined;
+      return restore(partial.messages, partial.blobs);
+    }
+    const head = readHeader(data);
+    if (!head.ok) return head;
+    if (head.lengths.length === 0) return restore(head.messages, []);
+    this.partial = { messages: head.messages, lengths: head.lengths, blobs: [] };
+    return undefined;
+  }
+}
+
+function blobMismatch(lengths: number[], index: number, blob: Buffer): string | undefined {
+  const expected = lengths[index];
+  if (expected === blob.byteLength) return undefined;
+  return `frame blob ${index} should be ${expected} bytes but is ${blob.byteLength}`;
+}
+
+function readHeader(data: Buffer): HeaderResult {
   if (data.byteLength < 5) return { ok: false, error: `frame of ${data.byteLength} bytes is too short` };
-  const version = data.readUInt8(0);
+  const version = data[0];
   if (version !== FRAME_VERSION) {
     return { ok: false, error: `frame format ${version} is not supported (expected ${FRAME_VERSION})` };
   }
@@ -45,9 +114,10 @@ export function decodeFrame(data: Buffer): DecodeResult {
   if (5 + headerLength > data.byteLength) {
     return { ok: false, error: `frame header claims ${headerLength} bytes but the frame is shorter` };
   }
+  if (5 + headerLength < data.byteLength) return { ok: false, error: "frame has trailing bytes" };
   let header: unknown;
   try {
-    header = deserialize(data.subarray(5, 5 + headerLength));
+    header = deserialize(data.subarray(5));
   } catch (error) {
     return { ok: false, error: `frame header could not be decoded: ${(error as Error).message}` };
   }
@@ -55,18 +125,19 @@ export function decodeFrame(data: Buffer): DecodeResult {
     return { ok: false, error: "frame header is not [messages, blobLengths]" };
   }
   const [messages, lengths] = header as [unknown[], unknown[]];
-  const blobs: Buffer[] = [];
-  let offset = 5 + headerLength;
   for (const length of lengths) {
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 0 || offset + length > data.byteLength) {
-      return { ok: false, error: "frame blob table does not match the frame's size" };
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 0 || length > 2 ** 32) {
+      return { ok: false, error: "frame blob table holds something other than byte lengths" };
     }
-    blobs.push(data.subarray(offset, offset + length));
-    offset += length;
   }
-  if (offset !== data.byteLength) return { ok: false, error: "frame has trailing bytes" };
+  return { ok: true, messages, lengths: lengths as number[] };
+}
+
+function restore(messages: unknown[], blobs: readonly Buffer[]): DecodeResult {
+  if (blobs.length === 0) return { ok: true, messages };
   try {
-    return { ok: true, messages: messages.map((m) => restoreBlobs(m, blobs, 0)) };
+    for (let i = 0; i < messages.length; i++) messages[i] = restoreBlobs(messages[i], blobs, 0);
+    return { ok: true, messages };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
@@ -74,6 +145,19 @@ export function decodeFrame(data: Buffer): DecodeResult {
 
 // Messages are shallow (a few levels of objects/arrays); bound the walk anyway.
 const MAX_DEPTH = 6;
+
+function liftAll(messages: readonly unknown[], blobs: Uint8Array[]): readonly unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
+    const lifted = liftBlobs(m, blobs, 0);
+    if (lifted !== m) {
+      out ??= messages.slice();
+      out[i] = lifted;
+    }
+  }
+  return out ?? messages;
+}
 
 function liftBlobs(value: unknown, blobs: Uint8Array[], depth: number): unknown {
   if (value instanceof Uint8Array) {
@@ -106,7 +190,7 @@ function liftBlobs(value: unknown, blobs: Uint8Array[], depth: number): unknown 
   return out ?? value;
 }
 
-function restoreBlobs(value: unknown, blobs: Buffer[], depth: number): unknown {
+function restoreBlobs(value: unknown, blobs: readonly Buffer[], depth: number): unknown {
   if (depth >= MAX_DEPTH || value === null || typeof value !== "object" || value instanceof Uint8Array) {
     return value;
   }
