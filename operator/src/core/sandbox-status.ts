@@ -56,29 +56,10 @@ export function componentCondition(
       message: `${label} cannot be scheduled: ${message || reason}${counts}`,
     };
   }
-  if (live.length < wanted) {
-    return {
-      type,
-      status: "False",
-      reason: "PodsNotCreated",
-      message: `${label}: ${live.length} of ${wanted} pods exist${counts}`,
-    };
-  }
-  const running = notReady.find((p) => p.phase === "Running");
-  if (running) {
-    return {
-      type,
-      status: "False",
-      reason: "PodNotReady",
-      message: `${label} running, waiting for its readiness probe${counts}`,
-    };
-  }
-  return {
-    type,
-    status: "False",
-    reason: "PodPending",
-    message: `${label} starting${counts}`,
-  };
+  // Not created, pending or running-but-not-ready are one state ("Starting"): each
+  // distinct message is a status write, and 500 sandboxes starting at once should not
+  // cost thousands of writes for detail nobody acts on.
+  return { type, status: "False", reason: "Starting", message: `${label} starting${counts}` };
 }
 
 /** The three component conditions plus Ready, derived from the sandbox's pods. */
