@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, rawConfigFrom } from "./config.js";
+import { ENV_KEYS, helpText, parseConfig, rawConfigFrom } from "./config.js";
 
 describe("launcher configuration", () => {
   it("defaults to the local backend on 127.0.0.1:8080 with generated secrets", () => {
@@ -46,5 +46,15 @@ describe("launcher configuration", () => {
     );
     expect(() => rawConfigFrom({}, ["--port"])).toThrow("flag --port needs a value");
     expect(() => rawConfigFrom({}, ["8080"])).toThrow('unexpected argument "8080"');
+  });
+
+  it("lists every flag and its environment variable in --help", () => {
+    const help = helpText();
+    for (const env of Object.keys(ENV_KEYS)) {
+      expect(help).toContain(env);
+      const flag = `--${env.replace(/^LAUNCHBAY_/, "").toLowerCase().replaceAll("_", "-")}`;
+      expect(() => rawConfigFrom({}, [flag, "x"])).not.toThrow();
+      expect(help).toContain(flag);
+    }
   });
 });

@@ -145,6 +145,25 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[parts[parts.length - 1]!] = value;
 }
 
+/** `--help`: every flag with its environment variable (the table in web/README.md explains each). */
+export function helpText(): string {
+  const rows = Object.entries(ENV_KEYS).map(([env]) => {
+    const flag = `--${env.replace(/^LAUNCHBAY_/, "").toLowerCase().replaceAll("_", "-")}`;
+    return `  ${flag.padEnd(36)} ${env}`;
+  });
+  return [
+    "usage: node web/dist/main.js [--flag value ...]",
+    "",
+    "Runs the launchbay launcher (local backend by default) on http://127.0.0.1:8080.",
+    "Every flag can also be set with its environment variable; flags win.",
+    "",
+    `  ${"flag".padEnd(36)} environment variable`,
+    ...rows,
+    "",
+    "See web/README.md#configuration for what each setting does and its default.",
+  ].join("\n");
+}
+
 /** Builds the raw config object from the environment and `--flag value` arguments (flags win). */
 export function rawConfigFrom(
   env: Record<string, string | undefined>,

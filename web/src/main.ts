@@ -2,7 +2,7 @@ import pino from "pino";
 import { buildApp } from "./app.js";
 import type { Backend } from "./backend/backend.js";
 import { createLocalBackend } from "./backend/local/create-local-backend.js";
-import { generatedSecrets, parseConfig, rawConfigFrom } from "./config.js";
+import { generatedSecrets, helpText, parseConfig, rawConfigFrom } from "./config.js";
 import { isLauncherError } from "./errors.js";
 
 /**
@@ -10,6 +10,10 @@ import { isLauncherError } from "./errors.js";
  * the local backend by default (`PORT`, `HOST`, `LAUNCHBAY_*` or flags to change it).
  */
 async function main(): Promise<void> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(`${helpText()}\n`);
+    return;
+  }
   const raw = rawConfigFrom(process.env, process.argv.slice(2));
   let config = parseConfig(raw);
   const log = pino({ level: config.logLevel });
