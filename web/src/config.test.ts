@@ -52,7 +52,10 @@ describe("launcher configuration", () => {
     const help = helpText();
     for (const env of Object.keys(ENV_KEYS)) {
       expect(help).toContain(env);
-      const flag = `--${env.replace(/^LAUNCHBAY_/, "").toLowerCase().replaceAll("_", "-")}`;
+      const flag = `--${env
+        .replace(/^LAUNCHBAY_/, "")
+        .toLowerCase()
+        .replaceAll("_", "-")}`;
       expect(() => rawConfigFrom({}, [flag, "x"])).not.toThrow();
       expect(help).toContain(flag);
     }

@@ -148,7 +148,10 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 /** `--help`: every flag with its environment variable (the table in web/README.md explains each). */
 export function helpText(): string {
   const rows = Object.entries(ENV_KEYS).map(([env]) => {
-    const flag = `--${env.replace(/^LAUNCHBAY_/, "").toLowerCase().replaceAll("_", "-")}`;
+    const flag = `--${env
+      .replace(/^LAUNCHBAY_/, "")
+      .toLowerCase()
+      .replaceAll("_", "-")}`;
     return `  ${flag.padEnd(36)} ${env}`;
   });
   return [

@@ -37,7 +37,8 @@ function settings() {
   if (!server) {
     const host = process.env.KUBERNETES_SERVICE_HOST;
     const port = process.env.KUBERNETES_SERVICE_PORT ?? "443";
-    if (!host) fail("not in a pod: set LAUNCHBAY_API_SERVER, LAUNCHBAY_API_TOKEN, LAUNCHBAY_API_CA_FILE");
+    if (!host)
+      fail("not in a pod: set LAUNCHBAY_API_SERVER, LAUNCHBAY_API_TOKEN, LAUNCHBAY_API_CA_FILE");
     server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   }
   const token = process.env.LAUNCHBAY_API_TOKEN ?? readFileSync(`${SA_DIR}/token`, "utf8").trim();
