@@ -32,6 +32,10 @@ RUN mkdir -p /out/app && cp -a package.json node_modules /out/app/ \
            if [ -e $ws/$extra ]; then cp -a $ws/$extra /out/app/$ws/; fi; \
          done; \
     done
+# tslab type-checks cells with TypeScript's node10 resolution: it needs @types/node (for
+# console, Buffer, ...) next to the client (which carries top-level main/types for it).
+RUN npm install --prefix /tmp/types --no-audit --no-fund @types/node@24 \
+ && cp -a /tmp/types/node_modules/. /out/app/node_modules/
 
 FROM ${WORKER_IMAGE}
 USER root
