@@ -1,10 +1,12 @@
 /**
  * The worker's data port: a WebSocket server where peers (other workers fetching
  * dependencies, clients gathering large results) say `hello` as `peer` and send
- * `get-data`. Every upgrade must present the token (HTTP 401 otherwise); plain HTTP
- * requests get 401 without the token and 426 with it.
+ * `get-data`, or fetch one large value with a bulk transfer (`bulk-transfer.ts`). Every
+ * upgrade must present the token (HTTP 401 otherwise); plain HTTP requests get 401
+ * without the token and 426 with it.
  */
 import { createServer, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import {
   acceptUpgrades,
@@ -22,6 +24,7 @@ import {
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { z } from "zod";
+import { BULK_UPGRADE, serveBulk } from "./bulk-transfer.js";
 import { WorkerError } from "./errors.js";
 
 export interface DataSource {
@@ -66,15 +69,28 @@ export async function startDataServer(options: DataServerOptions): Promise<DataS
     perMessageDeflate: false,
   });
   const connections = new Set<Connection<unknown, WorkerToPeer>>();
-  acceptUpgrades(server, wss, token, (ws) => {
-    const connection = new Connection<unknown, WorkerToPeer>(ws, z.unknown());
-    connections.add(connection);
-    void connection.closed.then(() => connections.delete(connection));
-    void serve(connection, source).catch((error: Error) => {
-      logger.warn({ err: error }, "Peer connection failed");
-      connection.terminate();
-    });
-  });
+  const bulkSockets = new Set<Duplex>();
+  acceptUpgrades(
+    server,
+    wss,
+    token,
+    (ws) => {
+      const connection = new Connection<unknown, WorkerToPeer>(ws, z.unknown());
+      connections.add(connection);
+      void connection.closed.then(() => connections.delete(connection));
+      void serve(connection, source).catch((error: Error) => {
+        logger.warn({ err: error }, "Peer connection failed");
+        connection.terminate();
+      });
+    },
+    {
+      [BULK_UPGRADE]: (req, socket) => {
+        bulkSockets.add(socket);
+        socket.once("close", () => bulkSockets.delete(socket));
+        serveBulk(req, socket, (key) => source.getData([key]).items[0]?.data);
+      },
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(
@@ -93,6 +109,7 @@ export async function startDataServer(options: DataServerOptions): Promise<DataS
     port,
     async close() {
       for (const c of connections) c.close(1001, "worker shutting down");
+      for (const s of bulkSockets) s.destroy();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,8 +1,9 @@
 /**
  * Connections to other workers' data ports, one per address, opened on first use and
- * kept. Keys asked of the same address in the same tick go out as one `get-data`.
- * `fetch()` never rejects: keys that could not be fetched (connection refused, closed,
- * or not held there) come back in `missing`.
+ * kept. Keys asked of the same address in the same tick go out as one `get-data`; a
+ * single key of at least `BULK_MIN_BYTES` is fetched with a bulk transfer of its own
+ * (`bulk-transfer.ts`: no WebSocket copies). `fetch()` never rejects: keys that could not
+ * be fetched (connection refused, closed, or not held there) come back in `missing`.
  */
 import {
   type Connection,
@@ -14,6 +15,7 @@ import {
 } from "@launchbay/scheduler/protocol";
 import type { Logger } from "pino";
 import type { z } from "zod";
+import { BULK_MIN_BYTES, bulkFetch } from "./bulk-transfer.js";
 
 export interface FetchResult {
   items: { key: string; data: Uint8Array }[];
@@ -43,9 +45,13 @@ export class PeerPool {
 
   constructor(private readonly options: PeerPoolOptions) {}
 
-  /** Asks `address` for `keys`; resolves with every key either in `items` or `missing`. */
-  fetch(address: string, keys: string[]): Promise<FetchResult> {
+  /**
+   * Asks `address` for `keys` (`nbytes` in total, as far as the scheduler knows); resolves
+   * with every key either in `items` or `missing`.
+   */
+  fetch(address: string, keys: string[], nbytes = 0): Promise<FetchResult> {
     if (this.closed) return Promise.resolve({ items: [], missing: [...keys] });
+    if (keys.length === 1 && nbytes >= BULK_MIN_BYTES) return this.fetchBulk(address, keys[0]!);
     const peer = this.peer(address);
     for (const key of keys) peer.queued.add(key);
     const result = new Promise<FetchResult>((resolve) => peer.queuedWaiters.push(resolve));
@@ -54,6 +60,18 @@ export class PeerPool {
       queueMicrotask(() => this.flush(peer));
     }
     return result;
+  }
+
+  private async fetchBulk(address: string, key: string): Promise<FetchResult> {
+    const result = await bulkFetch(address, key, {
+      token: this.options.token,
+      idleTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+    });
+    if (result.status === "held") return { items: [{ key, data: result.data }], missing: [] };
+    if (result.status === "failed") {
+      this.options.logger.warn({ peer: address, key }, `Cannot fetch from peer: ${result.reason}`);
+    }
+    return { items: [], missing: [key] };
   }
 
   /** Open connections (for tests and metrics). */

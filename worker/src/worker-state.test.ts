@@ -70,7 +70,7 @@ describe("WorkerState", () => {
       type: "task-assigned",
       task: task("b", [{ key: "a", nbytes: 5, who: ["ws://p1", "ws://p2"] }]),
     });
-    expect(fetch).toEqual([{ type: "fetch", address: "ws://p1", keys: ["a"] }]);
+    expect(fetch).toEqual([{ type: "fetch", address: "ws://p1", keys: ["a"], nbytes: 5 }]);
     const run = handle({
       type: "dependencies-fetched",
       address: "ws://p1",
@@ -155,7 +155,7 @@ describe("WorkerState", () => {
       items: [],
       missing: ["a"],
     });
-    expect(retry).toEqual([{ type: "fetch", address: "ws://p2", keys: ["a"] }]);
+    expect(retry).toEqual([{ type: "fetch", address: "ws://p2", keys: ["a"], nbytes: 5 }]);
   });
 
   it("reports missing-data and forgets the task when no holder has the dependency", () => {

@@ -37,7 +37,8 @@ export type WorkerEvent =
 
 export type WorkerCommand =
   | { type: "send"; message: WorkerToScheduler }
-  | { type: "fetch"; address: string; keys: string[] }
+  /** Fetch `keys` from the peer at `address`; `nbytes` is their total size as the scheduler reported it. */
+  | { type: "fetch"; address: string; keys: string[]; nbytes: number }
   | {
       type: "execute";
       key: string;
@@ -71,6 +72,7 @@ interface Stored {
 
 interface Fetch {
   key: string;
+  nbytes: number;
   /** Addresses not tried yet, in order. */
   candidates: string[];
   tried: string[];
@@ -200,13 +202,14 @@ export class WorkerState {
       }
       this.fetches.set(dep.key, {
         key: dep.key,
+        nbytes: dep.nbytes,
         candidates: rest,
         tried: [],
         from: first,
         dependents: new Set([key]),
       });
       task.waitingFor.add(dep.key);
-      commands.push({ type: "fetch", address: first, keys: [dep.key] });
+      commands.push({ type: "fetch", address: first, keys: [dep.key], nbytes: dep.nbytes });
     }
     if (missing.length > 0) {
       this.dropTask(task);
@@ -260,7 +263,7 @@ export class WorkerState {
       const next = fetch.candidates.shift();
       if (next !== undefined) {
         fetch.from = next;
-        commands.push({ type: "fetch", address: next, keys: [key] });
+        commands.push({ type: "fetch", address: next, keys: [key], nbytes: fetch.nbytes });
         continue;
       }
       this.fetches.delete(key);

@@ -244,10 +244,17 @@ class WorkerRuntime {
           break;
         case "fetch": {
           const epoch = this.epoch;
-          void this.peers.fetch(command.address, command.keys).then(({ items, missing }) => {
-            if (epoch !== this.epoch || this.closing) return;
-            this.handle({ type: "dependencies-fetched", address: command.address, items, missing });
-          });
+          void this.peers
+            .fetch(command.address, command.keys, command.nbytes)
+            .then(({ items, missing }) => {
+              if (epoch !== this.epoch || this.closing) return;
+              this.handle({
+                type: "dependencies-fetched",
+                address: command.address,
+                items,
+                missing,
+              });
+            });
           break;
         }
         case "execute":

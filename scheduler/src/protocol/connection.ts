@@ -9,7 +9,12 @@ import WebSocket, { type WebSocketServer } from "ws";
 import { z } from "zod";
 import { presentedToken, tokenMatches } from "./auth.js";
 import { encodeFrame, FrameReader } from "./frame.js";
-import { type ErrorMessage, type Hello, PROTOCOL_VERSION, type ProtocolErrorCode } from "./messages.js";
+import {
+  type ErrorMessage,
+  type Hello,
+  PROTOCOL_VERSION,
+  type ProtocolErrorCode,
+} from "./messages.js";
 
 /** Largest WebSocket message accepted (a frame holding a large result). */
 export const MAX_FRAME_BYTES = 2 ** 31 - 1;
@@ -43,7 +48,11 @@ export class Connection<In, Out> {
     this.closed = new Promise((resolve) => {
       ws.once("close", (code, reason) => {
         this.isClosed = true;
-        resolve({ code, reason: reason.toString(), ...(this.failure ? { error: this.failure } : {}) });
+        resolve({
+          code,
+          reason: reason.toString(),
+          ...(this.failure ? { error: this.failure } : {}),
+        });
       });
     });
     ws.on("error", () => {
@@ -157,10 +166,16 @@ export class Connection<In, Out> {
 
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.failure) return;
-    if (!isBinary) return this.fail("bad-frame", "text frames are not part of the protocol; send binary frames");
+    if (!isBinary) {
+      this.fail("bad-frame", "text frames are not part of the protocol; send binary frames");
+      return;
+    }
     const decoded = this.reader.push(data);
     if (decoded === undefined) return; // blobs of this frame are still to come
-    if (!decoded.ok) return this.fail("bad-frame", decoded.error);
+    if (!decoded.ok) {
+      this.fail("bad-frame", decoded.error);
+      return;
+    }
     const batch = this.validate(decoded.messages);
     if (!batch) return;
     if (this.handler) this.handler(batch);
@@ -173,14 +188,16 @@ export class Connection<In, Out> {
     for (const raw of messages) {
       const parsed = this.schema.safeParse(raw);
       if (!parsed.success) {
-        const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
+        const type =
+          typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
         this.fail(
           "bad-message",
           `message${typeof type === "string" ? ` "${type}"` : ""} is invalid: ${z.prettifyError(parsed.error)}`,
         );
         return undefined;
       }
-      if (isErrorMessage(parsed.data)) this.failure = { code: parsed.data.code, message: parsed.data.message };
+      if (isErrorMessage(parsed.data))
+        this.failure = { code: parsed.data.code, message: parsed.data.message };
       batch.push(parsed.data);
     }
     return batch;
@@ -276,7 +293,10 @@ export async function dial<In, Out, Welcome>(
               `${url} refused the token (HTTP 401): pass the sandbox's token (LAUNCHBAY_TOKEN or the token option)`,
               "unauthorized",
             )
-          : new ConnectError(`${url} answered HTTP ${res.statusCode} instead of opening a WebSocket`, "refused"),
+          : new ConnectError(
+              `${url} answered HTTP ${res.statusCode} instead of opening a WebSocket`,
+              "refused",
+            ),
       );
     };
     const onOpen = () => {
@@ -300,21 +320,33 @@ export async function dial<In, Out, Welcome>(
   } catch (error) {
     connection.terminate();
     if (error instanceof ConnectionClosedError) {
-      throw new ConnectError(`${url} closed the connection during the handshake: ${error.message}`, "refused", {
-        cause: error,
-      });
+      throw new ConnectError(
+        `${url} closed the connection during the handshake: ${error.message}`,
+        "refused",
+        {
+          cause: error,
+        },
+      );
     }
-    throw new ConnectError(`${url} did not answer the hello within ${timeoutMs} ms`, "timeout", { cause: error });
+    throw new ConnectError(`${url} did not answer the hello within ${timeoutMs} ms`, "timeout", {
+      cause: error,
+    });
   }
   const first = batch[0] as { type?: unknown; code?: unknown; message?: unknown } | undefined;
   if (first?.type === "error") {
     connection.terminate();
-    throw new ConnectError(`${url} refused the connection: ${String(first.code)}: ${String(first.message)}`, "refused");
+    throw new ConnectError(
+      `${url} refused the connection: ${String(first.code)}: ${String(first.message)}`,
+      "refused",
+    );
   }
   const welcome = options.welcome.safeParse(first);
   if (!welcome.success) {
     connection.fail("bad-message", `expected a welcome: ${z.prettifyError(welcome.error)}`);
-    throw new ConnectError(`${url} sent an invalid welcome: ${z.prettifyError(welcome.error)}`, "refused");
+    throw new ConnectError(
+      `${url} sent an invalid welcome: ${z.prettifyError(welcome.error)}`,
+      "refused",
+    );
   }
   // Messages the peer sent right after its welcome, in the same frame, belong to the session.
   const typed = connection.expect(schema) as unknown as Connection<In, Out>;
@@ -334,6 +366,8 @@ export function acceptUpgrades(
   wss: WebSocketServer,
   token: string | undefined,
   onConnection: (ws: WebSocket, req: IncomingMessage) => void,
+  /** Handlers for other upgrade protocols, by lower-case `Upgrade` header (authenticated the same way). */
+  otherUpgrades: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void> = {},
 ): void {
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!tokenMatches(token, presentedToken(req))) {
@@ -341,6 +375,11 @@ export function acceptUpgrades(
         "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" +
           "missing or wrong token: send Authorization: Bearer <token>\n",
       );
+      return;
+    }
+    const upgrade = req.headers.upgrade?.toLowerCase();
+    if (upgrade !== undefined && Object.hasOwn(otherUpgrades, upgrade)) {
+      otherUpgrades[upgrade]!(req, socket, head);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
@@ -367,7 +406,9 @@ export async function receiveHello<H>(
   if (!hello.success || batch.length !== 1) {
     connection.fail(
       hello.success ? "unexpected-message" : "bad-message",
-      hello.success ? "send nothing after hello until welcome arrives" : `expected hello: ${z.prettifyError(hello.error)}`,
+      hello.success
+        ? "send nothing after hello until welcome arrives"
+        : `expected hello: ${z.prettifyError(hello.error)}`,
     );
     return undefined;
   }

@@ -3,7 +3,10 @@ import { BLOB_THRESHOLD, decodeFrame, encodeFrame, FrameReader } from "./frame.j
 
 describe("frames", () => {
   it("round-trips a batch of small messages in one message", () => {
-    const batch = [{ type: "a", n: 1, bytes: new Uint8Array([1, 2, 3]) }, { type: "b", nested: [{ x: "y" }] }];
+    const batch = [
+      { type: "a", n: 1, bytes: new Uint8Array([1, 2, 3]) },
+      { type: "b", nested: [{ x: "y" }] },
+    ];
     const chunks = encodeFrame(batch);
     expect(chunks).toHaveLength(1);
     const decoded = decodeFrame(chunks[0]!);
@@ -12,7 +15,15 @@ describe("frames", () => {
 
   it("lifts large byte arrays into messages of their own and restores them", () => {
     const big = new Uint8Array(BLOB_THRESHOLD * 2).fill(7);
-    const batch = [{ type: "data", items: [{ key: "k", data: big }, { key: "small", data: new Uint8Array(3) }] }];
+    const batch = [
+      {
+        type: "data",
+        items: [
+          { key: "k", data: big },
+          { key: "small", data: new Uint8Array(3) },
+        ],
+      },
+    ];
     const chunks = encodeFrame(batch);
     expect(chunks).toHaveLength(2);
     expect(chunks[1]!.byteLength).toBe(big.byteLength);
@@ -30,7 +41,15 @@ describe("frames", () => {
   it("hands back received blob buffers without copying them", () => {
     const a = new Uint8Array(BLOB_THRESHOLD).fill(1);
     const b = new Uint8Array(BLOB_THRESHOLD + 5).fill(2);
-    const chunks = encodeFrame([{ type: "data", items: [{ key: "a", data: a }, { key: "b", data: b }] }]);
+    const chunks = encodeFrame([
+      {
+        type: "data",
+        items: [
+          { key: "a", data: a },
+          { key: "b", data: b },
+        ],
+      },
+    ]);
     expect(chunks).toHaveLength(3);
     const received = chunks.map((c) => Buffer.from(c)); // what ws would hand over
     const reader = new FrameReader();
@@ -54,11 +73,17 @@ describe("frames", () => {
       ok: false,
       error: `frame blob 0 should be ${BLOB_THRESHOLD} bytes but is 10`,
     });
-    expect(decodeFrame(chunks[0]!)).toEqual({ ok: false, error: "frame announces 1 blob(s) but 0 arrived" });
+    expect(decodeFrame(chunks[0]!)).toEqual({
+      ok: false,
+      error: "frame announces 1 blob(s) but 0 arrived",
+    });
   });
 
   it("rejects garbage, truncation and trailing bytes with a reason", () => {
-    expect(decodeFrame(Buffer.from("hi"))).toEqual({ ok: false, error: expect.stringContaining("too short") });
+    expect(decodeFrame(Buffer.from("hi"))).toEqual({
+      ok: false,
+      error: expect.stringContaining("too short"),
+    });
     expect(decodeFrame(Buffer.from([9, 0, 0, 0, 0, 0]))).toEqual({
       ok: false,
       error: expect.stringContaining("format 9"),
@@ -71,8 +96,14 @@ describe("frames", () => {
     });
     const junkHeader = Buffer.from([2, 3, 0, 0, 0, 0xff, 0xff, 0xff]);
     expect(decodeFrame(junkHeader).ok).toBe(false);
-    const notATable = Buffer.concat([Buffer.from([2, 0, 0, 0, 0]), Buffer.from([0xff, 0x0f, 0x49, 0x02])]);
+    const notATable = Buffer.concat([
+      Buffer.from([2, 0, 0, 0, 0]),
+      Buffer.from([0xff, 0x0f, 0x49, 0x02]),
+    ]);
     notATable.writeUInt32LE(notATable.length - 5, 1);
-    expect(decodeFrame(notATable)).toEqual({ ok: false, error: "frame header is not [messages, blobLengths]" });
+    expect(decodeFrame(notATable)).toEqual({
+      ok: false,
+      error: "frame header is not [messages, blobLengths]",
+    });
   });
 });

@@ -24,7 +24,9 @@ export type DecodeResult = { ok: true; messages: unknown[] } | { ok: false; erro
 
 const PREFIX_PLACEHOLDER = new Uint8Array(5);
 
-type HeaderResult = { ok: true; messages: unknown[]; lengths: number[] } | { ok: false; error: string };
+type HeaderResult =
+  | { ok: true; messages: unknown[]; lengths: number[] }
+  | { ok: false; error: string };
 
 /**
  * Encodes a batch into WebSocket messages to send in order: the header, then one message
@@ -105,14 +107,21 @@ function blobMismatch(lengths: number[], index: number, blob: Buffer): string | 
 }
 
 function readHeader(data: Buffer): HeaderResult {
-  if (data.byteLength < 5) return { ok: false, error: `frame of ${data.byteLength} bytes is too short` };
+  if (data.byteLength < 5)
+    return { ok: false, error: `frame of ${data.byteLength} bytes is too short` };
   const version = data[0];
   if (version !== FRAME_VERSION) {
-    return { ok: false, error: `frame format ${version} is not supported (expected ${FRAME_VERSION})` };
+    return {
+      ok: false,
+      error: `frame format ${version} is not supported (expected ${FRAME_VERSION})`,
+    };
   }
   const headerLength = data.readUInt32LE(1);
   if (5 + headerLength > data.byteLength) {
-    return { ok: false, error: `frame header claims ${headerLength} bytes but the frame is shorter` };
+    return {
+      ok: false,
+      error: `frame header claims ${headerLength} bytes but the frame is shorter`,
+    };
   }
   if (5 + headerLength < data.byteLength) return { ok: false, error: "frame has trailing bytes" };
   let header: unknown;
@@ -121,7 +130,12 @@ function readHeader(data: Buffer): HeaderResult {
   } catch (error) {
     return { ok: false, error: `frame header could not be decoded: ${(error as Error).message}` };
   }
-  if (!Array.isArray(header) || header.length !== 2 || !Array.isArray(header[0]) || !Array.isArray(header[1])) {
+  if (
+    !Array.isArray(header) ||
+    header.length !== 2 ||
+    !Array.isArray(header[0]) ||
+    !Array.isArray(header[1])
+  ) {
     return { ok: false, error: "frame header is not [messages, blobLengths]" };
   }
   const [messages, lengths] = header as [unknown[], unknown[]];
@@ -191,7 +205,12 @@ function liftBlobs(value: unknown, blobs: Uint8Array[], depth: number): unknown 
 }
 
 function restoreBlobs(value: unknown, blobs: readonly Buffer[], depth: number): unknown {
-  if (depth >= MAX_DEPTH || value === null || typeof value !== "object" || value instanceof Uint8Array) {
+  if (
+    depth >= MAX_DEPTH ||
+    value === null ||
+    typeof value !== "object" ||
+    value instanceof Uint8Array
+  ) {
     return value;
   }
   if (Array.isArray(value)) {
