@@ -24,7 +24,7 @@ import { IllegalTransitionError } from "../errors.js";
 import { chooseWorker, DurationEstimates, unsatisfiableResource } from "./placement.js";
 import { TaskQueue } from "./task-queue.js";
 import { TransitionLog } from "./transition-log.js";
-import { TRANSITIONS, type TransitionDetail, type TransitionKey } from "./transitions.js";
+import { TRANSITIONS_BY_STATE, type TransitionDetail } from "./transitions.js";
 import {
   type ClientId,
   type ClientRecord,
@@ -567,7 +567,7 @@ export class SchedulerState {
     for (const dep of deps) dep.dependents.add(t);
     this.tasks.set(key, t);
     this.counts.released++;
-    this.log.record(key, [this.now, "new", "released", this.cause]);
+    this.log.record(key, this.now, "new", "released", this.cause);
     return t;
   }
 
@@ -712,19 +712,20 @@ export class SchedulerState {
   /** Assigns queued tasks to workers with free slots, highest priority first. */
   private fill(): void {
     this.needFill = false;
-    if (this.workers.size === 0) return;
+    if (this.workers.size === 0 || (this.queue.size === 0 && this.restricted.size === 0)) return;
     this.cause = "assigned";
-    const workers = this.workers.values.bind(this.workers);
+    // An array iterates faster than the Map, and workers cannot join or leave in here.
+    const workers = [...this.workers.values()];
     for (;;) {
       const t = this.queue.peek();
       if (!t) break;
-      const w = chooseWorker(t, workers(), this.estimates);
+      const w = chooseWorker(t, workers, this.estimates);
       if (!w) break;
       this.transition(t, "processing", { worker: w });
     }
     if (this.restricted.size === 0) return;
     for (const t of this.restricted.ordered()) {
-      const w = chooseWorker(t, workers(), this.estimates);
+      const w = chooseWorker(t, workers, this.estimates);
       if (w) this.transition(t, "processing", { worker: w });
     }
   }
@@ -734,9 +735,9 @@ export class SchedulerState {
 
   transition(t: Task, to: TaskState | FinalState, detail: TransitionDetail = {}): void {
     const from = t.state;
-    const handler = TRANSITIONS[`${from}->${to}` as TransitionKey];
+    const handler = TRANSITIONS_BY_STATE[from]?.[to];
     if (!handler) throw new IllegalTransitionError(t.key, from, to, this.log.story(t.key));
-    this.log.record(t.key, [this.now, from, to, this.cause]);
+    this.log.record(t.key, this.now, from, to, this.cause);
     handler(this, t, detail);
   }
 
@@ -774,7 +775,7 @@ export class SchedulerState {
     if (run.resources && this.workers.size > 0) {
       const missing = unsatisfiableResource(this.workers.values(), run.resources);
       if (missing) {
-        this.log.record(t.key, [this.now, t.state, "erred", "no worker can satisfy its resources"]);
+        this.log.record(t.key, this.now, t.state, "erred", "no worker can satisfy its resources");
         this.enterErred(
           t,
           runtimeError(

@@ -120,3 +120,18 @@ export const TRANSITIONS: Partial<Record<TransitionKey, Handler>> = {
 
   "erred->forgotten": (s, t) => s.remove(t),
 };
+
+/**
+ * The same table indexed `[from][to]`, so a transition is two property reads instead of
+ * building a `"from->to"` string for every move on the hot path.
+ */
+export const TRANSITIONS_BY_STATE: Readonly<Record<string, Readonly<Record<string, Handler>>>> =
+  (() => {
+    const byState: Record<string, Record<string, Handler>> = {};
+    for (const [key, handler] of Object.entries(TRANSITIONS)) {
+      const [from, to] = key.split("->") as [string, string];
+      byState[from] ??= Object.create(null) as Record<string, Handler>;
+      byState[from]![to] = handler!;
+    }
+    return byState;
+  })();
