@@ -99,6 +99,15 @@ export function controllerManagerArgs(layout: Layout, pki: Pki): string[] {
     `--cluster-signing-cert-file=${pki.ca.cert}`,
     `--cluster-signing-key-file=${pki.ca.key}`,
     "--leader-elect=false",
+    // A managed control plane (GKE) sizes these with the cluster; the defaults (20 QPS per
+    // controller, 5 Deployment/ReplicaSet syncs) would make a 500-sandbox burst wait
+    // minutes on the controller manager alone, not on anything launchbay does.
+    "--kube-api-qps=200",
+    "--kube-api-burst=400",
+    "--concurrent-deployment-syncs=20",
+    "--concurrent-replicaset-syncs=20",
+    "--concurrent-namespace-syncs=20",
+    "--concurrent-gc-syncs=40",
     "--profiling=false",
     "--v=1",
   ];
