@@ -98,6 +98,28 @@ describe("bulk transfer", () => {
     }
   });
 
+  it("gives up at once when aborted, and before connecting when already aborted", async () => {
+    const silentPeer = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => silentPeer.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silentPeer.address() as { port: number };
+      const controller = new AbortController();
+      const pending = bulkFetch(`ws://127.0.0.1:${port}`, "k", {
+        ...options,
+        signal: controller.signal,
+      });
+      controller.abort();
+      expect(await pending).toEqual({ status: "failed", reason: "the fetch was aborted" });
+      const before = await bulkFetch(`ws://127.0.0.1:${port}`, "k", {
+        ...options,
+        signal: AbortSignal.abort(),
+      });
+      expect(before).toEqual({ status: "failed", reason: "the fetch was aborted" });
+    } finally {
+      await new Promise<void>((resolve) => silentPeer.close(() => resolve()));
+    }
+  });
+
   it("answers a bulk request without a valid key with HTTP 400", async () => {
     const address = await dataPort({});
     const status = await new Promise<number>((resolve, reject) => {

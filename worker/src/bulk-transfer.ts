@@ -63,6 +63,8 @@ export interface BulkFetchOptions {
   token: string | undefined;
   /** Gives up (resolves `failed`) when the peer stays silent this long. */
   idleTimeoutMs: number;
+  /** Aborting gives up at once (resolves `failed`). */
+  signal?: AbortSignal;
 }
 
 export type BulkFetchResult =
@@ -158,6 +160,10 @@ export function bulkFetch(
         },
       },
     });
+    const onAbort = () => finish({ status: "failed", reason: "the fetch was aborted" });
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    socket.once("close", () => options.signal?.removeEventListener("abort", onAbort));
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () =>
       finish({

@@ -42,6 +42,8 @@ export class PeerPool {
   private readonly peers = new Map<string, Peer>();
   private nextRequestId = 0;
   private closed = false;
+  /** Aborts bulk fetches in flight when the pool closes. */
+  private readonly bulkAbort = new AbortController();
 
   constructor(private readonly options: PeerPoolOptions) {}
 
@@ -66,6 +68,7 @@ export class PeerPool {
     const result = await bulkFetch(address, key, {
       token: this.options.token,
       idleTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+      signal: this.bulkAbort.signal,
     });
     if (result.status === "held") return { items: [{ key, data: result.data }], missing: [] };
     if (result.status === "failed") {
@@ -81,6 +84,7 @@ export class PeerPool {
 
   close(): void {
     this.closed = true;
+    this.bulkAbort.abort();
     for (const peer of this.peers.values()) {
       this.fail(peer, "the worker is closing");
       peer.connection.then((c) => c.close(1001, "worker closing")).catch(() => {});
