@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import WebSocket, { type WebSocketServer } from "ws";
 import { z } from "zod";
 import { presentedToken, tokenMatches } from "./auth.js";
+import { fastCheck, fastChecksFor } from "./fast-checks.js";
 import { encodeFrame, FrameReader } from "./frame.js";
 import {
   type ErrorMessage,
@@ -39,12 +40,15 @@ export class Connection<In, Out> {
   private failure: CloseInfo["error"];
   private isClosed = false;
   private readonly reader = new FrameReader();
+  /** Hand-written checks for the hot message types of the current schema (zod for the rest). */
+  private fast: ReturnType<typeof fastChecksFor>;
 
   constructor(
     readonly ws: WebSocket,
     private schema: z.ZodType<In>,
   ) {
     ws.binaryType = "nodebuffer";
+    this.fast = fastChecksFor(schema);
     this.closed = new Promise((resolve) => {
       ws.once("close", (code, reason) => {
         this.isClosed = true;
@@ -74,6 +78,7 @@ export class Connection<In, Out> {
   expect<Next>(schema: z.ZodType<Next>): Connection<Next, Out> {
     const self = this as unknown as Connection<Next, Out>;
     self.schema = schema;
+    self.fast = fastChecksFor(schema);
     // Batches that arrived before the switch were checked against the old schema only.
     const pending = self.pending as unknown[][];
     self.pending = [];
@@ -186,6 +191,11 @@ export class Connection<In, Out> {
   private validate(messages: unknown[]): In[] | undefined {
     const batch: In[] = [];
     for (const raw of messages) {
+      const fast = fastCheck(this.fast, raw);
+      if (fast !== undefined) {
+        batch.push(fast as In);
+        continue;
+      }
       const parsed = this.schema.safeParse(raw);
       if (!parsed.success) {
         const type =
