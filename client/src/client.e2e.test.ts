@@ -260,6 +260,28 @@ describe("Client against a LocalCluster", () => {
     expect(stillHeld()).toBe(0);
   });
 
+  it("keeps a future alive while its result is awaited, even with no other reference", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    // The future is unreachable except through the pending result: garbage collection
+    // must not release its key before the result arrives.
+    const pending = client
+      .submit(
+        (ms: number) => new Promise<string>((resolve) => setTimeout(() => resolve("late"), ms)),
+        300,
+      )
+      .result();
+    let settled = false;
+    void pending.finally(() => {
+      settled = true;
+    });
+    for (let i = 0; i < 20 && !settled; i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await pending).toBe("late");
+  });
+
   it("refuses a wrong token with a message about the token", async () => {
     const error = await Client.connect(cluster.address, { token: "wrong-token-123" }).catch(
       (e: unknown) => e,

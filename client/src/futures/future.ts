@@ -43,7 +43,11 @@ export class Future<T = unknown> {
   /** Waits for the task and returns its value (fetched from a worker when it is large); rejects with the task's error. */
   result(): Promise<T> {
     if (!this.#held) return Promise.reject(releasedError(this.#state.key));
-    return this.#owner.resultOf(this.#state) as Promise<T>;
+    const pending = this.#owner.resultOf(this.#state) as Promise<T>;
+    // `await client.submit(fn, x).result()` keeps no reference to the future itself: hold
+    // it until its result settles, or garbage collection would release the key (and the
+    // scheduler forget the task) while the caller waits for it.
+    return pending.finally(() => keepReachable(this));
   }
 
   /** The error the future failed with, once done (undefined when it finished). */
@@ -92,6 +96,9 @@ export class Future<T = unknown> {
     return future.#held;
   }
 }
+
+/** Referenced from a pending result's callback so the future stays reachable until then. */
+function keepReachable(_future: Future<unknown>): void {}
 
 export function releasedError(key: string): LaunchbayError {
   return new LaunchbayError(
