@@ -438,14 +438,7 @@ export class SchedulerState {
    * erred meanwhile.
    */
   private reschedule(t: Task): void {
-    const erredDep = t.deps.find((d) => d.state === "erred");
-    if (erredDep) {
-      this.transition(t, "erred", {
-        error: derivedError(erredDep),
-        erredOn: erredDep.erredOn ?? erredDep.key,
-      });
-      return;
-    }
+    if (this.errIfDependencyErred(t)) return;
     this.transition(t, t.deps.every((d) => d.state === "memory") ? "queued" : "waiting");
     for (const d of t.deps) if (d.state === "released") this.recompute(d);
   }
@@ -576,16 +569,20 @@ export class SchedulerState {
     c.wants.add(t);
   }
 
+  /** Errs `t` with its first erred dependency's error, if it has one; says whether it did. */
+  private errIfDependencyErred(t: Task): boolean {
+    const erredDep = t.deps.find((d) => d.state === "erred");
+    if (!erredDep) return false;
+    this.transition(t, "erred", {
+      error: derivedError(erredDep),
+      erredOn: erredDep.erredOn ?? erredDep.key,
+    });
+    return true;
+  }
+
   /** Starts computing a released task that is needed (new, or needed again). */
   private compute(t: Task): void {
-    const erredDep = t.deps.find((d) => d.state === "erred");
-    if (erredDep) {
-      this.transition(t, "erred", {
-        error: derivedError(erredDep),
-        erredOn: erredDep.erredOn ?? erredDep.key,
-      });
-      return;
-    }
+    if (this.errIfDependencyErred(t)) return;
     this.recompute(t);
   }
 
@@ -617,13 +614,7 @@ export class SchedulerState {
         impossible.add(t);
         continue;
       }
-      const erredDep = t.deps.find((d) => d.state === "erred");
-      if (erredDep) {
-        this.transition(t, "erred", {
-          error: derivedError(erredDep),
-          erredOn: erredDep.erredOn ?? erredDep.key,
-        });
-      } else {
+      if (!this.errIfDependencyErred(t)) {
         this.transition(t, t.deps.every((d) => d.state === "memory") ? "queued" : "waiting");
       }
     }

@@ -10,7 +10,7 @@ import {
 } from "./fixtures.js";
 import { connect, createNamespace, installCrds, waitFor, waitForList } from "./kube.js";
 import { isMsg, type OperatorProcess, startOperator } from "./operator-process.js";
-import { seededRandom } from "./seeded-random.js";
+import { seededRandom } from "../seeded-random.js";
 
 const k8s = inject("k8s");
 const SEED = Number(process.env.LAUNCHBAY_CHAOS_SEED ?? 20260301);

@@ -5,19 +5,8 @@
  */
 import { type Future, RemoteTaskError, SchedulerLostError } from "launchbay";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { seededRandom } from "../seeded-random.js";
 import { RuntimeCluster } from "./cluster.js";
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Resolves once `count` of `futures` are done. */
 function whenDone(futures: Future<unknown>[], count: number): Promise<void> {
@@ -49,7 +38,7 @@ describe("chaos", () => {
   it.each([1, 2, 3])(
     "computes a graph correctly when a worker is killed with SIGKILL in the middle (seed %i)",
     async (seed) => {
-      const random = seeded(seed);
+      const random = seededRandom(seed);
       const cluster = await startCluster({ workers: 3, nthreads: 1 });
       const client = await cluster.client();
       const n = 24;
