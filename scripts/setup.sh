@@ -21,11 +21,11 @@ setup_runtime() {
   cd "$root"
   local stamp=node_modules/.launchbay-lock-$(hash_of package-lock.json)
   if [ ! -e "$stamp" ]; then
-    # `npm install` (not `npm ci`) with the committed lock: npm 11 leaves other platforms'
-    # optional packages (biome, rollup, esbuild binaries) out of the lock, and `npm ci`
-    # then refuses it as out of sync. The versions installed are the locked ones.
-    log "installing npm packages (npm install)"
-    npm install --no-audit --no-fund --loglevel=error
+    # `npm ci`: exactly the committed lock, never rewriting it. The lock lists every
+    # platform's optional packages (biome, rollup, esbuild binaries), so the same command
+    # works here, in CI and in every Dockerfile (npm 11 refuses a lock that lacks them).
+    log "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
     touch "$stamp"
   fi
   log "building TypeScript (tsc -b)"
