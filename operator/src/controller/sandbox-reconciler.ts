@@ -176,12 +176,9 @@ export class SandboxReconciler {
     }
     if (plan.deleteNamespace) {
       slog.info({ namespace: plan.deleteNamespace }, "Deleting Namespace");
+      // The namespace controller stops its pods (each has a short termination grace period,
+      // see core/workloads.ts): no pod writes, so the operator needs no pod delete rights.
       await client.delete(resourcePath("Namespace", { name: plan.deleteNamespace }));
-      // The sandbox's time is up: stop its pods now rather than after their grace period,
-      // so the namespace controller finds nothing left and the namespace goes at once.
-      await client.delete(resourcePath("Pod", { namespace: plan.deleteNamespace }), {
-        gracePeriodSeconds: 0,
-      });
     }
     if (plan.removeFinalizer) {
       await this.removeFinalizer(path, sandbox);

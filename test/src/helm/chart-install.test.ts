@@ -28,6 +28,7 @@ const processes: StartedProcess[] = [];
 let launcherUrl: string;
 let sandboxId: string;
 let installed = false;
+let operatorProcess: StartedProcess;
 
 const getJson = async <T>(...args: string[]): Promise<T> =>
   JSON.parse(ok(await kubectl([...args, "-o", "json"]), `kubectl ${args.join(" ")}`)) as T;
@@ -190,7 +191,7 @@ describe.sequential("helm install on a real control plane", () => {
   });
 
   it("runs the operator and the launcher with the chart's ServiceAccounts; a launch reaches Ready", async () => {
-    await startOperator();
+    operatorProcess = await startOperator();
     launcherUrl = await startLauncher();
     const launched = await fetch(`${launcherUrl}/api/sandboxes`, {
       method: "POST",
@@ -237,6 +238,56 @@ describe.sequential("helm install on a real control plane", () => {
         { timeout: 30_000, interval: 250 },
       )
       .toBe("Ready");
+  });
+
+  it("deletes a sandbox with the chart's operator ServiceAccount: no 403, its namespace goes", async () => {
+    // A second sandbox, so the launcher's one stays for the tests below.
+    const name = `del-${randomBytes(3).toString("hex")}`;
+    const workshop = await getJson<{ items: { metadata: { name: string } }[] }>(
+      "get",
+      "workshops",
+      "-n",
+      namespace,
+    );
+    const manifest = JSON.stringify({
+      apiVersion: "launchbay.dev/v1alpha1",
+      kind: "Sandbox",
+      metadata: { name, namespace },
+      spec: {
+        workshop: workshop.items[0]?.metadata.name,
+        owner: "deletion-test",
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    ok(await kubectl(["apply", "-f", "-"], manifest), "create a Sandbox");
+    ok(
+      await kubectl([
+        "wait",
+        `sandbox/${name}`,
+        "-n",
+        namespace,
+        "--for=jsonpath={.status.phase}=Ready",
+        "--timeout=90s",
+      ]),
+      "the Sandbox to be Ready",
+    );
+    const { status } = await getJson<{ status: { namespace: string } }>(
+      "get",
+      "sandbox",
+      name,
+      "-n",
+      namespace,
+    );
+    const linesBefore = operatorProcess.output.length;
+    ok(await kubectl(["delete", "sandbox", name, "-n", namespace, "--timeout=90s"]), "delete it");
+    ok(
+      await kubectl(["wait", `namespace/${status.namespace}`, "--for=delete", "--timeout=90s"]),
+      "its namespace to go",
+    );
+    const failures = operatorProcess.output
+      .slice(linesBefore)
+      .filter((l) => /forbidden|Reconcile failed| 403 /i.test(l));
+    expect(failures).toEqual([]);
   });
 
   it("upgrades with changed values: rolls the pods and keeps the organiser token", async () => {
