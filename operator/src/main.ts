@@ -9,8 +9,9 @@ import { startHealthServer } from "./controller/health-server.js";
 import { KubeClient } from "./controller/kube-client.js";
 import { LeaderElector } from "./controller/leader-election.js";
 import { OperatorMetrics } from "./controller/metrics.js";
+import { resourcePath } from "./controller/resources.js";
 import { OperatorError } from "./errors.js";
-import { createLogger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
 import { type OperatorOptions, parseOptions, usage } from "./options.js";
 
 const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -30,12 +31,26 @@ function loadKubeConfig(options: OperatorOptions): KubeConfig {
   return kc;
 }
 
-function leaseNamespace(options: OperatorOptions): string {
+/**
+ * The Lease's namespace: the flag; in a pod, the pod's own; out of cluster the operator
+ * namespace when it exists, else `default` (so `npm run operator` works against any cluster).
+ */
+async function leaseNamespace(
+  options: OperatorOptions,
+  client: KubeClient,
+  log: Logger,
+): Promise<string> {
   if (options.leaseNamespace) return options.leaseNamespace;
   try {
     return readFileSync(IN_CLUSTER_NAMESPACE_FILE, "utf8").trim();
   } catch {
-    return options.operatorNamespace;
+    const path = resourcePath("Namespace", { name: options.operatorNamespace });
+    if (await client.getOptional(path)) return options.operatorNamespace;
+    log.info(
+      { namespace: "default" },
+      `Namespace ${options.operatorNamespace} does not exist: keeping the leader-election Lease in default (--lease-namespace chooses another)`,
+    );
+    return "default";
   }
 }
 
@@ -75,13 +90,19 @@ async function main() {
       launcher: { namespace: options.launcherNamespace, podLabels: options.launcherPodLabels },
       operator: { namespace: options.operatorNamespace, podLabels: options.operatorPodLabels },
       dns: { namespace: options.dnsNamespace, podLabels: options.dnsPodLabels },
+      placement: {
+        nodeSelector: options.sandboxNodeSelector,
+        tolerations: options.sandboxTolerations,
+        affinity: options.sandboxAffinity,
+        priorityClassName: options.sandboxPriorityClassName,
+      },
     },
   });
   const elector = options.leaderElect
     ? new LeaderElector(
         client,
         {
-          namespace: leaseNamespace(options),
+          namespace: await leaseNamespace(options, client, log),
           name: options.leaseName,
           leaseDurationSeconds: options.leaseDurationSeconds,
           renewDeadlineSeconds: options.renewDeadlineSeconds,

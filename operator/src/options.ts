@@ -1,6 +1,35 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import {
+  affinitySchema,
+  nodeSelectorSchema,
+  priorityClassNameSchema,
+  tolerationsSchema,
+} from "./api/placement.js";
 import { OperatorError } from "./errors.js";
+
+/** A flag whose value is JSON checked by `schema` (tolerations, affinity). */
+const jsonOf = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((text, ctx): z.infer<T> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `not JSON (${(error as Error).message})` });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${issue.path.join(".") || "value"}: ${issue.message}`,
+        });
+      }
+      return z.NEVER;
+    }
+    return result.data;
+  });
 
 const labelsSchema = z.string().transform((text, ctx) => {
   const labels: Record<string, string> = {};
@@ -30,6 +59,10 @@ export const optionsSchema = z.object({
   operatorPodLabels: labelsSchema.default({ "app.kubernetes.io/component": "operator" }),
   dnsNamespace: z.string().min(1).default("kube-system"),
   dnsPodLabels: labelsSchema.default({ "k8s-app": "kube-dns" }),
+  sandboxNodeSelector: labelsSchema.pipe(nodeSelectorSchema).optional(),
+  sandboxTolerations: jsonOf(tolerationsSchema).optional(),
+  sandboxAffinity: jsonOf(affinitySchema).optional(),
+  sandboxPriorityClassName: priorityClassNameSchema.optional(),
   concurrency: z.coerce.number().int().min(1).max(256).default(16),
   maxInflightRequests: z.coerce.number().int().min(1).max(1024).default(64),
   resyncSeconds: z.coerce.number().int().min(10).default(600),
@@ -80,6 +113,22 @@ export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string }>
   },
   dnsNamespace: { env: "LAUNCHBAY_DNS_NAMESPACE", help: "Namespace of the cluster DNS pods" },
   dnsPodLabels: { env: "LAUNCHBAY_DNS_POD_LABELS", help: "Labels of the cluster DNS pods" },
+  sandboxNodeSelector: {
+    env: "LAUNCHBAY_SANDBOX_NODE_SELECTOR",
+    help: "Default node selector of sandbox pods, k=v,k=v (a Workshop's placement wins)",
+  },
+  sandboxTolerations: {
+    env: "LAUNCHBAY_SANDBOX_TOLERATIONS",
+    help: "Default tolerations of sandbox pods, as a JSON list of Kubernetes tolerations",
+  },
+  sandboxAffinity: {
+    env: "LAUNCHBAY_SANDBOX_AFFINITY",
+    help: "Default affinity of sandbox pods, as a JSON Kubernetes affinity object",
+  },
+  sandboxPriorityClassName: {
+    env: "LAUNCHBAY_SANDBOX_PRIORITY_CLASS_NAME",
+    help: "Default PriorityClass of sandbox pods",
+  },
   concurrency: { env: "LAUNCHBAY_CONCURRENCY", help: "Sandboxes reconciled at once" },
   maxInflightRequests: {
     env: "LAUNCHBAY_MAX_INFLIGHT_REQUESTS",
@@ -162,10 +211,28 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
   return result.data;
 }
 
+/** `--flag VALUE  meaning (default X) [env Y]`, the layout of every launchbay CLI's help. */
 export function usage(): string {
-  const lines = ["Usage: launchbay-operator [flags]", ""];
+  const defaults = optionsSchema.parse({}) as Record<string, unknown>;
+  const lines = [
+    "Usage: launchbay-operator [flags]",
+    "",
+    "Reconciles Workshop and Sandbox resources into per-sandbox namespaces; logs JSON to stderr.",
+    "",
+    "Flags (a flag wins over its environment variable):",
+  ];
   for (const [name, { env, help }] of Object.entries(FLAGS)) {
-    lines.push(`  --${kebab(name).padEnd(26)} ${help} (env ${env})`);
+    const value = defaults[name];
+    const shown =
+      value === undefined
+        ? ""
+        : typeof value === "object"
+          ? ` (default ${Object.entries(value as Record<string, string>)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(",")})`
+          : ` (default ${String(value)})`;
+    lines.push(`  ${`--${kebab(name)} VALUE`.padEnd(34)} ${help}${shown} [env ${env}]`);
   }
+  lines.push(`  ${"--help".padEnd(34)} show this help`);
   return lines.join("\n");
 }

@@ -5,6 +5,7 @@
 export * from "./conditions.js";
 export * from "./constants.js";
 export * from "./duration.js";
+export * from "./placement.js";
 export * from "./quantity.js";
 export * from "./resources.js";
 export * from "./sandbox.js";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { conditionSchema } from "./conditions.js";
 import { DURATION_PATTERN, parseDuration } from "./duration.js";
+import { placementSchema } from "./placement.js";
 import { CPU_PATTERN, MEMORY_PATTERN } from "./quantity.js";
 
 const durationSchema = (description: string) =>
@@ -31,6 +32,14 @@ const resourcesSchema = (cpu: string, memory: string, what: string) =>
     })
     .prefault({})
     .describe(`Resources of the ${what}.`);
+
+const storageQuantity = (fallback: string) =>
+  z
+    .string()
+    .regex(new RegExp(MEMORY_PATTERN), {
+      message: "must be a storage quantity such as 512Mi or 2Gi",
+    })
+    .default(fallback);
 
 const imageSchema = (what: string) =>
   z
@@ -89,6 +98,20 @@ export const sandboxTemplateSchema = z
       })
       .prefault({})
       .describe("CPU and memory per component."),
+    storage: z
+      .object({
+        work: storageQuantity("1Gi").describe(
+          "The notebook's work folder (the attendee's notebooks and files).",
+        ),
+        scratch: storageQuantity("512Mi").describe(
+          "Each container's /tmp, and the notebook's home (Jupyter settings and runtime files).",
+        ),
+      })
+      .prefault({})
+      .describe(
+        "Writable disk per sandbox: every container's root filesystem is read-only, so these volumes are all it can write (counted in the sandbox's ephemeral-storage quota).",
+      ),
+    placement: placementSchema.optional(),
     env: z
       .array(envVarSchema)
       .max(64)

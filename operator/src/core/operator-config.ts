@@ -1,5 +1,9 @@
+import type { Placement } from "../api/placement.js";
+
 /** The operator settings the pure core needs (a subset of the CLI options). */
 export interface SandboxDefaults {
+  /** Where sandbox pods run unless their Workshop says otherwise. */
+  placement?: Placement;
   images: { scheduler: string; worker: string; notebook: string };
   imagePullPolicy: "Always" | "IfNotPresent" | "Never";
   /** Where the launcher runs and how its pods are labelled (NetworkPolicy ingress source). */

@@ -3,6 +3,7 @@ import type { SandboxTemplate } from "../api/workshop.js";
 import { type SandboxRef, childLabels } from "./labels.js";
 import type { KubeObject } from "./kube-object.js";
 import { componentSizes } from "./sizing.js";
+import { sandboxEphemeralStorageBytes } from "./workloads.js";
 
 /** ResourceQuota (exactly the template's pods) and LimitRange (defaults and maxima). */
 export function quotaObjects(input: {
@@ -19,6 +20,7 @@ export function quotaObjects(input: {
   const maxMemory = formatMemoryMi(Math.max(...parts.map((p) => p.memoryBytes)));
   const minCpu = formatCpuMillis(Math.min(100, ...parts.map((p) => p.cpuMillis)));
   const minMemory = formatMemoryMi(Math.min(128 * 1024 ** 2, ...parts.map((p) => p.memoryBytes)));
+  const storage = formatMemoryMi(sandboxEphemeralStorageBytes(template));
   const labels = childLabels(ref);
   return [
     {
@@ -32,6 +34,10 @@ export function quotaObjects(input: {
           "limits.cpu": cpu,
           "requests.memory": memory,
           "limits.memory": memory,
+          // Every container's root filesystem is read-only; its volumes and logs are all
+          // it writes, and they are bounded here as well as by each volume's sizeLimit.
+          "requests.ephemeral-storage": storage,
+          "limits.ephemeral-storage": storage,
           // No object-count limits on services/secrets: quota usage is updated
           // asynchronously, so a tight count can refuse re-applying a deleted object.
           "services.loadbalancers": "0",

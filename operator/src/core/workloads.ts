@@ -1,4 +1,6 @@
 import { LABELS, PORTS, SECRET_KEYS, SECRET_NAME, SERVICE_NAMES } from "../api/constants.js";
+import type { Placement } from "../api/placement.js";
+import { parseMemoryBytes } from "../api/quantity.js";
 import type { SandboxTemplate } from "../api/workshop.js";
 import { type SandboxRef, childLabels } from "./labels.js";
 import type { KubeObject } from "./kube-object.js";
@@ -21,8 +23,40 @@ const secretEnv = (name: string, key: string) => ({
   valueFrom: { secretKeyRef: { name: SECRET_NAME, key } },
 });
 
-const tmpVolume = { name: "tmp", emptyDir: { sizeLimit: "1Gi" } };
-const tmpMount = { name: "tmp", mountPath: "/tmp" };
+/** The notebook image's tutorial folder: the work volume is mounted over it. */
+export const NOTEBOOK_WORK_DIR = "/app/notebooks";
+const NOTEBOOK_HOME = "/home/node";
+/** Container logs and the like, beyond the volumes, in a container's ephemeral storage. */
+const LOG_ALLOWANCE_MI = 64;
+
+const emptyDir = (name: string, sizeLimit: string) => ({ name, emptyDir: { sizeLimit } });
+const mount = (name: string, mountPath: string) => ({ name, mountPath });
+
+/** requests = limits of ephemeral storage: the container's volumes plus its logs. */
+function ephemeralStorage(...volumes: string[]): string {
+  const bytes = volumes.reduce((sum, v) => sum + (parseMemoryBytes(v) ?? 0), 0);
+  return `${Math.ceil(bytes / 1024 ** 2) + LOG_ALLOWANCE_MI}Mi`;
+}
+
+function withStorage(
+  resources: ReturnType<typeof resourceRequirements>,
+  storage: string,
+): ReturnType<typeof resourceRequirements> & {
+  requests: Record<string, string>;
+  limits: Record<string, string>;
+} {
+  return {
+    requests: { ...resources.requests, "ephemeral-storage": storage },
+    limits: { ...resources.limits, "ephemeral-storage": storage },
+  };
+}
+
+/** Ephemeral storage a sandbox's pods may use in all (its ResourceQuota). */
+export function sandboxEphemeralStorageBytes(template: SandboxTemplate): number {
+  const { work, scratch } = template.storage;
+  const perContainer = (...v: string[]) => parseMemoryBytes(ephemeralStorage(...v)) ?? 0;
+  return perContainer(scratch) * (1 + template.workers) + perContainer(work, scratch, scratch);
+}
 
 interface WorkloadInput {
   ref: SandboxRef;
@@ -38,8 +72,10 @@ function deployment(
   replicas: number,
   container: Record<string, unknown>,
   volumes: unknown[],
+  initContainers: Record<string, unknown>[] = [],
 ): KubeObject {
   const labels = childLabels(input.ref, component);
+  const placement = effectivePlacement(input.template.placement, input.defaults.placement);
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -60,12 +96,27 @@ function deployment(
           // Short, so an expiring sandbox's namespace goes within seconds (the namespace
           // controller waits out the longest grace period before checking again).
           terminationGracePeriodSeconds: 3,
+          ...placement,
+          ...(initContainers.length ? { initContainers } : {}),
           containers: [container],
           volumes,
         },
       },
     },
   };
+}
+
+/** The Workshop's placement, field by field over the operator's default. */
+export function effectivePlacement(
+  workshop: Placement | undefined,
+  defaults: Placement | undefined,
+): Placement {
+  const out: Placement = {};
+  for (const key of ["nodeSelector", "tolerations", "affinity", "priorityClassName"] as const) {
+    const value = workshop?.[key] ?? defaults?.[key];
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
 }
 
 /** Scheduler, workers and notebook Deployments of one sandbox. */
@@ -75,6 +126,7 @@ export function workloads(input: WorkloadInput): KubeObject[] {
   const pull = defaults.imagePullPolicy;
   const extraEnv = template.env.map((e) => ({ name: e.name, value: e.value }));
   const schedulerUrl = `ws://${SERVICE_NAMES.scheduler}:${PORTS.scheduler}`;
+  const { work, scratch } = template.storage;
 
   const scheduler = deployment(
     input,
@@ -93,16 +145,22 @@ export function workloads(input: WorkloadInput): KubeObject[] {
         periodSeconds: 5,
         failureThreshold: 3,
       },
+      // Readiness asks the HTTP server; liveness only restarts a scheduler whose port is
+      // gone for a minute (a busy scheduler answering slowly must not be killed).
       livenessProbe: {
-        httpGet: { path: "/healthz", port: PORTS.scheduler },
+        tcpSocket: { port: PORTS.scheduler },
         periodSeconds: 10,
+        timeoutSeconds: 5,
         failureThreshold: 6,
       },
-      resources: resourceRequirements(template.resources.scheduler),
+      resources: withStorage(
+        resourceRequirements(template.resources.scheduler),
+        ephemeralStorage(scratch),
+      ),
       securityContext: containerSecurityContext(true),
-      volumeMounts: [tmpMount],
+      volumeMounts: [mount("tmp", "/tmp")],
     },
-    [tmpVolume],
+    [emptyDir("tmp", scratch)],
   );
 
   const workers = deployment(
@@ -129,11 +187,20 @@ export function workloads(input: WorkloadInput): KubeObject[] {
       ],
       ports: [{ name: "peer", containerPort: PORTS.worker, protocol: "TCP" }],
       readinessProbe: { tcpSocket: { port: PORTS.worker }, periodSeconds: 5 },
-      resources: resourceRequirements(template.resources.worker),
+      livenessProbe: {
+        tcpSocket: { port: PORTS.worker },
+        periodSeconds: 10,
+        timeoutSeconds: 5,
+        failureThreshold: 6,
+      },
+      resources: withStorage(
+        resourceRequirements(template.resources.worker),
+        ephemeralStorage(scratch),
+      ),
       securityContext: containerSecurityContext(true),
-      volumeMounts: [tmpMount],
+      volumeMounts: [mount("tmp", "/tmp")],
     },
-    [tmpVolume],
+    [emptyDir("tmp", scratch)],
   );
 
   const base = notebookBasePath(ref.name);
@@ -162,14 +229,44 @@ export function workloads(input: WorkloadInput): KubeObject[] {
         ...extraEnv,
       ],
       ports: [{ name: "http", containerPort: PORTS.notebook, protocol: "TCP" }],
-      // Jupyter's /api/status needs the token; a TCP check needs nothing.
-      readinessProbe: { tcpSocket: { port: PORTS.notebook }, periodSeconds: 5 },
-      resources: resourceRequirements(template.resources.notebook),
-      // Jupyter writes notebooks, checkpoints and runtime files under its home directory.
-      securityContext: containerSecurityContext(false),
-      volumeMounts: [tmpMount],
+      // `<base>api` answers Jupyter's version without a token and without counting as
+      // activity; liveness only restarts a server whose port is gone for two minutes.
+      readinessProbe: { httpGet: { path: `${base}api`, port: PORTS.notebook }, periodSeconds: 5 },
+      livenessProbe: {
+        tcpSocket: { port: PORTS.notebook },
+        periodSeconds: 20,
+        timeoutSeconds: 5,
+        failureThreshold: 6,
+      },
+      resources: withStorage(
+        resourceRequirements(template.resources.notebook),
+        ephemeralStorage(work, scratch, scratch),
+      ),
+      // Read-only root: Jupyter writes only the attendee's work folder (over the image's
+      // tutorial folder, seeded from it), its home (settings, runtime files) and /tmp.
+      securityContext: containerSecurityContext(true),
+      volumeMounts: [
+        mount("work", NOTEBOOK_WORK_DIR),
+        mount("home", NOTEBOOK_HOME),
+        mount("tmp", "/tmp"),
+      ],
     },
-    [tmpVolume],
+    [emptyDir("work", work), emptyDir("home", scratch), emptyDir("tmp", scratch)],
+    [
+      {
+        // Copies the image's tutorial notebooks into the (empty) work volume once.
+        name: "seed-work",
+        image: template.images.notebook ?? defaults.images.notebook,
+        imagePullPolicy: pull,
+        command: ["cp", "-a", `${NOTEBOOK_WORK_DIR}/.`, "/seed/"],
+        resources: withStorage(
+          resourceRequirements(template.resources.notebook),
+          ephemeralStorage(),
+        ),
+        securityContext: containerSecurityContext(true),
+        volumeMounts: [mount("work", "/seed")],
+      },
+    ],
   );
 
   return [scheduler, workers, notebook];
