@@ -50,6 +50,8 @@ const imageSchema = (what: string) =>
     .optional()
     .describe(`Image of the ${what}; the operator's default when omitted.`);
 
+const RESERVED_ENV_MESSAGE = "LAUNCHBAY_* and NOTEBOOK_TOKEN are set by the operator";
+
 export const envVarSchema = z
   .object({
     name: z
@@ -59,9 +61,17 @@ export const envVarSchema = z
       })
       .max(128)
       .refine((name) => !name.startsWith("LAUNCHBAY_") && name !== "NOTEBOOK_TOKEN", {
-        message: "LAUNCHBAY_* and NOTEBOOK_TOKEN are set by the operator",
+        message: RESERVED_ENV_MESSAGE,
       })
-      .describe("Variable name."),
+      .meta({
+        "x-kubernetes-validations": [
+          {
+            rule: "!self.startsWith('LAUNCHBAY_') && self != 'NOTEBOOK_TOKEN'",
+            message: RESERVED_ENV_MESSAGE,
+          },
+        ],
+      })
+      .describe("Variable name (LAUNCHBAY_* and NOTEBOOK_TOKEN are reserved)."),
     value: z.string().max(4096).default("").describe("Variable value."),
   })
   .describe("An environment variable set on the notebook and worker containers.");

@@ -300,6 +300,67 @@ describe("values validation", () => {
     expect(stderr).toContain("workshop.warmPool (60) cannot exceed workshop.maxSandboxes (50)");
   });
 
+  it("rejects a NetworkPolicy peer typo that would open the metrics port to every namespace", async () => {
+    // The API server drops the unknown `matchLabel` and stores `{}`: every namespace.
+    const stderr = await renderError(
+      "--set-json",
+      'operator.networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabel":{"name":"monitoring"}}}]',
+    );
+    expect(stderr).toContain("Additional property matchLabel is not allowed");
+    const empty = await renderError("--set-json", "web.networkPolicy.ingressFrom=[{}]");
+    expect(empty).toContain("web.networkPolicy.ingressFrom.0");
+    // Control: the correctly spelt peer renders into the NetworkPolicy.
+    const objects = await render(
+      "--set-json",
+      'operator.networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"name":"monitoring"}}}]',
+    );
+    const policy = objects.find(
+      (o) => o.kind === "NetworkPolicy" && JSON.stringify(o).includes("monitoring"),
+    );
+    expect(policy).toBeDefined();
+  });
+
+  it("rejects affinity and toleration typos instead of dropping the default anti-affinity", async () => {
+    const affinity = await renderError(
+      "--set-json",
+      'web.affinity={"podAntiAffinty":{"preferredDuringSchedulingIgnoredDuringExecution":[]}}',
+    );
+    expect(affinity).toContain("Additional property podAntiAffinty is not allowed");
+    const toleration = await renderError(
+      "--set-json",
+      'operator.tolerations=[{"key":"pool","effects":"NoSchedule"}]',
+    );
+    expect(toleration).toContain("Additional property effects is not allowed");
+    const sandbox = await renderError(
+      "--set-json",
+      'workshop.sandbox.placement={"tolerations":[{"key":"pool","operator":"Exist"}]}',
+    );
+    expect(sandbox).toContain("workshop.sandbox.placement.tolerations.0.operator");
+  });
+
+  it("places sandbox pods: the Workshop's placement and the operator's default", async () => {
+    const pool = { "cloud.google.com/gke-nodepool": "workshop" };
+    const tolerations = [
+      { key: "launchbay.dev/workshop", operator: "Exists", effect: "NoSchedule" },
+    ];
+    const objects = await render(
+      "--set-json",
+      `workshop.sandbox.placement=${JSON.stringify({ nodeSelector: pool, tolerations })}`,
+      "--set-json",
+      `operator.sandboxPlacement=${JSON.stringify({ tolerations, priorityClassName: "workshop" })}`,
+    );
+    const workshop = objects.find((o) => o.kind === "Workshop") as unknown as {
+      spec: { sandbox: { placement: unknown; storage: unknown } };
+    };
+    expect(workshop.spec.sandbox.placement).toEqual({ nodeSelector: pool, tolerations });
+    expect(workshop.spec.sandbox.storage).toEqual({ work: "1Gi", scratch: "512Mi" });
+    const config = objects.find(
+      (o) => o.kind === "ConfigMap" && JSON.stringify(o).includes("LAUNCHBAY_WATCH_NAMESPACE"),
+    ) as unknown as { data: Record<string, string> };
+    expect(JSON.parse(config.data.LAUNCHBAY_SANDBOX_TOLERATIONS ?? "null")).toEqual(tolerations);
+    expect(config.data.LAUNCHBAY_SANDBOX_PRIORITY_CLASS_NAME).toBe("workshop");
+  });
+
   it("refuses a disruption budget that blocks every node drain", async () => {
     const stderr = await renderError("--set", "web.replicas=1");
     expect(stderr).toContain(
