@@ -15,6 +15,7 @@ describe("launchbay-scheduler flags", () => {
         host: "127.0.0.1",
         port: 8786,
         token: undefined,
+        allowedOrigins: [],
         logLevel: "info",
         allowedFailures: 3,
         heartbeatIntervalMs: 1000,
@@ -32,6 +33,31 @@ describe("launchbay-scheduler flags", () => {
     expect(parseCli(["--port", "0"], env)).toMatchObject({
       kind: "run",
       options: { host: "::1", port: 0, token: "env-token-1", logLevel: "warn" },
+    });
+  });
+
+  it("takes --allowed-origin repeatedly (or comma-separated in the env) and validates each origin", () => {
+    expect(
+      parseCli(
+        ["--allowed-origin", "https://a.example", "--allowed-origin", "http://localhost:8888"],
+        {
+          LAUNCHBAY_ALLOWED_ORIGINS: "https://ignored.example",
+        },
+      ),
+    ).toMatchObject({
+      kind: "run",
+      options: { allowedOrigins: ["https://a.example", "http://localhost:8888"] },
+    });
+    expect(
+      parseCli([], { LAUNCHBAY_ALLOWED_ORIGINS: "https://a.example, https://B.example:443" }),
+    ).toMatchObject({ options: { allowedOrigins: ["https://a.example", "https://b.example"] } });
+    expect(parseCli(["--allowed-origin", "https://a.example/app"], {})).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("--allowed-origin: expected an origin"),
+    });
+    expect(parseCli([], { LAUNCHBAY_ALLOWED_ORIGINS: "javascript:alert(1)" })).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("LAUNCHBAY_ALLOWED_ORIGINS (for --allowed-origin)"),
     });
   });
 

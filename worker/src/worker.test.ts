@@ -77,7 +77,7 @@ async function fakeScheduler(
   const links: WorkerLink[] = [];
   const waiting: ((link: WorkerLink) => void)[] = [];
   let n = 0;
-  acceptUpgrades(server, wss, options.token, (ws) => {
+  acceptUpgrades(server, wss, { token: options.token, allowedOrigins: [] }, (ws) => {
     const connection = new Connection<unknown, SchedulerToWorker>(ws, z.unknown());
     void receiveHello(connection, WorkerHello).then((hello) => {
       if (!hello) return;
