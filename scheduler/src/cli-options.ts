@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseOrigin } from "./protocol/browser-guard.js";
+import { DEFAULT_MAX_CODE_BYTES } from "./state/code-store.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -21,6 +22,17 @@ const integer = (what: string, min: number, max: number) =>
     .string()
     .regex(/^\d+$/, `expected ${what}`)
     .transform(Number)
+    .pipe(z.number().int().min(min, `expected ${what}`).max(max, `expected ${what}`));
+
+const SIZE_UNITS: Record<string, number> = { "": 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
+const byteSize = (what: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+\s*(KiB|MiB|GiB)?$/i, `expected ${what}`)
+    .transform((text) => {
+      const [, digits, unit] = /^(\d+)\s*([a-z]*)$/i.exec(text)!;
+      return Number(digits) * SIZE_UNITS[(unit ?? "").toLowerCase()]!;
+    })
     .pipe(z.number().int().min(min, `expected ${what}`).max(max, `expected ${what}`));
 
 const FLAGS = {
@@ -59,6 +71,13 @@ const FLAGS = {
       return z.NEVER;
     }),
   },
+  "max-code-bytes": {
+    flag: "--max-code-bytes",
+    env: "LAUNCHBAY_MAX_CODE_BYTES",
+    value: "SIZE",
+    help: "budget for shipped functions and modules held at once, e.g. 512MiB (default 256MiB)",
+    schema: byteSize("a size from 1MiB to 64GiB, such as 256MiB or 1GiB", 2 ** 20, 64 * 2 ** 30),
+  },
   "log-level": {
     flag: "--log-level",
     env: "LAUNCHBAY_LOG_LEVEL",
@@ -87,6 +106,7 @@ export interface CliOptions {
   port: number;
   token: string | undefined;
   allowedOrigins: string[];
+  maxCodeBytes: number;
   logLevel: (typeof LOG_LEVELS)[number];
   allowedFailures: number;
   heartbeatIntervalMs: number;
@@ -164,6 +184,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliPa
       port: (out.port as number | undefined) ?? 8786,
       token: out.token as string | undefined,
       allowedOrigins: origins.origins,
+      maxCodeBytes: (out["max-code-bytes"] as number | undefined) ?? DEFAULT_MAX_CODE_BYTES,
       logLevel: (out["log-level"] as CliOptions["logLevel"] | undefined) ?? "info",
       allowedFailures: (out["allowed-failures"] as number | undefined) ?? 3,
       heartbeatIntervalMs: (out["heartbeat-interval"] as number | undefined) ?? 1000,

@@ -16,6 +16,7 @@ describe("launchbay-scheduler flags", () => {
         port: 8786,
         token: undefined,
         allowedOrigins: [],
+        maxCodeBytes: 256 * 2 ** 20,
         logLevel: "info",
         allowedFailures: 3,
         heartbeatIntervalMs: 1000,
@@ -59,6 +60,24 @@ describe("launchbay-scheduler flags", () => {
       kind: "error",
       message: expect.stringContaining("LAUNCHBAY_ALLOWED_ORIGINS (for --allowed-origin)"),
     });
+  });
+
+  it("reads --max-code-bytes as bytes or KiB/MiB/GiB, within 1MiB-64GiB", () => {
+    expect(parseCli(["--max-code-bytes", "512MiB"], {})).toMatchObject({
+      options: { maxCodeBytes: 512 * 2 ** 20 },
+    });
+    expect(parseCli([], { LAUNCHBAY_MAX_CODE_BYTES: "2GiB" })).toMatchObject({
+      options: { maxCodeBytes: 2 * 2 ** 30 },
+    });
+    expect(parseCli(["--max-code-bytes", "1048576"], {})).toMatchObject({
+      options: { maxCodeBytes: 2 ** 20 },
+    });
+    for (const bad of ["100KiB", "65GiB", "lots", "1.5MiB", "0"]) {
+      expect(parseCli(["--max-code-bytes", bad], {}), bad).toMatchObject({
+        kind: "error",
+        message: expect.stringContaining("--max-code-bytes: expected a size from 1MiB to 64GiB"),
+      });
+    }
   });
 
   it("names the flag and what it expects for a bad value", () => {

@@ -51,7 +51,11 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
 
   const schedulerId = `s-${randomBytes(6).toString("hex")}`;
   const log: Logger = (logger ?? pino({ level: "silent" })).child({ schedulerId });
-  const state = new SchedulerState({ allowedFailures: options.allowedFailures, schedulerId });
+  const state = new SchedulerState({
+    allowedFailures: options.allowedFailures,
+    schedulerId,
+    maxCodeBytes: options.maxCodeBytes,
+  });
   const wire: WireCounters = { framesIn: 0, messagesIn: 0, framesOut: 0, messagesOut: 0 };
   const sessions = new Sessions(state, options, schedulerId, wire, log);
   const registry = createMetrics(state, wire, () => sessions.clients.size);
