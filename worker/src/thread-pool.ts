@@ -102,7 +102,6 @@ export class ThreadPool {
   private nextId = 0;
   private dispatchScheduled = false;
   private startFailures = 0;
-  private replaced = 0;
   private closed = false;
 
   private constructor(private readonly options: ThreadPoolOptions) {
@@ -164,11 +163,6 @@ export class ThreadPool {
       slot.stale = true;
       if (!slot.batch) this.replace(slot, "it imported a module that was freed");
     }
-  }
-
-  /** Threads started in place of others so far (tests). */
-  get replacements(): number {
-    return this.replaced;
   }
 
   /** Queues a task. `moved` deps are handed over: their buffers go to the thread without a copy. */
@@ -350,7 +344,6 @@ export class ThreadPool {
     for (const task of requeue) this.running.delete(task.key);
     this.requeueFront(requeue);
     void slot.worker.terminate();
-    this.replaced++;
     this.options.logger.debug({ thread: slot.id, why }, "Replacing task thread");
     if (!this.closed) this.spawn();
   }
