@@ -33,6 +33,7 @@ import { fetchValues } from "./results/fetch-results.js";
 import { PeerPool } from "./results/peer-pool.js";
 import { resolveSchedulerAddress } from "./scheduler-address.js";
 import { type Incoming, type Outgoing, SchedulerLink } from "./scheduler-link.js";
+import { CodeHoldings } from "./shipping/code-holdings.js";
 import { type ShippedFunction, shipFunction } from "./shipping/shipped-function.js";
 import { contentKey, pureKey, randomKey } from "./task-keys.js";
 import { decodeValue, encodePrimitiveArgs } from "./values/primitive-values.js";
@@ -84,8 +85,11 @@ export class Client implements FutureOwner {
   readonly #table: KeyTable;
   readonly #peers: PeerPool;
   readonly #registry = new FinalizationRegistry<KeyState>((state) => this.#table.decref(state));
-  readonly #sentFunctions = new Set<string>();
-  readonly #sentModules = new Set<string>();
+  /** Functions and modules held at the scheduler; released with the last key that uses them. */
+  readonly #code: CodeHoldings;
+  readonly #moduleRegistry = new FinalizationRegistry<string>((hash) => {
+    if (!this.#closed) this.#code.unpinModule(hash);
+  });
   readonly #keyOf = (value: object): string | undefined =>
     value instanceof Future ? this.#dependencyKey(value) : undefined;
   #closed = false;
@@ -97,7 +101,21 @@ export class Client implements FutureOwner {
     name: string | undefined,
     timeoutMs: number,
   ) {
-    this.#table = new KeyTable(() => this.#scheduleReleases());
+    this.#table = new KeyTable(
+      () => this.#scheduleReleases(),
+      (state) => this.#code.forget(state),
+    );
+    this.#code = new CodeHoldings({
+      defineFunction: (shipped) => this.#link.send(shipped.definition),
+      putModule: (module) =>
+        this.#link.send({
+          type: "put-module",
+          hash: module.hash,
+          name: module.name,
+          code: module.code,
+        }),
+      onReleasePending: () => this.#scheduleReleases(),
+    });
     this.#peers = new PeerPool(token, timeoutMs);
     this.#link = new SchedulerLink(
       address,
@@ -323,7 +341,9 @@ export class Client implements FutureOwner {
     }
     const bundle = await bundleModule(options.path, options.cwd);
     const module = new RemoteModule<M>(bundle);
-    this.#ensureModule(module.ref);
+    this.#assertOpen();
+    this.#code.pinModule(module.ref);
+    this.#moduleRegistry.register(module, module.hash);
     return module;
   }
 
@@ -383,7 +403,7 @@ export class Client implements FutureOwner {
     const existing = this.#table.get(key);
     if (existing) return this.#future(existing);
     const state = this.#table.create(key, this.#link.session);
-    this.#ensureFunction(shipped);
+    this.#code.use(state, shipped);
     const message: Outgoing = {
       type: "submit-task",
       key,
@@ -426,24 +446,6 @@ export class Client implements FutureOwner {
     return future;
   }
 
-  #ensureFunction(shipped: ShippedFunction): void {
-    if (this.#sentFunctions.has(shipped.id)) return;
-    if (shipped.module) this.#ensureModule(shipped.module);
-    this.#link.send(shipped.definition);
-    this.#sentFunctions.add(shipped.id);
-  }
-
-  #ensureModule(module: { hash: string; name: string; code: string }): void {
-    if (this.#sentModules.has(module.hash)) return;
-    this.#link.send({
-      type: "put-module",
-      hash: module.hash,
-      name: module.name,
-      code: module.code,
-    });
-    this.#sentModules.add(module.hash);
-  }
-
   #dependencyKey(future: Future<unknown>): string {
     const state = Future.stateOf(future);
     if (Future.ownerOf(future) !== this) {
@@ -481,6 +483,8 @@ export class Client implements FutureOwner {
       this.#releaseScheduled = false;
       const keys = this.#table.takeReleases();
       if (keys.length > 0 && !this.#closed) this.#link.send({ type: "release-keys", keys });
+      const code = this.#code.takeReleases();
+      if (code && !this.#closed) this.#link.send({ type: "release-code", ...code });
     }).unref();
   }
 
@@ -490,9 +494,18 @@ export class Client implements FutureOwner {
         case "key-in-memory":
           this.#table.inMemory(message.key, message.nbytes, message.data);
           break;
-        case "task-erred":
+        case "task-erred": {
+          const { code, name } = message.error;
+          // The scheduler did not have the function (refused, or unknown): send it again next time.
+          const state = this.#table.get(message.key);
+          if (
+            state &&
+            (code === "code-budget" || (code === "function-error" && name === "FunctionError"))
+          )
+            this.#code.resend(state);
           this.#table.erred(message.key, message.error);
           break;
+        }
         case "key-lost":
           this.#table.lost(message.key, message.code, message.message);
           break;
@@ -504,8 +517,7 @@ export class Client implements FutureOwner {
 
   #sessionLost(error: LaunchbayError): void {
     this.#table.endSession(error);
-    this.#sentFunctions.clear();
-    this.#sentModules.clear();
+    this.#code.endSession();
   }
 
   #assertOpen(): void {

@@ -15,6 +15,7 @@ export const CLIENT_ERROR_CODES = [
   "not-serializable",
   "scheduler-lost",
   "remote-task",
+  "code-budget",
   "cancelled",
   "lost",
   "released",
@@ -100,6 +101,20 @@ export class RemoteTaskError extends LaunchbayError {
     this.remoteName = remote.name;
     this.remoteCode = remote.code;
     this.remoteStack = remote.stack;
+  }
+}
+
+/**
+ * The scheduler refused the task's function or module: it already holds as many bytes of
+ * shipped code as its `--max-code-bytes` budget allows. The message says what to do.
+ */
+export class CodeBudgetError extends LaunchbayError {
+  override name = "CodeBudgetError";
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super("code-budget", detail);
   }
 }
 

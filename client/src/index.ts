@@ -9,6 +9,7 @@ export {
   CancelledError,
   CLIENT_ERROR_CODES,
   type ClientErrorCode,
+  CodeBudgetError,
   FreeVariableError,
   FutureLostError,
   LaunchbayError,

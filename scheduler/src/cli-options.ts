@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseOrigin } from "./protocol/browser-guard.js";
+import { DEFAULT_MAX_CODE_BYTES } from "./state/code-store.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -20,6 +22,17 @@ const integer = (what: string, min: number, max: number) =>
     .string()
     .regex(/^\d+$/, `expected ${what}`)
     .transform(Number)
+    .pipe(z.number().int().min(min, `expected ${what}`).max(max, `expected ${what}`));
+
+const SIZE_UNITS: Record<string, number> = { "": 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
+const byteSize = (what: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+\s*(KiB|MiB|GiB)?$/i, `expected ${what}`)
+    .transform((text) => {
+      const [, digits, unit] = /^(\d+)\s*([a-z]*)$/i.exec(text)!;
+      return Number(digits) * SIZE_UNITS[(unit ?? "").toLowerCase()]!;
+    })
     .pipe(z.number().int().min(min, `expected ${what}`).max(max, `expected ${what}`));
 
 const FLAGS = {
@@ -43,6 +56,27 @@ const FLAGS = {
     value: "TOKEN",
     help: "shared secret every client, worker and HTTP request must present",
     schema: z.string().min(8, "expected a token of at least 8 characters"),
+  },
+  "allowed-origin": {
+    flag: "--allowed-origin",
+    env: "LAUNCHBAY_ALLOWED_ORIGINS",
+    value: "ORIGIN",
+    help:
+      "browser origin (scheme://host[:port]) allowed to open WebSockets; repeatable, env comma-separated; " +
+      "needs --token (default: none, every browser refused)",
+    schema: z.string().transform((value, ctx) => {
+      const parsed = parseOrigin(value);
+      if (parsed.ok) return parsed.origin;
+      ctx.addIssue({ code: "custom", message: parsed.error });
+      return z.NEVER;
+    }),
+  },
+  "max-code-bytes": {
+    flag: "--max-code-bytes",
+    env: "LAUNCHBAY_MAX_CODE_BYTES",
+    value: "SIZE",
+    help: "budget for shipped functions and modules held at once, e.g. 512MiB (default 256MiB)",
+    schema: byteSize("a size from 1MiB to 64GiB, such as 256MiB or 1GiB", 2 ** 20, 64 * 2 ** 30),
   },
   "log-level": {
     flag: "--log-level",
@@ -71,6 +105,8 @@ export interface CliOptions {
   host: string;
   port: number;
   token: string | undefined;
+  allowedOrigins: string[];
+  maxCodeBytes: number;
   logLevel: (typeof LOG_LEVELS)[number];
   allowedFailures: number;
   heartbeatIntervalMs: number;
@@ -101,7 +137,7 @@ export function helpText(): string {
 }
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliParse {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     const parsed = parseArgs({
       args: [...argv],
@@ -109,6 +145,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliPa
         ...Object.fromEntries(
           Object.keys(FLAGS).map((name) => [name, { type: "string" as const }]),
         ),
+        "allowed-origin": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -123,7 +160,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliPa
   }
   if (values.help) return { kind: "help", text: helpText() };
   const out: Record<string, unknown> = {};
+  const origins = allowedOrigins(values["allowed-origin"], env);
+  if (!origins.ok) return { kind: "error", message: origins.message };
   for (const [name, spec] of Object.entries(FLAGS as Record<string, FlagSpec>)) {
+    if (name === "allowed-origin") continue;
     const fromFlag = values[name];
     const raw = typeof fromFlag === "string" ? fromFlag : spec.env ? env[spec.env] : undefined;
     if (raw === undefined || (raw === "" && fromFlag === undefined)) continue;
@@ -143,9 +183,40 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliPa
       host: (out.host as string | undefined) ?? "127.0.0.1",
       port: (out.port as number | undefined) ?? 8786,
       token: out.token as string | undefined,
+      allowedOrigins: origins.origins,
+      maxCodeBytes: (out["max-code-bytes"] as number | undefined) ?? DEFAULT_MAX_CODE_BYTES,
       logLevel: (out["log-level"] as CliOptions["logLevel"] | undefined) ?? "info",
       allowedFailures: (out["allowed-failures"] as number | undefined) ?? 3,
       heartbeatIntervalMs: (out["heartbeat-interval"] as number | undefined) ?? 1000,
     },
   };
+}
+
+/** `--allowed-origin` (repeatable) or `LAUNCHBAY_ALLOWED_ORIGINS` (comma-separated), each validated. */
+function allowedOrigins(
+  fromFlags: string | string[] | boolean | undefined,
+  env: NodeJS.ProcessEnv,
+): { ok: true; origins: string[] } | { ok: false; message: string } {
+  const flagged = Array.isArray(fromFlags);
+  const raw = flagged
+    ? fromFlags
+    : (env.LAUNCHBAY_ALLOWED_ORIGINS ?? "")
+        .split(",")
+        .map((o) => o.trim())
+        .filter((o) => o !== "");
+  const origins: string[] = [];
+  for (const value of raw) {
+    const parsed = FLAGS["allowed-origin"].schema.safeParse(value);
+    if (!parsed.success) {
+      const source = flagged
+        ? "--allowed-origin"
+        : "LAUNCHBAY_ALLOWED_ORIGINS (for --allowed-origin)";
+      return {
+        ok: false,
+        message: `${source}: ${parsed.error.issues[0]?.message ?? "invalid value"}, got "${value}"`,
+      };
+    }
+    if (!origins.includes(parsed.data)) origins.push(parsed.data);
+  }
+  return { ok: true, origins };
 }

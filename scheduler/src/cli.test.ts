@@ -15,6 +15,8 @@ describe("launchbay-scheduler flags", () => {
         host: "127.0.0.1",
         port: 8786,
         token: undefined,
+        allowedOrigins: [],
+        maxCodeBytes: 256 * 2 ** 20,
         logLevel: "info",
         allowedFailures: 3,
         heartbeatIntervalMs: 1000,
@@ -33,6 +35,49 @@ describe("launchbay-scheduler flags", () => {
       kind: "run",
       options: { host: "::1", port: 0, token: "env-token-1", logLevel: "warn" },
     });
+  });
+
+  it("takes --allowed-origin repeatedly (or comma-separated in the env) and validates each origin", () => {
+    expect(
+      parseCli(
+        ["--allowed-origin", "https://a.example", "--allowed-origin", "http://localhost:8888"],
+        {
+          LAUNCHBAY_ALLOWED_ORIGINS: "https://ignored.example",
+        },
+      ),
+    ).toMatchObject({
+      kind: "run",
+      options: { allowedOrigins: ["https://a.example", "http://localhost:8888"] },
+    });
+    expect(
+      parseCli([], { LAUNCHBAY_ALLOWED_ORIGINS: "https://a.example, https://B.example:443" }),
+    ).toMatchObject({ options: { allowedOrigins: ["https://a.example", "https://b.example"] } });
+    expect(parseCli(["--allowed-origin", "https://a.example/app"], {})).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("--allowed-origin: expected an origin"),
+    });
+    expect(parseCli([], { LAUNCHBAY_ALLOWED_ORIGINS: "javascript:alert(1)" })).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("LAUNCHBAY_ALLOWED_ORIGINS (for --allowed-origin)"),
+    });
+  });
+
+  it("reads --max-code-bytes as bytes or KiB/MiB/GiB, within 1MiB-64GiB", () => {
+    expect(parseCli(["--max-code-bytes", "512MiB"], {})).toMatchObject({
+      options: { maxCodeBytes: 512 * 2 ** 20 },
+    });
+    expect(parseCli([], { LAUNCHBAY_MAX_CODE_BYTES: "2GiB" })).toMatchObject({
+      options: { maxCodeBytes: 2 * 2 ** 30 },
+    });
+    expect(parseCli(["--max-code-bytes", "1048576"], {})).toMatchObject({
+      options: { maxCodeBytes: 2 ** 20 },
+    });
+    for (const bad of ["100KiB", "65GiB", "lots", "1.5MiB", "0"]) {
+      expect(parseCli(["--max-code-bytes", bad], {}), bad).toMatchObject({
+        kind: "error",
+        message: expect.stringContaining("--max-code-bytes: expected a size from 1MiB to 64GiB"),
+      });
+    }
   });
 
   it("names the flag and what it expects for a bad value", () => {

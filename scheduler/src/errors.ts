@@ -7,6 +7,7 @@ export const SCHEDULER_ERROR_CODES = [
   "invariant-violated",
   "bad-flag",
   "unsafe-bind",
+  "unsafe-origin",
   "listen-failed",
 ] as const;
 export type SchedulerErrorCode = (typeof SCHEDULER_ERROR_CODES)[number];

@@ -1,8 +1,10 @@
 /**
  * The worker's data port: a WebSocket server where peers (other workers fetching
  * dependencies, clients gathering large results) say `hello` as `peer` and send
- * `get-data`, or fetch one large value with a bulk transfer (`bulk-transfer.ts`). Every
- * upgrade must present the token (HTTP 401 otherwise); plain HTTP requests get 401
+ * `get-data`, or fetch one large value with a bulk transfer (`bulk-transfer.ts`). No browser
+ * needs it: an upgrade carrying an `Origin` header is refused (HTTP 403), and so is, when
+ * the worker has no token, any request whose `Host` is not a loopback name (DNS rebinding).
+ * Every upgrade must present the token (HTTP 401 otherwise); plain HTTP requests get 401
  * without the token and 426 with it.
  */
 import { createServer, type Server } from "node:http";
@@ -18,6 +20,7 @@ import {
   presentedToken,
   PROTOCOL_VERSION,
   receiveHello,
+  refuseHost,
   tokenMatches,
   type WorkerToPeer,
 } from "@launchbay/scheduler/protocol";
@@ -50,7 +53,15 @@ export interface DataServer {
 
 export async function startDataServer(options: DataServerOptions): Promise<DataServer> {
   const { token, source, logger } = options;
+  const guard = { token, allowedOrigins: [] };
   const server: Server = createServer((req, res) => {
+    const refusal = refuseHost(req, guard);
+    if (refusal) {
+      res
+        .writeHead(refusal.status, { "content-type": "text/plain; charset=utf-8" })
+        .end(refusal.body);
+      return;
+    }
     if (!tokenMatches(token, presentedToken(req))) {
       res
         .writeHead(401, { "content-type": "text/plain" })
@@ -73,7 +84,7 @@ export async function startDataServer(options: DataServerOptions): Promise<DataS
   acceptUpgrades(
     server,
     wss,
-    token,
+    guard,
     (ws) => {
       const connection = new Connection<unknown, WorkerToPeer>(ws, z.unknown());
       connections.add(connection);

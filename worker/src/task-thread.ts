@@ -11,6 +11,7 @@ import { decodeArgs, deserializeValue, serializeValue } from "@launchbay/schedul
 import { describeError } from "./remote-error.js";
 import {
   IDLE,
+  type MainToThread,
   type RunBatch,
   type TaskOutcome,
   type ThreadFunction,
@@ -156,10 +157,18 @@ function transferable(data: Uint8Array): boolean {
   );
 }
 
+/** Drops functions the scheduler freed. An imported module stays loaded: the pool replaces the thread to unload it. */
+function forget(ids: readonly string[]): void {
+  for (const id of ids) {
+    definitions.delete(id);
+    loaded.delete(id);
+  }
+}
+
 let queue = Promise.resolve();
-port.on("message", (batch: RunBatch) => {
+port.on("message", (message: MainToThread) => {
   queue = queue
-    .then(() => runBatch(batch))
+    .then(() => (message.type === "forget" ? forget(message.functions) : runBatch(message)))
     .catch((error: unknown) => {
       // A bug outside any task: end the thread; the pool replaces it.
       setImmediate(() => {

@@ -8,7 +8,7 @@ export interface ThreadFunction {
   /** A JavaScript expression that evaluates to the function. */
   source?: string;
   /** Or a module file to import and the export to take. */
-  module?: { path: string; export: string };
+  module?: { hash: string; path: string; export: string };
 }
 
 export interface ThreadTask {
@@ -26,6 +26,14 @@ export interface RunBatch {
   functions: ThreadFunction[];
   tasks: ThreadTask[];
 }
+
+/** main → thread: drop these functions (the scheduler freed them; they are sent again if needed). */
+export interface ForgetFunctions {
+  type: "forget";
+  functions: string[];
+}
+
+export type MainToThread = RunBatch | ForgetFunctions;
 
 export type TaskOutcome =
   | { key: string; ok: true; data: Uint8Array; durationMs: number }

@@ -4,6 +4,8 @@
  * idle threads). Each thread is sent the function definitions it has not seen yet.
  * Cancelling a task that a thread is running terminates that thread and starts a fresh
  * one; the other unfinished tasks of its batch go back to the front of the queue.
+ * Freed functions are dropped from every thread; an imported module cannot be unloaded
+ * from a thread, so a thread that imported a freed module is replaced once it is idle.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +19,7 @@ import {
 import type { Logger } from "pino";
 import { WorkerError } from "./errors.js";
 import {
+  type ForgetFunctions,
   IDLE,
   type RunBatch,
   type TaskOutcome,
@@ -52,6 +55,10 @@ interface Slot {
   pending: Set<string>;
   /** Function ids this thread has been sent. */
   known: Set<string>;
+  /** Hashes of the modules it may have imported (it was sent functions of them). */
+  modules: Set<string>;
+  /** It imported a module that was freed since: replace it once idle. */
+  stale: boolean;
   lastError: Error | undefined;
 }
 
@@ -126,8 +133,10 @@ export class ThreadPool {
   define(def: FunctionDefinition): void {
     const fn: ThreadFunction = { id: def.id, name: def.name };
     if (def.source !== undefined) fn.source = def.source;
-    else if (def.module)
-      fn.module = { path: this.modulePath(def.module.hash), export: def.module.export };
+    else if (def.module) {
+      const { hash, export: name } = def.module;
+      fn.module = { hash, path: this.modulePath(hash), export: name };
+    }
     this.functions.set(def.id, fn);
   }
 
@@ -135,6 +144,25 @@ export class ThreadPool {
   putModule(hash: string, code: string): void {
     const path = this.modulePath(hash);
     if (!existsSync(path)) writeFileSync(path, code);
+  }
+
+  /** Functions and modules the scheduler freed: no queued or running task uses them. */
+  forget(functions: readonly string[], modules: readonly string[]): void {
+    for (const id of functions) this.functions.delete(id);
+    for (const slot of this.slots) {
+      const ids = functions.filter((id) => slot.known.delete(id));
+      if (ids.length > 0 && !slot.retired) {
+        const message: ForgetFunctions = { type: "forget", functions: ids };
+        slot.worker.postMessage(message);
+      }
+    }
+    if (modules.length === 0) return;
+    for (const hash of modules) rmSync(this.modulePath(hash), { force: true });
+    for (const slot of [...this.slots]) {
+      if (!modules.some((hash) => slot.modules.has(hash))) continue;
+      slot.stale = true;
+      if (!slot.batch) this.replace(slot, "it imported a module that was freed");
+    }
   }
 
   /** Queues a task. `moved` deps are handed over: their buffers go to the thread without a copy. */
@@ -213,6 +241,8 @@ export class ThreadPool {
       batch: undefined,
       pending: new Set(),
       known: new Set(),
+      modules: new Set(),
+      stale: false,
       lastError: undefined,
     };
     this.slots.push(slot);
@@ -256,6 +286,7 @@ export class ThreadPool {
     }
     if (done) {
       slot.batch = undefined;
+      if (slot.stale) this.replace(slot, "it imported a module that was freed");
       this.scheduleDispatch();
     }
   }
@@ -357,6 +388,7 @@ export class ThreadPool {
           if (fn) {
             functions.push(fn);
             slot.known.add(task.fn);
+            if (fn.module) slot.modules.add(fn.module.hash);
           }
         }
         if (task.moved) break;

@@ -77,7 +77,7 @@ async function fakeScheduler(
   const links: WorkerLink[] = [];
   const waiting: ((link: WorkerLink) => void)[] = [];
   let n = 0;
-  acceptUpgrades(server, wss, options.token, (ws) => {
+  acceptUpgrades(server, wss, { token: options.token, allowedOrigins: [] }, (ws) => {
     const connection = new Connection<unknown, SchedulerToWorker>(ws, z.unknown());
     void receiveHello(connection, WorkerHello).then((hello) => {
       if (!hello) return;
@@ -286,6 +286,44 @@ describe("worker", () => {
     });
     const key = compute(link, `mod:${hash}#shout`, ["hi"]);
     expect(resultOf(await link.finished(key))).toBe("HI!");
+  });
+
+  it("forgets a freed function in its threads: a task using it afterwards fails until it is defined again", async () => {
+    const { links } = await setup({ nthreads: 2 });
+    const link = links[0]!;
+    const fn = define(link, "(x) => x * 3", "triple");
+    expect(resultOf(await link.finished(compute(link, fn, [2])))).toBe(6);
+    link.send({ type: "free-code", functions: [fn], modules: [] });
+    const { error } = await link.failed(compute(link, fn, [2]));
+    expect(error).toMatchObject({
+      code: "function-error",
+      message: expect.stringContaining("never defined"),
+    });
+    define(link, "(x) => x * 3", "triple");
+    expect(resultOf(await link.finished(compute(link, fn, [5])))).toBe(15);
+  });
+
+  it("unloads a freed module: the thread that imported it is replaced, so it is imported afresh", async () => {
+    const { links } = await setup({ nthreads: 1 });
+    const link = links[0]!;
+    const code = "let calls = 0;\nexport function count() { return ++calls; }\n";
+    const hash = createHash("sha256").update(code).digest("hex");
+    const ship = () => {
+      link.send({ type: "put-module", hash, name: "counter", code });
+      link.send({
+        type: "define-function",
+        id: `mod:${hash}#count`,
+        name: "count",
+        module: { hash, export: "count" },
+      });
+    };
+    ship();
+    expect(resultOf(await link.finished(compute(link, `mod:${hash}#count`, [])))).toBe(1);
+    expect(resultOf(await link.finished(compute(link, `mod:${hash}#count`, [])))).toBe(2);
+    link.send({ type: "free-code", functions: [`mod:${hash}#count`], modules: [hash] });
+    ship();
+    // A fresh thread imports a fresh copy of the module: its state starts over.
+    expect(resultOf(await link.finished(compute(link, `mod:${hash}#count`, [])))).toBe(1);
   });
 
   it("fetches a dependency from a peer's data port and holds the result for peers", async () => {

@@ -193,6 +193,9 @@ class WorkerRuntime {
       case "put-module":
         this.pool?.putModule(message.hash, message.code);
         return;
+      case "free-code":
+        this.pool?.forget(message.functions, message.modules);
+        return;
       case "compute-task":
         this.handle({ type: "task-assigned", task: message });
         return;

@@ -4,14 +4,18 @@
  * `onReleasePending` tells the owner to call `takeReleases()` soon (it batches per tick).
  */
 import type { RemoteErrorShape, TaskFailureCode } from "@launchbay/scheduler/protocol";
-import { CancelledError, FutureLostError, RemoteTaskError } from "../errors.js";
+import { CancelledError, CodeBudgetError, FutureLostError, RemoteTaskError } from "../errors.js";
 import { KeyState } from "./key-state.js";
 
 export class KeyTable {
   private readonly states = new Map<string, KeyState>();
   private releasing: KeyState[] = [];
 
-  constructor(private readonly onReleasePending: () => void) {}
+  constructor(
+    private readonly onReleasePending: () => void,
+    /** A key left the table for good (released, cancelled or lost; not at the end of a session). */
+    private readonly onForgotten: (state: KeyState) => void = () => {},
+  ) {}
 
   get size(): number {
     return this.states.size;
@@ -45,6 +49,7 @@ export class KeyTable {
       state.released = true;
       this.states.delete(state.key);
       keys.push(state.key);
+      this.onForgotten(state);
     }
     this.releasing = [];
     return keys;
@@ -55,7 +60,14 @@ export class KeyTable {
   }
 
   erred(key: string, error: RemoteErrorShape): void {
-    this.states.get(key)?.fail("error", new RemoteTaskError(key, error));
+    this.states
+      .get(key)
+      ?.fail(
+        "error",
+        error.code === "code-budget"
+          ? new CodeBudgetError(key, error.message)
+          : new RemoteTaskError(key, error),
+      );
   }
 
   /** The scheduler forgot the key for this client. */
@@ -100,5 +112,6 @@ export class KeyTable {
   private detach(state: KeyState): void {
     state.attached = false;
     this.states.delete(state.key);
+    this.onForgotten(state);
   }
 }

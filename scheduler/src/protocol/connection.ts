@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import WebSocket, { type WebSocketServer } from "ws";
 import { z } from "zod";
 import { presentedToken, tokenMatches } from "./auth.js";
+import { type BrowserGuard, refusalResponse, refuseHost, refuseOrigin } from "./browser-guard.js";
 import { fastCheck, fastChecksFor } from "./fast-checks.js";
 import { encodeFrame, FrameReader } from "./frame.js";
 import {
@@ -368,19 +369,26 @@ export async function dial<In, Out, Welcome>(
 // accepting
 
 /**
- * Routes WebSocket upgrades on `server` to `wss`, refusing (HTTP 401, before any
- * WebSocket message is read) requests that do not present `token`.
+ * Routes WebSocket upgrades on `server` to `wss`. Before any WebSocket message is read it
+ * refuses, with HTTP 403, a browser (an `Origin` header) whose origin is not allowed and,
+ * on a tokenless endpoint, a `Host` that is not a loopback name (`browser-guard.ts`); then,
+ * with HTTP 401, requests that do not present `guard.token`.
  */
 export function acceptUpgrades(
   server: Server,
   wss: WebSocketServer,
-  token: string | undefined,
+  guard: BrowserGuard,
   onConnection: (ws: WebSocket, req: IncomingMessage) => void,
   /** Handlers for other upgrade protocols, by lower-case `Upgrade` header (authenticated the same way). */
   otherUpgrades: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void> = {},
 ): void {
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!tokenMatches(token, presentedToken(req))) {
+    const refusal = refuseHost(req, guard) ?? refuseOrigin(req, guard);
+    if (refusal) {
+      socket.end(refusalResponse(refusal));
+      return;
+    }
+    if (!tokenMatches(guard.token, presentedToken(req))) {
       socket.end(
         "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" +
           "missing or wrong token: send Authorization: Bearer <token>\n",

@@ -1,4 +1,5 @@
 export * from "./auth.js";
+export * from "./browser-guard.js";
 export * from "./connection.js";
 export * from "./frame.js";
 export * from "./messages.js";

@@ -41,6 +41,7 @@ export const TaskFailureCode = z.enum([
   "no-worker", // no connected worker can satisfy its restrictions or resources
   "function-error", // the shipped function or module could not be loaded
   "cancelled", // a client cancelled it
+  "code-budget", // its function or module was refused: the scheduler's --max-code-bytes budget is full
 ]);
 export type TaskFailureCode = z.infer<typeof TaskFailureCode>;
 
@@ -167,9 +168,20 @@ export const Scatter = z.object({
 export const WhoHas = z.object({ type: z.literal("who-has"), requestId: RequestId, keys: z.array(Key) });
 export const InfoRequest = z.object({ type: z.literal("info"), requestId: RequestId });
 
+/**
+ * The client no longer holds these functions (ids) and modules (hashes): the scheduler
+ * drops each once no task refers to it either. A later `define-function` sends it again.
+ */
+export const ReleaseCode = z.object({
+  type: z.literal("release-code"),
+  functions: z.array(z.string().min(5).max(200)).max(100_000),
+  modules: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(100_000),
+});
+
 export const ClientToScheduler = z.discriminatedUnion("type", [
   FunctionDefinition,
   PutModule,
+  ReleaseCode,
   SubmitTask,
   WantKeys,
   ReleaseKeys,
@@ -301,10 +313,17 @@ export const PutData = z.object({
   type: z.literal("put-data"),
   items: z.array(z.object({ key: Key, data: Bytes })),
 });
+/** Forget these functions and modules (nothing holds them any more; sent again if needed). */
+export const FreeCode = z.object({
+  type: z.literal("free-code"),
+  functions: z.array(z.string()),
+  modules: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
+});
 export const SchedulerToWorker = z.discriminatedUnion("type", [
   WorkerWelcome,
   FunctionDefinition,
   PutModule,
+  FreeCode,
   ComputeTask,
   FreeKeys,
   PutData,

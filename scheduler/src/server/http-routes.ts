@@ -7,16 +7,18 @@
  *   GET /dashboard/data.json  the dashboard's data, once
  *   GET /dashboard/events     the same as server-sent events, every second
  * Every endpoint but /healthz requires the token (Bearer header, ?token= or cookie).
+ * Without a token (loopback only) every request must name a loopback `Host` (403
+ * otherwise), so a DNS-rebound page cannot read them.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
-import { presentedToken, tokenMatches } from "../protocol/index.js";
+import { type BrowserGuard, presentedToken, refuseHost, tokenMatches } from "../protocol/index.js";
 import type { SchedulerState } from "../state/index.js";
 import { DASHBOARD_HTML } from "./dashboard-page.js";
 import type { Sessions } from "./sessions.js";
 
 export interface HttpContext {
-  token: string | undefined;
+  guard: BrowserGuard;
   state: SchedulerState;
   sessions: Sessions;
   registry: Registry;
@@ -70,11 +72,16 @@ export function createHttpHandler(ctx: HttpContext) {
       });
       return;
     }
+    const refusal = refuseHost(req, ctx.guard);
+    if (refusal) {
+      send(res, refusal.status, "text/plain; charset=utf-8", refusal.body);
+      return;
+    }
     if (path === "/healthz") {
       send(res, 200, "text/plain", "ok\n");
       return;
     }
-    if (!tokenMatches(ctx.token, presentedToken(req))) {
+    if (!tokenMatches(ctx.guard.token, presentedToken(req))) {
       send(
         res,
         401,

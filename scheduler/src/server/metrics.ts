@@ -65,6 +65,24 @@ export function createMetrics(
       for (const w of state.workers.values()) this.set({ worker: w.name }, w.bytesHeld);
     },
   });
+  new Gauge({
+    name: "launchbay_scheduler_code_bytes",
+    help: "Bytes of shipped functions and modules held (see --max-code-bytes)",
+    registers: [register],
+    collect() {
+      this.set(state.code.bytes);
+    },
+  });
+  new Gauge({
+    name: "launchbay_scheduler_code_items",
+    help: "Shipped functions and modules held, by kind",
+    labelNames: ["kind"],
+    registers: [register],
+    collect() {
+      this.set({ kind: "function" }, state.code.functions.size);
+      this.set({ kind: "module" }, state.code.modules.size);
+    },
+  });
   const total = (name: string, help: string, read: () => number) =>
     new Counter({
       name,

@@ -224,6 +224,18 @@ describe("scheduler server", () => {
     });
   });
 
+  it("refuses browser origins without a token, and validates configured origins", async () => {
+    await expect(
+      startScheduler({ port: 0, allowedOrigins: ["https://sandbox.example"] }),
+    ).rejects.toMatchObject({ code: "unsafe-origin", message: expect.stringContaining("--token") });
+    await expect(
+      startScheduler({ port: 0, token: TOKEN, allowedOrigins: ["https://sandbox.example/x"] }),
+    ).rejects.toMatchObject({
+      code: "bad-flag",
+      message: expect.stringContaining("expected an origin"),
+    });
+  });
+
   it("reports a port in use with what to do", async () => {
     const s = await scheduler();
     await expect(startScheduler({ port: s.port, token: TOKEN })).rejects.toMatchObject({

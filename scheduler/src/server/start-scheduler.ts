@@ -7,7 +7,12 @@ import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { SchedulerError } from "../errors.js";
-import { acceptUpgrades, MAX_FRAME_BYTES, unsafeBindReason } from "../protocol/index.js";
+import {
+  acceptUpgrades,
+  MAX_FRAME_BYTES,
+  unsafeBindReason,
+  unsafeOriginsReason,
+} from "../protocol/index.js";
 import { SchedulerState } from "../state/index.js";
 import { createHttpHandler } from "./http-routes.js";
 import { createMetrics, type WireCounters } from "./metrics.js";
@@ -40,15 +45,22 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   const token = options.token === "" ? undefined : options.token;
   const unsafe = unsafeBindReason(options.host, token);
   if (unsafe) throw new SchedulerError("unsafe-bind", unsafe);
+  const unsafeOrigins = unsafeOriginsReason(token, options.allowedOrigins);
+  if (unsafeOrigins) throw new SchedulerError("unsafe-origin", unsafeOrigins);
+  const guard = { token, allowedOrigins: options.allowedOrigins };
 
   const schedulerId = `s-${randomBytes(6).toString("hex")}`;
   const log: Logger = (logger ?? pino({ level: "silent" })).child({ schedulerId });
-  const state = new SchedulerState({ allowedFailures: options.allowedFailures, schedulerId });
+  const state = new SchedulerState({
+    allowedFailures: options.allowedFailures,
+    schedulerId,
+    maxCodeBytes: options.maxCodeBytes,
+  });
   const wire: WireCounters = { framesIn: 0, messagesIn: 0, framesOut: 0, messagesOut: 0 };
   const sessions = new Sessions(state, options, schedulerId, wire, log);
   const registry = createMetrics(state, wire, () => sessions.clients.size);
   const http = createHttpHandler({
-    token,
+    guard,
     state,
     sessions,
     registry,
@@ -62,7 +74,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     maxPayload: MAX_FRAME_BYTES,
     perMessageDeflate: false,
   });
-  acceptUpgrades(server, wss, token, (ws, req) => {
+  acceptUpgrades(server, wss, guard, (ws, req) => {
     void sessions.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
   });
 

@@ -117,4 +117,56 @@ export function assertInvariants(s: SchedulerState): void {
     for (const t of c.wants)
       if (s.tasks.get(t.key) !== t || !t.wantedBy.has(c.id)) fail(t, `listed as wanted by ${c.id}`);
   }
+  assertCodeInvariants(s, fail);
+}
+
+/** Shipped functions and modules: held exactly while a client or a known task holds them. */
+function assertCodeInvariants(
+  s: SchedulerState,
+  fail: (t: Task | undefined, what: string) => never,
+): void {
+  const code = s.code;
+  const fnTasks = new Map<string, number>();
+  const moduleTasks = new Map<string, number>();
+  for (const t of s.tasks.values()) {
+    if (!t.run) continue;
+    const held = code.functions.get(t.run.fn);
+    if (!held) fail(t, `runs function ${t.run.fn}, which the scheduler does not hold`);
+    fnTasks.set(t.run.fn, (fnTasks.get(t.run.fn) ?? 0) + 1);
+    const hash = held!.def.module?.hash;
+    if (hash !== undefined) {
+      if (!code.modules.has(hash)) fail(t, `runs an export of module ${hash}, which is not held`);
+      moduleTasks.set(hash, (moduleTasks.get(hash) ?? 0) + 1);
+    }
+  }
+  let bytes = 0;
+  const check = (
+    kind: string,
+    id: string,
+    held: { clients: Set<string>; tasks: number; bytes: number },
+    tasks: number,
+  ) => {
+    bytes += held.bytes;
+    if (held.tasks !== tasks)
+      fail(undefined, `${kind} ${id} counts ${held.tasks} tasks, found ${tasks}`);
+    if (held.clients.size === 0 && held.tasks === 0)
+      fail(undefined, `${kind} ${id} is held by nothing`);
+    for (const c of held.clients) {
+      if (!s.clients.has(c)) fail(undefined, `${kind} ${id} is held by ${c}, which left`);
+      const mine = code.heldBy(c);
+      if (!(kind === "function" ? mine.functions : mine.modules).has(id))
+        fail(undefined, `${kind} ${id} is held by ${c}, which does not list it`);
+    }
+  };
+  for (const [id, held] of code.functions) check("function", id, held, fnTasks.get(id) ?? 0);
+  for (const [hash, held] of code.modules) check("module", hash, held, moduleTasks.get(hash) ?? 0);
+  if (bytes !== code.bytes) fail(undefined, `code bytes ${code.bytes} != ${bytes} held`);
+  if (code.bytes > code.maxBytes)
+    fail(undefined, `code bytes ${code.bytes} over budget ${code.maxBytes}`);
+  for (const w of s.workers.values()) {
+    for (const id of w.functions)
+      if (!code.functions.has(id)) fail(undefined, `worker ${w.name} lists dropped function ${id}`);
+    for (const hash of w.modules)
+      if (!code.modules.has(hash)) fail(undefined, `worker ${w.name} lists dropped module ${hash}`);
+  }
 }

@@ -38,6 +38,11 @@ export class DurationEstimates {
     return this.averages.has(fn);
   }
 
+  /** The function was dropped (no task or client holds it). */
+  forget(fn: string): void {
+    this.averages.delete(fn);
+  }
+
   /** How many tasks of `fn` each thread may have in flight. */
   slotsPerThread(fn: string): number {
     const average = this.averages.get(fn);

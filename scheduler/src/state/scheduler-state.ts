@@ -11,8 +11,6 @@
  */
 import type {
   ClientToScheduler,
-  FunctionDefinition,
-  PutModule,
   RemoteErrorShape,
   SchedulerToClient,
   SchedulerToWorker,
@@ -21,6 +19,7 @@ import type {
   WorkerToScheduler,
 } from "../protocol/index.js";
 import { IllegalTransitionError } from "../errors.js";
+import { CodeStore, DEFAULT_MAX_CODE_BYTES, type Dropped } from "./code-store.js";
 import { chooseWorker, DurationEstimates, unsatisfiableResource } from "./placement.js";
 import { TaskQueue } from "./task-queue.js";
 import { TransitionLog } from "./transition-log.js";
@@ -49,6 +48,8 @@ export interface SchedulerStateOptions {
   streamLength?: number;
   /** Reported in `info-reply`. */
   schedulerId?: string;
+  /** Budget for shipped functions and modules held at once (bytes). */
+  maxCodeBytes?: number;
 }
 
 const ACTIVE: Record<TaskState, boolean> = {
@@ -67,8 +68,8 @@ export class SchedulerState {
   readonly tasks = new Map<string, Task>();
   readonly workers = new Map<WorkerId, WorkerRecord>();
   readonly clients = new Map<ClientId, ClientRecord>();
-  readonly functions = new Map<string, FunctionDefinition>();
-  readonly modules = new Map<string, PutModule>();
+  /** Shipped functions and modules, reference-counted by clients and tasks, within a budget. */
+  readonly code: CodeStore;
   /** Ready tasks without restrictions, and those with worker or resource restrictions. */
   readonly queue = new TaskQueue();
   readonly restricted = new TaskQueue();
@@ -105,6 +106,7 @@ export class SchedulerState {
     this.allowedFailures = options.allowedFailures ?? 3;
     this.streamLength = options.streamLength ?? 1000;
     this.schedulerId = options.schedulerId ?? "";
+    this.code = new CodeStore(options.maxCodeBytes ?? DEFAULT_MAX_CODE_BYTES);
   }
 
   handle(event: SchedulerEvent): Command[] {
@@ -142,10 +144,13 @@ export class SchedulerState {
     this.cause = message.type;
     switch (message.type) {
       case "define-function":
-        if (!this.functions.has(message.id)) this.functions.set(message.id, message);
+        if (this.clients.has(client)) this.code.defineFunction(client, message);
         return;
       case "put-module":
-        if (!this.modules.has(message.hash)) this.modules.set(message.hash, message);
+        if (this.clients.has(client)) this.code.putModule(client, message);
+        return;
+      case "release-code":
+        this.code.release(client, message.functions, message.modules);
         return;
       case "submit-task":
         this.onSubmit(client, message);
@@ -214,28 +219,42 @@ export class SchedulerState {
       this.onWant(client, spec.key);
       return;
     }
-    const def = this.functions.get(spec.fn);
+    const def = this.code.functions.get(spec.fn)?.def;
     if (!def) {
+      const refused = this.code.refusal(client, spec.fn);
       this.toClient(client, {
         type: "task-erred",
         key: spec.key,
-        error: runtimeError(
-          "function-error",
-          "FunctionError",
-          `task ${spec.key} refers to function ${spec.fn}, which was never defined: send define-function before submit-task`,
-        ),
+        error: refused
+          ? runtimeError(
+              "code-budget",
+              "CodeBudgetError",
+              `task ${spec.key} cannot run: ${refused}`,
+            )
+          : runtimeError(
+              "function-error",
+              "FunctionError",
+              `task ${spec.key} refers to function ${spec.fn}, which was never defined (or was released): send define-function before submit-task`,
+            ),
       });
       return;
     }
-    if (def.module && !this.modules.has(def.module.hash)) {
+    if (def.module && !this.code.modules.has(def.module.hash)) {
+      const refused = this.code.refusal(client, spec.fn, def.module.hash);
       this.toClient(client, {
         type: "task-erred",
         key: spec.key,
-        error: runtimeError(
-          "function-error",
-          "FunctionError",
-          `function ${def.id} lives in module ${def.module.hash}, which was never sent: send put-module before submitting`,
-        ),
+        error: refused
+          ? runtimeError(
+              "code-budget",
+              "CodeBudgetError",
+              `task ${spec.key} cannot run: ${refused}`,
+            )
+          : runtimeError(
+              "function-error",
+              "FunctionError",
+              `function ${def.id} lives in module ${def.module.hash}, which was never sent (or was released): send put-module before submitting`,
+            ),
       });
       return;
     }
@@ -524,6 +543,7 @@ export class SchedulerState {
       t.wantedBy.delete(client);
       this.toCheck.push(t);
     }
+    this.code.clientLeft(client);
   }
 
   // -------------------------------------------------------------------------------------
@@ -558,6 +578,7 @@ export class SchedulerState {
       expectedMs: 0,
     };
     for (const dep of deps) dep.dependents.add(t);
+    if (run) this.code.retainForTask(run.fn);
     this.tasks.set(key, t);
     this.counts.released++;
     this.log.record(key, this.now, "new", "released", this.cause);
@@ -697,6 +718,30 @@ export class SchedulerState {
           this.out.push({ type: "send-worker", worker, message: { type: "free-keys", keys } });
       }
       this.frees.clear();
+    }
+    const dropped = this.code.takeDropped();
+    if (dropped.functions.length > 0 || dropped.modules.length > 0) this.freeCode(dropped);
+  }
+
+  /** Workers that were sent dropped functions or modules free them too. */
+  private freeCode(dropped: Dropped): void {
+    for (const fn of dropped.functions) this.estimates.forget(fn);
+    const droppedModules = new Set(dropped.modules);
+    for (const w of this.workers.values()) {
+      const functions = dropped.functions.filter((id) => w.functions.delete(id));
+      const modules = dropped.modules.filter((hash) => w.modules.delete(hash));
+      if (modules.length > 0) {
+        // Functions of a dropped module that are still held go to the worker again with it.
+        for (const id of w.functions) {
+          const hash = this.code.functions.get(id)?.def.module?.hash;
+          if (hash !== undefined && droppedModules.has(hash)) {
+            w.functions.delete(id);
+            functions.push(id);
+          }
+        }
+      }
+      if (functions.length > 0 || modules.length > 0)
+        this.toWorker(w.id, { type: "free-code", functions, modules });
     }
   }
 
@@ -932,6 +977,7 @@ export class SchedulerState {
     for (const client of t.wantedBy) this.clients.get(client)?.wants.delete(t);
     t.wantedBy.clear();
     this.tasks.delete(t.key);
+    if (t.run) this.code.releaseForTask(t.run.fn);
   }
 
   private addReplica(t: Task, w: WorkerRecord): void {
@@ -957,9 +1003,9 @@ export class SchedulerState {
 
   private ensureFunction(w: WorkerRecord, fn: string): void {
     if (w.functions.has(fn)) return;
-    const def = this.functions.get(fn)!;
+    const def = this.code.functions.get(fn)!.def;
     if (def.module && !w.modules.has(def.module.hash)) {
-      this.toWorker(w.id, this.modules.get(def.module.hash)!);
+      this.toWorker(w.id, this.code.modules.get(def.module.hash)!.module);
       w.modules.add(def.module.hash);
     }
     this.toWorker(w.id, def);
@@ -997,7 +1043,7 @@ export class SchedulerState {
   ): void {
     const entry: StreamEntry = {
       key: t.key,
-      name: this.functions.get(t.run!.fn)?.name ?? "task",
+      name: this.code.functions.get(t.run!.fn)?.def.name ?? "task",
       worker: w.name,
       start: this.now - durationMs,
       end: this.now,
@@ -1038,7 +1084,7 @@ export class SchedulerState {
   progressByName(): Record<string, Record<TaskState, number>> {
     const out: Record<string, Record<TaskState, number>> = {};
     for (const t of this.tasks.values()) {
-      const name = t.run ? (this.functions.get(t.run.fn)?.name ?? "task") : "scatter";
+      const name = t.run ? (this.code.functions.get(t.run.fn)?.def.name ?? "task") : "scatter";
       let row = out[name];
       if (!row) {
         row = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;

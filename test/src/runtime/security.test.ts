@@ -21,9 +21,15 @@ afterAll(async () => {
 });
 
 /** Opens a WebSocket and resolves with the HTTP status it was refused with (or 101). */
-function upgradeStatus(url: string, token: string | undefined): Promise<number> {
+function upgradeStatus(
+  url: string,
+  token: string | undefined,
+  extra: Record<string, string> = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const headers: Record<string, string> = { ...extra };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const ws = new WebSocket(url, { headers });
     sockets.push(ws);
     ws.on("unexpected-response", (_req, res) => {
       resolve(res.statusCode ?? 0);
@@ -76,6 +82,14 @@ describe("security", () => {
     expect(await upgradeStatus(cluster.address, undefined)).toBe(401);
     expect(await upgradeStatus(cluster.workers[0]!.address, "wrong")).toBe(401);
     expect(await upgradeStatus(cluster.workers[0]!.address, undefined)).toBe(401);
+    expect(await upgradeStatus(cluster.workers[0]!.address, cluster.token)).toBe(101);
+  });
+
+  it("refuses a WebSocket from a browser origin on a worker's data port even with the token", async () => {
+    const origin = { origin: "https://evil.example" };
+    expect(await upgradeStatus(cluster.workers[0]!.address, cluster.token, origin)).toBe(403);
+    expect(await upgradeStatus(cluster.address, cluster.token, origin)).toBe(403);
+    // Control: the same request without a browser Origin opens.
     expect(await upgradeStatus(cluster.workers[0]!.address, cluster.token)).toBe(101);
   });
 
