@@ -5,7 +5,7 @@
  */
 import { composeTask, kernelBinding, type TaskFunction, userBinding } from "./compose.js";
 import type { Tail } from "./element-ops.js";
-import { lbCompare, lbIsThenable, lbKeyHash, lbKeyId } from "./kernels.js";
+import { lbCompare, lbExtreme, lbIsThenable, lbKeyHash, lbKeyId } from "./kernels.js";
 import type { UserFunction } from "./user-function.js";
 
 const IS_THENABLE = kernelBinding(lbIsThenable);
@@ -37,8 +37,8 @@ export function splitTail(key: UserFunction): Tail {
   for (const $lb_x of $lb_items) {
     let $lb_k;
     ${settled("$lb_k", "$lb_key($lb_x)")}
-    const $lb_bucket = $lb_buckets[lbKeyHash($lb_k) % $lb_n];
     const $lb_id = lbKeyId($lb_k);
+    const $lb_bucket = $lb_buckets[lbKeyHash($lb_id) % $lb_n];
     let $lb_group = $lb_bucket.get($lb_id);
     if ($lb_group === undefined) {
       $lb_group = [$lb_k, []];
@@ -217,6 +217,25 @@ export const TOPK_COMBINE_TASK: TaskFunction = composeTask({
   entries.sort((a, b) => lbCompare(a[0], b[0], true));
   const top = entries.slice(0, k);
   return isFinal ? top.map((entry) => entry[1]) : top;`,
+});
+
+/** The smallest (largest when descending) item of a partition ($lb_targs = [descending]): [has, item]. */
+export function extremeTail(descending: boolean): Tail {
+  return {
+    name: descending ? "max" : "min",
+    bindings: [kernelBinding(lbCompare), kernelBinding(lbExtreme)],
+    body: "  return lbExtreme($lb_items, $lb_targs[0], [false]);",
+  };
+}
+
+/** Combines min/max partials `[has, item]`, keeping the first of equals (partition order). */
+export const EXTREME_COMBINE_TASK: TaskFunction = composeTask({
+  name: "bag_extreme_combine",
+  params: ["partials", "descending", "isFinal"],
+  bindings: [kernelBinding(lbCompare), kernelBinding(lbExtreme)],
+  body: `  let acc = [false];
+  for (const partial of partials) if (partial[0]) acc = lbExtreme([partial[1]], descending, acc);
+  return acc;`,
 });
 
 /** A user-level reduction: perPartition(items) at the leaves, aggregate(partials) above. */

@@ -15,6 +15,8 @@ import { Future } from "../futures/future.js";
 import {
   DISTINCT_COMBINE_TASK,
   distinctTail,
+  EXTREME_COMBINE_TASK,
+  extremeTail,
   foldByCombineTask,
   foldByTail,
   foldCombineTask,
@@ -54,9 +56,7 @@ import {
   addSumsAndCounts,
   countItem,
   identity,
-  larger,
   pluckField,
-  smaller,
   sumAndCount,
 } from "./bag-builtins.js";
 import { CollectionError } from "./errors.js";
@@ -269,14 +269,19 @@ export class Bag<T> {
     return this.#fold<number>(add, add, [true, 0], undefined, "sum");
   }
 
+  /**
+   * The smallest item, in the collections' order (numbers by value, strings by code point,
+   * arrays element by element like Python tuples; missing values skipped; items of kinds
+   * that have no order between them fail with code "unorderable-values"). The first of
+   * equal items.
+   */
   min(): Scalar<T> {
-    const min = userFunction(smaller, "Bag.min");
-    return this.#fold<T>(min, min, [false], undefined, "min");
+    return this.#extreme(false);
   }
 
+  /** The largest item, in the same order as min(). */
   max(): Scalar<T> {
-    const max = userFunction(larger, "Bag.max");
-    return this.#fold<T>(max, max, [false], undefined, "max");
+    return this.#extreme(true);
   }
 
   mean(this: Bag<number>): Scalar<number> {
@@ -471,6 +476,27 @@ export class Bag<T> {
         const partial = v as [boolean, A?];
         if (!partial[0]) throw emptyError(what);
         return partial[1] as A;
+      },
+      what,
+    );
+  }
+
+  #extreme(descending: boolean): Scalar<T> {
+    const what = descending ? "max" : "min";
+    const plan = this.#treeReduce(
+      extremeTail(descending),
+      [descending],
+      EXTREME_COMBINE_TASK,
+      [descending],
+      undefined,
+    );
+    return new Scalar<T>(
+      this.#client,
+      plan,
+      (v) => {
+        const partial = v as [boolean, T?];
+        if (!partial[0]) throw emptyError(what);
+        return partial[1] as T;
       },
       what,
     );
