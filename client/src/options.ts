@@ -1,4 +1,4 @@
-/** Options of `Client.connect`, `submitWith`, `map` and `scatter`, validated with zod. */
+/** Options of `Client.connect`, `submitWith`, `map`, `scatter` and `result`, validated with zod. */
 import { z } from "zod";
 import { invalidOption } from "./errors.js";
 
@@ -46,6 +46,12 @@ export const ScatterOptions = z.strictObject({
   workers: WorkerNames.optional(),
 });
 export type ScatterOptions = z.input<typeof ScatterOptions>;
+
+export const ResultOptions = z.strictObject({
+  /** Reject with a TimeoutError (code `timeout`) if the value is not there after this long. */
+  timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
+});
+export type ResultOptions = z.input<typeof ResultOptions>;
 
 export const ConnectOptions = z.strictObject({
   token: z.string().optional(),
