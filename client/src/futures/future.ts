@@ -78,6 +78,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * `await future` waits for the task and gives its value, like `await future.result()`
    * (rejecting with the task's error). Also `future.then(...)`, `Promise.all([f1, f2])`.
    */
+  // biome-ignore lint/suspicious/noThenProperty: futures are thenables on purpose (issue 11).
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
