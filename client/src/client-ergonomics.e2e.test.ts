@@ -79,3 +79,45 @@ describe("awaitable futures", () => {
     expect(((await rejection(f)) as LaunchbayError).code).toBe("released");
   });
 });
+
+describe("gather and scatter shapes", () => {
+  it("gathers the values of a Map and the elements of a Set, nested too", async () => {
+    const cube = (x: number) => x ** 3;
+    const byName = new Map([
+      ["two", client.submit(cube, 2)],
+      ["three", client.submit(cube, 3)],
+    ]);
+    const gathered = await client.gather(byName);
+    expect(gathered).toEqual(
+      new Map([
+        ["two", 8],
+        ["three", 27],
+      ]),
+    );
+    expect([...gathered.keys()]).toEqual(["two", "three"]);
+    const set = new Set(client.map(cube, [1, 2, 3]));
+    expect(await client.gather(set)).toEqual(new Set([1, 8, 27]));
+    const nested = await client.gather({ runs: [new Map([[1, client.submit(cube, 4)]])] });
+    expect(nested).toEqual({ runs: [new Map([[1, 64]])] });
+  });
+
+  it("scatters a single value to one future that tasks take as an argument", async () => {
+    const weights = Float64Array.from({ length: 50_000 }, (_, i) => i % 7);
+    const local = weights.reduce((a, b) => a + b, 0);
+    const future = client.scatter(weights);
+    expect(future).toBeInstanceOf(Future);
+    expect(future.key).toMatch(/^scatter-[0-9a-f]{32}$/);
+    const total = client.submit((w: Float64Array) => w.reduce((a, b) => a + b, 0), future);
+    expect(await total).toBe(local);
+    expect(Array.from((await future) as Float64Array).slice(0, 8)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 0,
+    ]);
+    expect(future.status).toBe("finished");
+    const [same] = await client.scatter([weights]);
+    expect(same!.key).toBe(future.key);
+  });
+
+  it("refuses to scatter what cannot be cloned, at once", () => {
+    expect(() => client.scatter(() => 1)).toThrow(/the scattered value/);
+  });
+});
