@@ -17,6 +17,7 @@ export const COLLECTION_ERROR_CODES = [
   "empty-collection",
   "unknown-column",
   "invalid-aggregation",
+  "no-index",
   "unorderable-values",
   "unhashable-key",
 ] as const;

@@ -79,6 +79,20 @@ export function lbKeyId(key: unknown): unknown {
 }
 
 /**
+ * Which rows of a table partition have `column` equal to one of `values`, with the key
+ * equality of groupBy (lbKeyId): the mask of `table.loc(...)`.
+ */
+export function lbLookup(
+  part: { columns: string[]; values: unknown[][] },
+  column: string,
+  values: unknown[],
+): boolean[] {
+  const wanted = new Set(values.map((v) => lbKeyId(v)));
+  const cells = part.values[part.columns.indexOf(column)]!;
+  return cells.map((v) => wanted.has(lbKeyId(v)));
+}
+
+/**
  * A 32-bit hash of a key identity (from lbKeyId), the same on every worker (FNV-1a over a
  * typed text), so equal keys land in the same shuffle bucket.
  */
