@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "./client.js";
 import { LocalCluster } from "./cluster/local-cluster.js";
 import { type LaunchbayError, RemoteTaskError, TimeoutError } from "./errors.js";
+import { Bag } from "./collections/bag.js";
 import { Future } from "./futures/future.js";
+import { progress } from "./progress/progress.js";
 
 let cluster: LocalCluster;
 let client: Client;
@@ -119,5 +121,67 @@ describe("gather and scatter shapes", () => {
 
   it("refuses to scatter what cannot be cloned, at once", () => {
     expect(() => client.scatter(() => 1)).toThrow(/the scattered value/);
+  });
+});
+
+/** A terminal stand-in: keeps what progress() writes. */
+function recorder(): { write(text: string): boolean; text: string } {
+  return {
+    text: "",
+    write(text: string) {
+      this.text += text;
+      return true;
+    },
+  };
+}
+
+describe("progress", () => {
+  it("draws a terminal bar in place that reaches 100% and resolves when every future is done, counting errors", async () => {
+    const futures = client.map(
+      (i: number) =>
+        new Promise<number>((resolve, reject) =>
+          setTimeout(
+            () => (i % 5 === 4 ? reject(new Error(`bad ${i}`)) : resolve(i)),
+            100 + i * 10,
+          ),
+        ),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    const stream = recorder();
+    const summary = await progress(futures, { output: "terminal", stream, intervalMs: 0 });
+    expect(futures.every((f) => f.done())).toBe(true);
+    expect(summary).toMatchObject({ total: 20, finished: 16, erred: 4 });
+    const lines = stream.text.split("\r").filter((l) => l !== "");
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines[0]).toMatch(/^\[-{40}\] {3}0% \| 0\/20 tasks/);
+    expect(lines.at(-1)).toMatch(/^\[#{40}\] 100% \| 20\/20 tasks \| 4 erred \| \d+\.\d s\n$/);
+    expect(stream.text.endsWith("\n")).toBe(true);
+    expect(stream.text.indexOf("\n")).toBe(stream.text.length - 1);
+  });
+
+  it("updates one notebook display in place, and persists a Bag with a bar over its partitions", async () => {
+    const frames: string[] = [];
+    const display = { html: (s: string) => frames.push(s) };
+    const bag = Bag.range(client, 400, { npartitions: 8 }).map(
+      (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x * 2), 20)),
+    );
+    const persisted = await progress(bag, { display, intervalMs: 0 });
+    expect(persisted).toBeInstanceOf(Bag);
+    expect(await persisted.sum().compute()).toBe(2 * ((399 * 400) / 2));
+    expect(frames.length).toBeGreaterThan(1);
+    expect(frames.at(-1)).toContain("100% · 8/8 tasks");
+  });
+
+  it("resolves at once for futures already done, and refuses what is not futures", async () => {
+    const f = client.submit((x: number) => x, 1);
+    await f;
+    const stream = recorder();
+    expect(await progress([f], { output: "terminal", stream })).toMatchObject({
+      total: 1,
+      finished: 1,
+    });
+    expect(stream.text).toMatch(/100% \| 1\/1 tasks/);
+    await expect(progress(42)).rejects.toThrow(/progress\(\) takes futures/);
+    await expect(progress([f], { output: "notebook" })).rejects.toThrow(/needs a tslab kernel/);
   });
 });

@@ -26,3 +26,8 @@ export type { ConnectOptions, MapOptions, ScatterOptions, SubmitOptions } from "
 export { CliProcess } from "./cluster/child-process.js";
 export { LocalCluster, type LocalClusterOptions } from "./cluster/local-cluster.js";
 export * from "./collections/index.js";
+export {
+  type ProgressOptions,
+  type ProgressSummary,
+  progress,
+} from "./progress/progress.js";

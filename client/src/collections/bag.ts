@@ -33,6 +33,7 @@ import {
   topKTail,
 } from "./bag-tails.js";
 import { ClientRun } from "./client-sink.js";
+import { type PersistOptions, parsePersistOptions } from "./persist-options.js";
 import type { TaskFunction } from "./compose.js";
 import {
   checkClient,
@@ -401,9 +402,10 @@ export class Bag<T> {
   }
 
   /** Computes every partition and keeps it on the workers: a bag backed by those results. */
-  async persist(): Promise<Bag<T>> {
+  async persist(options?: PersistOptions): Promise<Bag<T>> {
+    const progress = parsePersistOptions(options);
     const run = new ClientRun(this.#client);
-    const futures = await run.persist(this.#flush(), this.npartitions);
+    const futures = await run.persist(this.#flush(), this.npartitions, progress);
     return new Bag<T>(this.#client, { kind: "futures", futures }, []);
   }
 

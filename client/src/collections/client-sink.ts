@@ -7,6 +7,7 @@ import type { Client } from "../client.js";
 import { LaunchbayError, RemoteTaskError } from "../errors.js";
 import type { Future } from "../futures/future.js";
 import type { TaskFunction } from "./compose.js";
+import { type ProgressOptions, trackFutures } from "../progress/progress.js";
 import { CollectionError } from "./errors.js";
 import { GraphBuilder, type PartitionRef, type TaskSink } from "./graph-builder.js";
 import type { Plan } from "./plan.js";
@@ -82,9 +83,14 @@ export class ClientRun {
   }
 
   /** Handles on every partition of `plan`, computed and held on the workers. */
-  async persist(plan: Plan, npartitions: number): Promise<Future<unknown>[]> {
+  async persist(
+    plan: Plan,
+    npartitions: number,
+    progress?: ProgressOptions,
+  ): Promise<Future<unknown>[]> {
     const futures = Array.from({ length: npartitions }, (_, i) => this.builder.handle(plan, i));
     this.sink.releaseExcept(new Set(futures));
+    if (progress !== undefined) await trackFutures(futures, progress);
     await this.client.wait(futures);
     for (const future of futures) {
       const error = await future.exception();

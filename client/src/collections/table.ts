@@ -15,6 +15,7 @@
  */
 import type { Client } from "../client.js";
 import { ClientRun } from "./client-sink.js";
+import { type PersistOptions, parsePersistOptions } from "./persist-options.js";
 import {
   checkClient,
   DEFAULT_FAN_IN,
@@ -360,9 +361,10 @@ export class Table<R extends Row = Record<string, unknown>> {
   }
 
   /** Computes every partition and keeps it on the workers: a table backed by those results. */
-  async persist(): Promise<Table<R>> {
+  async persist(options?: PersistOptions): Promise<Table<R>> {
+    const progress = parsePersistOptions(options);
     const run = new ClientRun(this.#client);
-    const futures = await run.persist(this.#flush(), this.npartitions);
+    const futures = await run.persist(this.#flush(), this.npartitions, progress);
     return new Table<R>(
       this.#client,
       { kind: "futures", futures },
