@@ -185,3 +185,37 @@ describe("progress", () => {
     await expect(progress([f], { output: "notebook" })).rejects.toThrow(/needs a tslab kernel/);
   });
 });
+
+/** Helpers as a notebook defines them in earlier cells. */
+const DEGREE = 3;
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+function polynomial(x: number): number {
+  let y = 0;
+  for (let k = 0; k <= DEGREE; k++) y += x ** k;
+  return y;
+}
+async function fit(x: number): Promise<number> {
+  await sleep(5);
+  return polynomial(x);
+}
+
+describe("helpers that travel", () => {
+  it("runs a task that uses helpers and constants listed in uses, like the sequential computation", async () => {
+    const inputs = [0, 1, 2, 3, 4, 5];
+    const local = await Promise.all(inputs.map((x) => fit(x)));
+    const uses = { fit, sleep, polynomial, DEGREE };
+    const one = client.submitWith({ uses }, async (x: number) => fit(x), 4);
+    expect(await one).toBe(local[4]);
+    const many = client.map((x: number) => fit(x), inputs, { uses });
+    expect(await client.gather(many)).toEqual(local);
+    expect(many[0]!.key).toMatch(/^task-[0-9a-f]{32}$|^[\w.$-]+-[0-9a-f]{32}$/);
+  });
+
+  it("says which helper is missing from uses before anything runs", () => {
+    expect(() => client.submitWith({ uses: { fit, sleep } }, (x: number) => fit(x), 1)).toThrow(
+      /uses `polynomial` from the notebook.*list helpers in uses/,
+    );
+  });
+});

@@ -34,6 +34,7 @@ import { PeerPool } from "./results/peer-pool.js";
 import { resolveSchedulerAddress } from "./scheduler-address.js";
 import { type Incoming, type Outgoing, SchedulerLink } from "./scheduler-link.js";
 import { type ShippedFunction, shipFunction } from "./shipping/shipped-function.js";
+import { withHelpers } from "./shipping/with-helpers.js";
 import { contentKey, pureKey, randomKey } from "./task-keys.js";
 import { decodeValue, encodePrimitiveArgs } from "./values/primitive-values.js";
 
@@ -178,7 +179,8 @@ export class Client implements FutureOwner {
     ...args: FutureArgs<A>
   ): Future<Awaited<R>> {
     const parsed = parseOptions(SubmitOptions, options, "submit options");
-    return this.#submit(shipFunction(fn), args, {
+    const shipped = shipFunction(parsed.uses ? withHelpers(fn, parsed.uses) : fn);
+    return this.#submit(shipped, args, {
       ...taskOptions(parsed),
       key: parsed.key,
     }) as Future<Awaited<R>>;
@@ -192,7 +194,7 @@ export class Client implements FutureOwner {
   ): Future<Awaited<R>>[] {
     const parsed =
       options === undefined ? undefined : parseOptions(MapOptions, options, "map options");
-    const shipped = shipFunction(fn);
+    const shipped = shipFunction(parsed?.uses ? withHelpers(fn, parsed.uses) : fn);
     const list = Array.isArray(items) ? items : [...items];
     if (parsed?.keys && parsed.keys.length !== list.length) {
       throw new LaunchbayError(

@@ -21,6 +21,13 @@ const TaskOptionsShape = {
   workers: WorkerNames.optional(),
   /** With `workers`: prefer them, but allow others. */
   allowOtherWorkers: z.boolean().optional(),
+  /** Helpers that travel with the function: `{ fit, sleep, SCALE }` (functions and plain data). */
+  uses: z
+    .custom<Record<string, unknown>>(
+      (v) => v !== null && typeof v === "object" && !Array.isArray(v),
+      { message: "uses must be an object of helpers, e.g. { uses: { fit, SCALE } }" },
+    )
+    .optional(),
 };
 
 export const SubmitOptions = z.strictObject({
