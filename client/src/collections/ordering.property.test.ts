@@ -159,6 +159,51 @@ describe.each(Object.entries(KINDS))("the collections' order on %s items", (kind
   });
 });
 
+/** Python-like dict-key identity, written independently of lbKeyId, for keyish test data. */
+function refKey(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(refKey).join(",")}]`;
+  if (x === null) return "None";
+  if (x === undefined) return "undefined";
+  if (typeof x === "number") return Number.isNaN(x) ? "nan" : `num:${x === 0 ? 0 : x}`;
+  if (typeof x === "bigint") return `num:${x}`;
+  if (typeof x === "string") return `str:${x}`;
+  const record = x as Record<string, unknown>;
+  return `{${Object.keys(record)
+    .sort()
+    .map((k) => `${k}=${refKey(record[k])}`)
+    .join(",")}}`;
+}
+
+const ATOMS: unknown[] = [null, undefined, Number.NaN, 0, -0, 1, 1n, 2, 2n, "1", "a", ""];
+const keyish: Gen = (r) => {
+  const atom = () => ATOMS[Math.floor(r() * ATOMS.length)];
+  const roll = r();
+  if (roll < 0.3) return atom();
+  if (roll < 0.7) return Array.from({ length: Math.floor(r() * 3) }, atom);
+  const a = atom();
+  const b = atom();
+  return r() < 0.5 ? { a, b } : { b, a };
+};
+
+describe("the collections' key equality", () => {
+  it(`distinct, frequencies and groupBy group ${CASES} seeded bags of null/undefined/NaN/-0/bigint tuples and objects like Python dict keys`, async () => {
+    for (let seed = 1; seed <= CASES; seed++) {
+      const { items: data, npartitions } = dataset(seed * 613, keyish);
+      const bag = Bag.from(client, data, { npartitions });
+      const counts = new Map<string, number>();
+      for (const x of data) counts.set(refKey(x), (counts.get(refKey(x)) ?? 0) + 1);
+      const distinct = await items(bag.distinct());
+      expect(distinct.map(refKey).sort(), `seed ${seed}`).toEqual([...counts.keys()].sort());
+      const freq = await items(bag.frequencies());
+      expect(new Map(freq.map(([x, n]) => [refKey(x), n])), `seed ${seed}`).toEqual(counts);
+      const groups = await items(bag.groupBy((x: unknown) => x, { npartitions: 1 + (seed % 3) }));
+      expect(new Map(groups.map(([k, xs]) => [refKey(k), xs.length])), `seed ${seed}`).toEqual(
+        counts,
+      );
+    }
+  });
+});
+
 describe("the collections' order", () => {
   it("orders the issue's tuples like Python: [10, 'a'] is the largest, [-0.1, 'a'] beats [-0.9, 'b']", async () => {
     const tuples = Bag.from(
