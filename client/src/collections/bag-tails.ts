@@ -5,7 +5,7 @@
  */
 import { composeTask, kernelBinding, type TaskFunction, userBinding } from "./compose.js";
 import type { Tail } from "./element-ops.js";
-import { lbCompare, lbExtreme, lbIsThenable, lbKeyHash, lbKeyId } from "./kernels.js";
+import { lbCompare, lbIsThenable, lbKeyHash, lbKeyId } from "./kernels.js";
 import type { UserFunction } from "./user-function.js";
 
 const IS_THENABLE = kernelBinding(lbIsThenable);
@@ -219,22 +219,42 @@ export const TOPK_COMBINE_TASK: TaskFunction = composeTask({
   return isFinal ? top.map((entry) => entry[1]) : top;`,
 });
 
-/** The smallest (largest when descending) item of a partition ($lb_targs = [descending]): [has, item]. */
-export function extremeTail(descending: boolean): Tail {
+/**
+ * The first smallest (largest when descending) item of a partition, by `key` when given
+ * ($lb_targs = [descending]): [true, item, key], or [false] for an empty partition.
+ */
+export function extremeTail(descending: boolean, key: UserFunction | undefined): Tail {
   return {
     name: descending ? "max" : "min",
-    bindings: [kernelBinding(lbCompare), kernelBinding(lbExtreme)],
-    body: "  return lbExtreme($lb_items, $lb_targs[0], [false]);",
+    bindings: [
+      kernelBinding(lbCompare),
+      ...(key ? [IS_THENABLE, userBinding("$lb_key", key)] : []),
+    ],
+    body: `  let $lb_has = false;
+  let $lb_best;
+  let $lb_bestKey;
+  for (const $lb_x of $lb_items) {
+    let $lb_k = $lb_x;
+    ${key ? settled("$lb_k", "$lb_key($lb_x)") : ""}
+    if (!$lb_has || lbCompare($lb_k, $lb_bestKey, $lb_targs[0]) < 0) {
+      $lb_best = $lb_x;
+      $lb_bestKey = $lb_k;
+      $lb_has = true;
+    }
+  }
+  return $lb_has ? [true, $lb_best, $lb_bestKey] : [false];`,
   };
 }
 
-/** Combines min/max partials `[has, item]`, keeping the first of equals (partition order). */
+/** Combines min/max partials `[has, item, key]`, keeping the first of equals (partition order). */
 export const EXTREME_COMBINE_TASK: TaskFunction = composeTask({
   name: "bag_extreme_combine",
   params: ["partials", "descending", "isFinal"],
-  bindings: [kernelBinding(lbCompare), kernelBinding(lbExtreme)],
+  bindings: [kernelBinding(lbCompare)],
   body: `  let acc = [false];
-  for (const partial of partials) if (partial[0]) acc = lbExtreme([partial[1]], descending, acc);
+  for (const partial of partials) {
+    if (partial[0] && (!acc[0] || lbCompare(partial[2], acc[2], descending) < 0)) acc = partial;
+  }
   return acc;`,
 });
 

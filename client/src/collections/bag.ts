@@ -271,18 +271,18 @@ export class Bag<T> {
   }
 
   /**
-   * The smallest item, in the collections' order (numbers by value, strings by code point,
-   * arrays element by element like Python tuples; missing values skipped; items of kinds
-   * that have no order between them fail with code "unorderable-values"). The first of
-   * equal items.
+   * The smallest item (by `key(item)` when given, like Python's min(items, key=...)), in
+   * the collections' order (numbers by value, strings by code point, arrays element by
+   * element like Python tuples; missing values skipped; values of kinds that have no order
+   * between them fail with code "unorderable-values"). The first of equal items.
    */
-  min(): Scalar<T> {
-    return this.#extreme(false);
+  min(key?: (item: T) => Awaitable<unknown>): Scalar<T> {
+    return this.#extreme(false, key);
   }
 
-  /** The largest item, in the same order as min(). */
-  max(): Scalar<T> {
-    return this.#extreme(true);
+  /** The largest item (by `key(item)` when given), in the same order as min(). */
+  max(key?: (item: T) => Awaitable<unknown>): Scalar<T> {
+    return this.#extreme(true, key);
   }
 
   mean(this: Bag<number>): Scalar<number> {
@@ -483,10 +483,11 @@ export class Bag<T> {
     );
   }
 
-  #extreme(descending: boolean): Scalar<T> {
+  #extreme(descending: boolean, key: unknown): Scalar<T> {
     const what = descending ? "max" : "min";
+    const keyFn = key === undefined ? undefined : userFunction(key, `Bag.${what}`);
     const plan = this.#treeReduce(
-      extremeTail(descending),
+      extremeTail(descending, keyFn),
       [descending],
       EXTREME_COMBINE_TASK,
       [descending],

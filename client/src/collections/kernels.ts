@@ -202,23 +202,3 @@ export function lbCompare(a: unknown, b: unknown, descending?: boolean): number 
   };
   return compare(a, b);
 }
-
-/**
- * Keeps the first of the smallest (or, descending, largest) present values of `items`
- * by lbCompare, from `[has, best]`: the partial result of min/max.
- */
-export function lbExtreme(
-  items: unknown[],
-  descending: boolean,
-  start: [boolean, unknown?],
-): [boolean, unknown?] {
-  let has = start[0];
-  let best = start[1];
-  for (const x of items) {
-    if (!has || lbCompare(x, best, descending) < 0) {
-      best = x;
-      has = true;
-    }
-  }
-  return has ? [true, best] : [false];
-}

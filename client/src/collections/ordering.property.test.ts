@@ -228,6 +228,20 @@ describe("the collections' order", () => {
     expect(await value(negative.max())).toEqual([-0.1, "a"]);
   });
 
+  it(`max and min by a key give the first item with the largest/smallest key, like Python's, on ${CASES} seeded tuple bags`, async () => {
+    for (let seed = 1; seed <= CASES; seed++) {
+      const { items: data, npartitions } = dataset(seed * 271, tuple);
+      const bag = Bag.from(client, data as [number, string][], { npartitions });
+      const first = (sign: number) =>
+        data.reduce((best, x) =>
+          sign * pyCompare((x as unknown[])[1], (best as unknown[])[1]) > 0 ? x : best,
+        );
+      const second = (t: [number, string]) => t[1];
+      expect(await value(bag.max(second)), `seed ${seed}`).toEqual(first(1));
+      expect(await value(bag.min(second)), `seed ${seed}`).toEqual(first(-1));
+    }
+  });
+
   it("compares numbers with bigints by value, strings by code point, booleans and Dates", () => {
     expect(lbCompare(2n, 1.5)).toBe(1);
     expect(lbCompare(-0, 0)).toBe(0);
