@@ -29,6 +29,7 @@ export type {
   ScatterOptions,
   SubmitOptions,
 } from "./options.js";
+export { withHelpers } from "./shipping/with-helpers.js";
 export { CliProcess } from "./cluster/child-process.js";
 export { LocalCluster, type LocalClusterOptions } from "./cluster/local-cluster.js";
 export * from "./collections/index.js";

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../client.js";
 import { LocalCluster } from "../cluster/local-cluster.js";
 import { FreeVariableError, RemoteTaskError } from "../errors.js";
+import { withHelpers } from "../shipping/with-helpers.js";
 import { Bag } from "./bag.js";
 import { CollectionError } from "./errors.js";
 import { seededRandom } from "./testing/seeded-random.js";
@@ -226,5 +227,18 @@ describe("Bag on a LocalCluster", () => {
         (e: unknown) => e,
       );
     expect((keyError as CollectionError).code).toBe("unhashable-key");
+  });
+
+  it("runs a step whose helpers travel with it (withHelpers), like the sequential computation", async () => {
+    const STOP = new Set(["the", "a", "is", "and", "are"]);
+    const STOP_WORDS = [...STOP];
+    function words(line: string): string[] {
+      return line.split(" ").filter((w) => !STOP_WORDS.includes(w));
+    }
+    const local = TEXT.flatMap((line) => line.split(" ").filter((w) => !STOP.has(w)));
+    const remote = await Bag.from(client, TEXT, { npartitions: 2 })
+      .flatMap(withHelpers((line: string) => words(line), { words, STOP_WORDS }))
+      .compute();
+    expect(remote).toEqual(local);
   });
 });

@@ -26,7 +26,18 @@ const MAX_DEPTH = 32;
 
 const cache = new WeakMap<AnyFunction, Map<string, AnyFunction>>();
 
+/**
+ * `fn` with its helpers bound: a self-contained function (callable here too) that any
+ * step accepts — submit, map, and collection steps such as `bag.map(...)`.
+ */
+export function withHelpers<F extends AnyFunction>(fn: F, uses: Record<string, unknown>): F;
 export function withHelpers(fn: AnyFunction, uses: Record<string, unknown>): AnyFunction {
+  if (typeof fn !== "function") {
+    throw unusable(`withHelpers takes a function first, got ${fn === null ? "null" : typeof fn}`);
+  }
+  if (uses === null || typeof uses !== "object" || Array.isArray(uses)) {
+    throw unusable("the helpers must be an object, e.g. withHelpers(fn, { fit, SCALE })");
+  }
   if ((fn as { [MODULE_FUNCTION]?: unknown })[MODULE_FUNCTION]) {
     throw unusable(
       "the submitted function comes from an uploaded module, which already has its imports: submit it without `uses`",
@@ -136,5 +147,5 @@ function isBindable(name: string): boolean {
 }
 
 function unusable(message: string): LaunchbayError {
-  return new LaunchbayError("invalid-option", `submit option uses: ${message}`);
+  return new LaunchbayError("invalid-option", `uses: ${message}`);
 }
