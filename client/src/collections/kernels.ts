@@ -117,16 +117,74 @@ export function lbKeyHash(id: unknown): number {
  */
 export function lbCompare(a: unknown, b: unknown, descending?: boolean): number {
   const sign = descending ? -1 : 1;
-  const missing = (v: unknown): boolean =>
-    v === undefined || v === null || (typeof v === "number" && Number.isNaN(v));
-  const kindOf = (v: unknown): string => {
-    const t = typeof v;
-    if (t === "number" || t === "bigint") return "number";
-    if (t === "string" || t === "boolean") return t;
-    if (Array.isArray(v)) return "array";
-    if (v instanceof Date) return "date";
-    return "unordered";
-  };
+  const ta = typeof a;
+  const tb = typeof b;
+  // Fast paths (no allocation) for the common cases: two numbers, two strings.
+  if (ta === "number" && tb === "number" && !Number.isNaN(a) && !Number.isNaN(b)) {
+    return (a as number) < (b as number) ? -sign : (a as number) > (b as number) ? sign : 0;
+  }
+  if (ta === "string" && tb === "string") {
+    const x = a as string;
+    const y = b as string;
+    if (x === y) return 0;
+    const n = x.length < y.length ? x.length : y.length;
+    for (let i = 0; i < n; i++) {
+      let cx = x.charCodeAt(i);
+      let cy = y.charCodeAt(i);
+      if (cx === cy) continue;
+      // UTF-16 units to code point order: surrogates (astral code points) after U+E000..U+FFFF.
+      if (cx >= 0xd800) cx = cx >= 0xe000 ? cx - 0x800 : cx + 0x2000;
+      if (cy >= 0xd800) cy = cy >= 0xe000 ? cy - 0x800 : cy + 0x2000;
+      return cx < cy ? -sign : sign;
+    }
+    return x.length < y.length ? -sign : sign;
+  }
+  const missingA = a === undefined || a === null || (ta === "number" && Number.isNaN(a));
+  const missingB = b === undefined || b === null || (tb === "number" && Number.isNaN(b));
+  if (missingA || missingB) return missingA === missingB ? 0 : missingA ? 1 : -1;
+  const kindA =
+    ta === "number" || ta === "bigint"
+      ? "number"
+      : ta === "string" || ta === "boolean"
+        ? ta
+        : Array.isArray(a)
+          ? "array"
+          : a instanceof Date
+            ? "date"
+            : "unordered";
+  const kindB =
+    tb === "number" || tb === "bigint"
+      ? "number"
+      : tb === "string" || tb === "boolean"
+        ? tb
+        : Array.isArray(b)
+          ? "array"
+          : b instanceof Date
+            ? "date"
+            : "unordered";
+  if (kindA === kindB && kindA !== "unordered") {
+    if (kindA === "number") {
+      return (a as number) < (b as number) ? -sign : (a as number) > (b as number) ? sign : 0;
+    }
+    if (kindA === "boolean") return a === b ? 0 : a ? sign : -sign;
+    if (kindA === "date") {
+      const x = (a as Date).getTime();
+      const y = (b as Date).getTime();
+      if (Number.isNaN(x) || Number.isNaN(y)) {
+        return Number.isNaN(x) === Number.isNaN(y) ? 0 : Number.isNaN(x) ? 1 : -1;
+      }
+      return x < y ? -sign : x > y ? sign : 0;
+    }
+    // Arrays, element by element (like tuples); a shorter prefix first.
+    const x = a as unknown[];
+    const y = b as unknown[];
+    const n = x.length < y.length ? x.length : y.length;
+    for (let i = 0; i < n; i++) {
+      const order = lbCompare(x[i], y[i], descending);
+      if (order !== 0) return order;
+    }
+    return x.length === y.length ? 0 : x.length < y.length ? -sign : sign;
+  }
   const show = (v: unknown): string => {
     if (typeof v === "string") return `the string ${JSON.stringify(v.slice(0, 30))}`;
     if (typeof v === "bigint") return `the bigint ${v}n`;
@@ -139,66 +197,13 @@ export function lbCompare(a: unknown, b: unknown, descending?: boolean): number 
     }
     return `a ${typeof v}`;
   };
-  const unorderable = (x: unknown, y: unknown): Error => {
-    const error = new TypeError(
-      `cannot order ${show(x)} and ${show(y)}: sorting, min, max, topK and group order ` +
-        "compare numbers (and bigints) with numbers, strings with strings, booleans with " +
-        "booleans, Dates with Dates and arrays element by element (like Python tuples); " +
-        "objects have no order. Compare by a key instead, e.g. topK(3, (r) => r.score), " +
-        "or make the values one kind, e.g. map((x) => String(x))",
-    );
-    error.name = "UnorderableValuesError";
-    return error;
-  };
-  const codePoints = (x: string, y: string): number => {
-    const n = Math.min(x.length, y.length);
-    for (let i = 0; i < n; i++) {
-      let cx = x.charCodeAt(i);
-      let cy = y.charCodeAt(i);
-      if (cx === cy) continue;
-      // UTF-16 units to code point order: surrogates (astral code points) after U+E000..U+FFFF.
-      if (cx >= 0xd800) cx = cx >= 0xe000 ? cx - 0x800 : cx + 0x2000;
-      if (cy >= 0xd800) cy = cy >= 0xe000 ? cy - 0x800 : cy + 0x2000;
-      return cx < cy ? -1 : 1;
-    }
-    return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
-  };
-  const compare = (x: unknown, y: unknown): number => {
-    const mx = missing(x);
-    const my = missing(y);
-    if (mx || my) return mx === my ? 0 : mx ? 1 : -1;
-    const kx = kindOf(x);
-    const ky = kindOf(y);
-    if (kx !== ky || kx === "unordered") throw unorderable(x, y);
-    switch (kx) {
-      case "number": {
-        const nx = x as number;
-        const ny = y as number;
-        return nx < ny ? -sign : nx > ny ? sign : 0;
-      }
-      case "string":
-        return sign * codePoints(x as string, y as string);
-      case "boolean":
-        return x === y ? 0 : x ? sign : -sign;
-      case "date": {
-        const tx = (x as Date).getTime();
-        const ty = (y as Date).getTime();
-        if (Number.isNaN(tx) || Number.isNaN(ty)) {
-          return Number.isNaN(tx) === Number.isNaN(ty) ? 0 : Number.isNaN(tx) ? 1 : -1;
-        }
-        return tx < ty ? -sign : tx > ty ? sign : 0;
-      }
-      default: {
-        const ax = x as unknown[];
-        const ay = y as unknown[];
-        const n = Math.min(ax.length, ay.length);
-        for (let i = 0; i < n; i++) {
-          const order = compare(ax[i], ay[i]);
-          if (order !== 0) return order;
-        }
-        return ax.length === ay.length ? 0 : ax.length < ay.length ? -sign : sign;
-      }
-    }
-  };
-  return compare(a, b);
+  const error = new TypeError(
+    `cannot order ${show(a)} and ${show(b)}: sorting, min, max, topK and group order ` +
+      "compare numbers (and bigints) with numbers, strings with strings, booleans with " +
+      "booleans, Dates with Dates and arrays element by element (like Python tuples); " +
+      "objects have no order. Compare by a key instead, e.g. topK(3, (r) => r.score), " +
+      "or make the values one kind, e.g. map((x) => String(x))",
+  );
+  error.name = "UnorderableValuesError";
+  throw error;
 }
