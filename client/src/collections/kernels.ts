@@ -127,7 +127,7 @@ export function lbCompare(a: unknown, b: unknown, descending?: boolean): number 
     const x = a as string;
     const y = b as string;
     if (x === y) return 0;
-    const n = x.length < y.length ? x.length : y.length;
+    const n = Math.min(x.length, y.length);
     for (let i = 0; i < n; i++) {
       let cx = x.charCodeAt(i);
       let cy = y.charCodeAt(i);
@@ -178,7 +178,7 @@ export function lbCompare(a: unknown, b: unknown, descending?: boolean): number 
     // Arrays, element by element (like tuples); a shorter prefix first.
     const x = a as unknown[];
     const y = b as unknown[];
-    const n = x.length < y.length ? x.length : y.length;
+    const n = Math.min(x.length, y.length);
     for (let i = 0; i < n; i++) {
       const order = lbCompare(x[i], y[i], descending);
       if (order !== 0) return order;
