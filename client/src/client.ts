@@ -35,6 +35,7 @@ import { resolveSchedulerAddress } from "./scheduler-address.js";
 import { type Incoming, type Outgoing, SchedulerLink } from "./scheduler-link.js";
 import { CodeHoldings } from "./shipping/code-holdings.js";
 import { type ShippedFunction, shipFunction } from "./shipping/shipped-function.js";
+import { withHelpers } from "./shipping/with-helpers.js";
 import { contentKey, pureKey, randomKey } from "./task-keys.js";
 import { decodeValue, encodePrimitiveArgs } from "./values/primitive-values.js";
 
@@ -196,7 +197,8 @@ export class Client implements FutureOwner {
     ...args: FutureArgs<A>
   ): Future<Awaited<R>> {
     const parsed = parseOptions(SubmitOptions, options, "submit options");
-    return this.#submit(shipFunction(fn), args, {
+    const shipped = shipFunction(parsed.uses ? withHelpers(fn, parsed.uses) : fn);
+    return this.#submit(shipped, args, {
       ...taskOptions(parsed),
       key: parsed.key,
     }) as Future<Awaited<R>>;
@@ -210,7 +212,7 @@ export class Client implements FutureOwner {
   ): Future<Awaited<R>>[] {
     const parsed =
       options === undefined ? undefined : parseOptions(MapOptions, options, "map options");
-    const shipped = shipFunction(fn);
+    const shipped = shipFunction(parsed?.uses ? withHelpers(fn, parsed.uses) : fn);
     const list = Array.isArray(items) ? items : [...items];
     if (parsed?.keys && parsed.keys.length !== list.length) {
       throw new LaunchbayError(
@@ -228,21 +230,38 @@ export class Client implements FutureOwner {
   }
 
   /**
-   * Sends values to the workers ahead of time; returns one future per value, resolved once
-   * stored. By default keys come from the content, so the same value is stored once.
+   * Sends values to the workers ahead of time. An array gives one future per value,
+   * resolved once stored (`await client.scatter([a, b])`); a single value gives its
+   * future at once (`client.scatter(a)`, not awaited: awaiting a future gives its value).
+   * By default keys come from the content, so the same value is stored once.
    */
-  async scatter<T>(values: readonly T[], options?: ScatterOptions): Promise<Future<T>[]> {
-    this.#assertOpen();
-    if (!Array.isArray(values)) {
-      throw new LaunchbayError(
-        "invalid-option",
-        "scatter() takes an array of values: client.scatter([a, b])",
-      );
+  scatter<T>(values: readonly T[], options?: ScatterOptions): Promise<Future<T>[]>;
+  scatter<T>(value: T, options?: ScatterOptions): Future<T>;
+  scatter<T>(values: T | readonly T[], options?: ScatterOptions): Promise<Future<T>[]> | Future<T> {
+    if (!Array.isArray(values)) return this.#scatter<T>([values as T], options)[0]!;
+    let futures: Future<T>[];
+    try {
+      futures = this.#scatter<T>(values as readonly T[], options);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return (async () => {
+      await Promise.all(futures.map((f) => Future.stateOf(f).whenDone()));
+      for (const future of futures) {
+        const state = Future.stateOf(future);
+        if (state.status !== "finished") throw state.error;
+      }
+      return futures;
+    })();
+  }
+
+  #scatter<T>(values: readonly T[], options: ScatterOptions | undefined): Future<T>[] {
+    this.#assertOpen();
     const parsed = parseOptions(ScatterOptions, options, "scatter options");
     const items: { key: string; data: Uint8Array }[] = [];
     const futures = values.map((value, i) => {
-      const data = this.#serialize(value, `scattered value ${i}`);
+      const what = values.length === 1 ? "the scattered value" : `scattered value ${i}`;
+      const data = this.#serialize(value, what);
       const key = parsed.hash === false ? randomKey("scatter") : contentKey("scatter", data);
       let state = this.#table.get(key);
       if (!state) {
@@ -259,11 +278,6 @@ export class Client implements FutureOwner {
         broadcast: parsed.broadcast ?? false,
         ...(workers ? { workers } : {}),
       });
-    }
-    await Promise.all(futures.map((f) => Future.stateOf(f).whenDone()));
-    for (const future of futures) {
-      const state = Future.stateOf(future);
-      if (state.status !== "finished") throw state.error;
     }
     return futures;
   }

@@ -32,7 +32,8 @@ describe("client errors", () => {
     const error = new FreeVariableError(["data", "scale"], "");
     expect(error.message).toBe(
       "a function uses `data`, `scale` from the notebook, but a function sent to workers cannot use variables " +
-        "from the notebook: pass them as arguments (client.submit(fn, data)), or put helpers in a module and ship " +
+        "from the notebook: pass them as arguments (client.submit(fn, data)), list helpers in uses " +
+        "(client.submitWith({ uses: { data } }, fn, ...)), or put helpers in a module and ship " +
         "it with client.uploadModule(path)",
     );
     expect(error.variables).toEqual(["data", "scale"]);

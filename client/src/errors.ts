@@ -76,6 +76,7 @@ function freeVariableMessage(variables: readonly string[], functionName: string)
     `${fn} uses ${named} from the notebook, but a function sent to workers cannot use ` +
     `variables from the notebook: pass ${variables.length > 1 ? "them" : "it"} as ` +
     `${variables.length > 1 ? "arguments" : "an argument"} (client.submit(fn, ${first})), ` +
+    `list helpers in uses (client.submitWith({ uses: { ${first} } }, fn, ...)), ` +
     "or put helpers in a module and ship it with client.uploadModule(path)" +
     (hints.length ? `. Note: ${hints.join("; ")}` : "")
   );

@@ -23,7 +23,19 @@ export type { FutureStatus } from "./futures/key-state.js";
 export type { Gathered } from "./futures/nested-futures.js";
 export type { ReturnWhen, WaitOptions, WaitResult } from "./futures/wait.js";
 export { type ModuleFunctions, RemoteModule } from "./modules/remote-module.js";
-export type { ConnectOptions, MapOptions, ScatterOptions, SubmitOptions } from "./options.js";
+export type {
+  ConnectOptions,
+  MapOptions,
+  ResultOptions,
+  ScatterOptions,
+  SubmitOptions,
+} from "./options.js";
+export { withHelpers } from "./shipping/with-helpers.js";
 export { CliProcess } from "./cluster/child-process.js";
 export { LocalCluster, type LocalClusterOptions } from "./cluster/local-cluster.js";
 export * from "./collections/index.js";
+export {
+  type ProgressOptions,
+  type ProgressSummary,
+  progress,
+} from "./progress/progress.js";

@@ -1,4 +1,4 @@
-/** Options of `Client.connect`, `submitWith`, `map` and `scatter`, validated with zod. */
+/** Options of `Client.connect`, `submitWith`, `map`, `scatter` and `result`, validated with zod. */
 import { z } from "zod";
 import { invalidOption } from "./errors.js";
 
@@ -21,6 +21,13 @@ const TaskOptionsShape = {
   workers: WorkerNames.optional(),
   /** With `workers`: prefer them, but allow others. */
   allowOtherWorkers: z.boolean().optional(),
+  /** Helpers that travel with the function: `{ fit, sleep, SCALE }` (functions and plain data). */
+  uses: z
+    .custom<Record<string, unknown>>(
+      (v) => v !== null && typeof v === "object" && !Array.isArray(v),
+      { message: "uses must be an object of helpers, e.g. { uses: { fit, SCALE } }" },
+    )
+    .optional(),
 };
 
 export const SubmitOptions = z.strictObject({
@@ -46,6 +53,12 @@ export const ScatterOptions = z.strictObject({
   workers: WorkerNames.optional(),
 });
 export type ScatterOptions = z.input<typeof ScatterOptions>;
+
+export const ResultOptions = z.strictObject({
+  /** Reject with a TimeoutError (code `timeout`) if the value is not there after this long. */
+  timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
+});
+export type ResultOptions = z.input<typeof ResultOptions>;
 
 export const ConnectOptions = z.strictObject({
   token: z.string().optional(),

@@ -1,5 +1,5 @@
 /**
- * The functions Bag's built-in operations (count, sum, min, max, mean, frequencies, pluck)
+ * The functions Bag's built-in operations (count, sum, mean, frequencies, pluck)
  * hand to the same machinery as user functions: each is self-contained, because its
  * source is what runs on the workers.
  */
@@ -14,12 +14,6 @@ export function countItem(n: number): number {
 }
 export function addNumbers(a: number, b: number): number {
   return a + b;
-}
-export function smaller<T>(a: T, b: T): T {
-  return b < a ? b : a;
-}
-export function larger<T>(a: T, b: T): T {
-  return b > a ? b : a;
 }
 export function sumAndCount(items: number[]): [number, number] {
   let total = 0;

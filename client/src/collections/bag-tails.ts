@@ -37,8 +37,8 @@ export function splitTail(key: UserFunction): Tail {
   for (const $lb_x of $lb_items) {
     let $lb_k;
     ${settled("$lb_k", "$lb_key($lb_x)")}
-    const $lb_bucket = $lb_buckets[lbKeyHash($lb_k) % $lb_n];
     const $lb_id = lbKeyId($lb_k);
+    const $lb_bucket = $lb_buckets[lbKeyHash($lb_id) % $lb_n];
     let $lb_group = $lb_bucket.get($lb_id);
     if ($lb_group === undefined) {
       $lb_group = [$lb_k, []];
@@ -217,6 +217,45 @@ export const TOPK_COMBINE_TASK: TaskFunction = composeTask({
   entries.sort((a, b) => lbCompare(a[0], b[0], true));
   const top = entries.slice(0, k);
   return isFinal ? top.map((entry) => entry[1]) : top;`,
+});
+
+/**
+ * The first smallest (largest when descending) item of a partition, by `key` when given
+ * ($lb_targs = [descending]): [true, item, key], or [false] for an empty partition.
+ */
+export function extremeTail(descending: boolean, key: UserFunction | undefined): Tail {
+  return {
+    name: descending ? "max" : "min",
+    bindings: [
+      kernelBinding(lbCompare),
+      ...(key ? [IS_THENABLE, userBinding("$lb_key", key)] : []),
+    ],
+    body: `  let $lb_has = false;
+  let $lb_best;
+  let $lb_bestKey;
+  for (const $lb_x of $lb_items) {
+    let $lb_k = $lb_x;
+    ${key ? settled("$lb_k", "$lb_key($lb_x)") : ""}
+    if (!$lb_has || lbCompare($lb_k, $lb_bestKey, $lb_targs[0]) < 0) {
+      $lb_best = $lb_x;
+      $lb_bestKey = $lb_k;
+      $lb_has = true;
+    }
+  }
+  return $lb_has ? [true, $lb_best, $lb_bestKey] : [false];`,
+  };
+}
+
+/** Combines min/max partials `[has, item, key]`, keeping the first of equals (partition order). */
+export const EXTREME_COMBINE_TASK: TaskFunction = composeTask({
+  name: "bag_extreme_combine",
+  params: ["partials", "descending", "isFinal"],
+  bindings: [kernelBinding(lbCompare)],
+  body: `  let acc = [false];
+  for (const partial of partials) {
+    if (partial[0] && (!acc[0] || lbCompare(partial[2], acc[2], descending) < 0)) acc = partial;
+  }
+  return acc;`,
 });
 
 /** A user-level reduction: perPartition(items) at the leaves, aggregate(partials) above. */

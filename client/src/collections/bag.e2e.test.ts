@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../client.js";
 import { LocalCluster } from "../cluster/local-cluster.js";
 import { FreeVariableError, RemoteTaskError } from "../errors.js";
+import { withHelpers } from "../shipping/with-helpers.js";
 import { Bag } from "./bag.js";
 import { CollectionError } from "./errors.js";
 import { seededRandom } from "./testing/seeded-random.js";
@@ -180,5 +181,64 @@ describe("Bag on a LocalCluster", () => {
     expect(error).toBeInstanceOf(CollectionError);
     expect((error as CollectionError).code).toBe("client-closed");
     expect((error as Error).message).toMatch(/connect a new client/);
+  });
+
+  it("orders tuples like Python on the cluster: the issue's max, min and topK examples", async () => {
+    const letters = Bag.from(
+      client,
+      [
+        [10, "a"],
+        [9, "b"],
+        [2, "c"],
+      ],
+      { npartitions: 2 },
+    );
+    expect(await letters.max().compute()).toEqual([10, "a"]);
+    expect(await letters.min().compute()).toEqual([2, "c"]);
+    expect(await letters.topK(2).compute()).toEqual([
+      [10, "a"],
+      [9, "b"],
+    ]);
+    const negative = Bag.from(client, [
+      [-0.1, "a"],
+      [-0.9, "b"],
+    ]);
+    expect(await negative.max().compute()).toEqual([-0.1, "a"]);
+    expect(await negative.min().compute()).toEqual([-0.9, "b"]);
+  });
+
+  it("refuses to order a number and a string, with a stable code and both values named", async () => {
+    const error = await Bag.from(client, [3, "x", 1], { npartitions: 2 })
+      .max()
+      .compute()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(CollectionError);
+    expect((error as CollectionError).code).toBe("unorderable-values");
+    expect((error as Error).message).toMatch(/cannot order the (number \d|string "x") and the/);
+    expect((error as Error).cause).toBeInstanceOf(RemoteTaskError);
+    const keyError = await Bag.from(client, [new Map([[1, 2]])])
+      .distinct()
+      .compute()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect((keyError as CollectionError).code).toBe("unhashable-key");
+  });
+
+  it("runs a step whose helpers travel with it (withHelpers), like the sequential computation", async () => {
+    const STOP = new Set(["the", "a", "is", "and", "are"]);
+    const STOP_WORDS = [...STOP];
+    function words(line: string): string[] {
+      return line.split(" ").filter((w) => !STOP_WORDS.includes(w));
+    }
+    const local = TEXT.flatMap((line) => line.split(" ").filter((w) => !STOP.has(w)));
+    const remote = await Bag.from(client, TEXT, { npartitions: 2 })
+      .flatMap(withHelpers((line: string) => words(line), { words, STOP_WORDS }))
+      .compute();
+    expect(remote).toEqual(local);
   });
 });

@@ -15,6 +15,8 @@ import { Future } from "../futures/future.js";
 import {
   DISTINCT_COMBINE_TASK,
   distinctTail,
+  EXTREME_COMBINE_TASK,
+  extremeTail,
   foldByCombineTask,
   foldByTail,
   foldCombineTask,
@@ -31,6 +33,7 @@ import {
   topKTail,
 } from "./bag-tails.js";
 import { ClientRun } from "./client-sink.js";
+import { type PersistOptions, parsePersistOptions } from "./persist-options.js";
 import type { TaskFunction } from "./compose.js";
 import {
   checkClient,
@@ -54,9 +57,7 @@ import {
   addSumsAndCounts,
   countItem,
   identity,
-  larger,
   pluckField,
-  smaller,
   sumAndCount,
 } from "./bag-builtins.js";
 import { CollectionError } from "./errors.js";
@@ -269,14 +270,19 @@ export class Bag<T> {
     return this.#fold<number>(add, add, [true, 0], undefined, "sum");
   }
 
-  min(): Scalar<T> {
-    const min = userFunction(smaller, "Bag.min");
-    return this.#fold<T>(min, min, [false], undefined, "min");
+  /**
+   * The smallest item (by `key(item)` when given, like Python's min(items, key=...)), in
+   * the collections' order (numbers by value, strings by code point, arrays element by
+   * element like Python tuples; missing values skipped; values of kinds that have no order
+   * between them fail with code "unorderable-values"). The first of equal items.
+   */
+  min(key?: (item: T) => Awaitable<unknown>): Scalar<T> {
+    return this.#extreme(false, key);
   }
 
-  max(): Scalar<T> {
-    const max = userFunction(larger, "Bag.max");
-    return this.#fold<T>(max, max, [false], undefined, "max");
+  /** The largest item (by `key(item)` when given), in the same order as min(). */
+  max(key?: (item: T) => Awaitable<unknown>): Scalar<T> {
+    return this.#extreme(true, key);
   }
 
   mean(this: Bag<number>): Scalar<number> {
@@ -396,9 +402,10 @@ export class Bag<T> {
   }
 
   /** Computes every partition and keeps it on the workers: a bag backed by those results. */
-  async persist(): Promise<Bag<T>> {
+  async persist(options?: PersistOptions): Promise<Bag<T>> {
+    const progress = parsePersistOptions(options);
     const run = new ClientRun(this.#client);
-    const futures = await run.persist(this.#flush(), this.npartitions);
+    const futures = await run.persist(this.#flush(), this.npartitions, progress);
     return new Bag<T>(this.#client, { kind: "futures", futures }, []);
   }
 
@@ -471,6 +478,28 @@ export class Bag<T> {
         const partial = v as [boolean, A?];
         if (!partial[0]) throw emptyError(what);
         return partial[1] as A;
+      },
+      what,
+    );
+  }
+
+  #extreme(descending: boolean, key: unknown): Scalar<T> {
+    const what = descending ? "max" : "min";
+    const keyFn = key === undefined ? undefined : userFunction(key, `Bag.${what}`);
+    const plan = this.#treeReduce(
+      extremeTail(descending, keyFn),
+      [descending],
+      EXTREME_COMBINE_TASK,
+      [descending],
+      undefined,
+    );
+    return new Scalar<T>(
+      this.#client,
+      plan,
+      (v) => {
+        const partial = v as [boolean, T?];
+        if (!partial[0]) throw emptyError(what);
+        return partial[1] as T;
       },
       what,
     );

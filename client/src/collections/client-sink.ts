@@ -4,9 +4,10 @@
  * submitted (the scheduler keeps what pending tasks still need) and of the rest when done.
  */
 import type { Client } from "../client.js";
-import { LaunchbayError } from "../errors.js";
+import { LaunchbayError, RemoteTaskError } from "../errors.js";
 import type { Future } from "../futures/future.js";
 import type { TaskFunction } from "./compose.js";
+import { type ProgressOptions, trackFutures } from "../progress/progress.js";
 import { CollectionError } from "./errors.js";
 import { GraphBuilder, type PartitionRef, type TaskSink } from "./graph-builder.js";
 import type { Plan } from "./plan.js";
@@ -82,22 +83,42 @@ export class ClientRun {
   }
 
   /** Handles on every partition of `plan`, computed and held on the workers. */
-  async persist(plan: Plan, npartitions: number): Promise<Future<unknown>[]> {
+  async persist(
+    plan: Plan,
+    npartitions: number,
+    progress?: ProgressOptions,
+  ): Promise<Future<unknown>[]> {
     const futures = Array.from({ length: npartitions }, (_, i) => this.builder.handle(plan, i));
     this.sink.releaseExcept(new Set(futures));
+    if (progress !== undefined) await trackFutures(futures, progress);
     await this.client.wait(futures);
     for (const future of futures) {
       const error = await future.exception();
       if (error) {
         this.sink.releaseExcept(new Set());
-        throw error;
+        throw closedError(error);
       }
     }
     return futures;
   }
 }
 
+/** The errors the order and key kernels throw inside tasks, by their `name`. */
+const KERNEL_ERRORS: Record<string, "unorderable-values" | "unhashable-key"> = {
+  UnorderableValuesError: "unorderable-values",
+  UnhashableKeyError: "unhashable-key",
+};
+
 function closedError(error: unknown): unknown {
+  if (error instanceof RemoteTaskError && error.remoteCode === undefined) {
+    const code = Object.hasOwn(KERNEL_ERRORS, error.remoteName)
+      ? KERNEL_ERRORS[error.remoteName]
+      : undefined;
+    if (code !== undefined) {
+      const message = error.message.split("\n--- remote stack ---")[0]!;
+      return new CollectionError(code, message, { cause: error });
+    }
+  }
   if (error instanceof LaunchbayError && error.code === "client-closed") {
     return new CollectionError(
       "client-closed",

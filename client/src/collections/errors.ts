@@ -1,7 +1,10 @@
 /**
  * Errors the collections (Bag, Table, Scalar) throw on the client before any task runs,
  * each with a stable `code` (documented in client/docs/collections.md, checked by a test)
- * and a message that says what to do next. Errors from the runtime itself (a task that
+ * and a message that says what to do next. Two codes come from inside tasks: a sort,
+ * min/max, topK or group order met values with no order between them
+ * ("unorderable-values"), or a group/distinct key with no equality by value
+ * ("unhashable-key"); the task's RemoteTaskError is the `cause`. Other errors from the runtime itself (a task that
  * threw, a free variable in a user function) keep their client error classes
  * (`RemoteTaskError`, `FreeVariableError`).
  */
@@ -14,6 +17,9 @@ export const COLLECTION_ERROR_CODES = [
   "empty-collection",
   "unknown-column",
   "invalid-aggregation",
+  "no-index",
+  "unorderable-values",
+  "unhashable-key",
 ] as const;
 export type CollectionErrorCode = (typeof COLLECTION_ERROR_CODES)[number];
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { composeTask, kernelBinding, type TaskFunction } from "./compose.js";
 import { CollectionError } from "./errors.js";
-import { lbCompare } from "./kernels.js";
+import { lbCompare, lbKeyId } from "./kernels.js";
 import { lbConcat, lbTakeRows } from "./table-kernels.js";
 import type { TableTail } from "./table-ops.js";
 
@@ -76,18 +76,19 @@ export function unknownColumn(
 }
 
 const COMPARE = kernelBinding(lbCompare);
+const KEY_ID = kernelBinding(lbKeyId);
 
 /** Per partition: [[keyValues, accumulators], ...] ($lb_targs = [groupColumns, aggs]). */
 export const GROUP_AGG_TAIL: TableTail = {
   name: "groupBy_agg",
-  bindings: [COMPARE],
+  bindings: [COMPARE, KEY_ID],
   body: `  const [$lb_groupCols, $lb_aggs] = $lb_targs;
   const $lb_g = $lb_groupCols.map(($lb_c) => $lb_part.values[$lb_part.columns.indexOf($lb_c)]);
   const $lb_a = $lb_aggs.map(($lb_s) => $lb_part.values[$lb_part.columns.indexOf($lb_s[1])]);
   const $lb_groups = new Map();
   for (let $lb_i = 0; $lb_i < $lb_part.length; $lb_i++) {
     const $lb_key = $lb_g.map(($lb_col) => $lb_col[$lb_i]);
-    const $lb_id = JSON.stringify($lb_key);
+    const $lb_id = lbKeyId($lb_key);
     let $lb_group = $lb_groups.get($lb_id);
     if ($lb_group === undefined) {
       $lb_group = [$lb_key, $lb_aggs.map(() => [0, 0, undefined, undefined])];
@@ -110,11 +111,11 @@ export const GROUP_AGG_TAIL: TableTail = {
 export const GROUP_AGG_COMBINE_TASK: TaskFunction = composeTask({
   name: "table_groupBy_agg_combine",
   params: ["partials", "groupCols", "aggs", "isFinal"],
-  bindings: [COMPARE],
+  bindings: [COMPARE, KEY_ID],
   body: `  const groups = new Map();
   for (const partial of partials) {
     for (const entry of partial) {
-      const id = JSON.stringify(entry[0]);
+      const id = lbKeyId(entry[0]);
       const group = groups.get(id);
       if (group === undefined) {
         groups.set(id, entry);

@@ -10,7 +10,7 @@ import {
   type TaskFunction,
   userBinding,
 } from "./compose.js";
-import { lbIsThenable, lbSettle } from "./kernels.js";
+import { lbIsThenable, lbKeyId, lbLookup, lbSettle } from "./kernels.js";
 import { lbMask, lbRows, lbSelect, lbSetColumn } from "./table-kernels.js";
 import type { UserFunction } from "./user-function.js";
 
@@ -22,7 +22,8 @@ export type RowOp =
       readonly fn: UserFunction;
       readonly args: readonly unknown[];
     }
-  | { readonly kind: "select"; readonly columns: readonly string[] };
+  | { readonly kind: "select"; readonly columns: readonly string[] }
+  | { readonly kind: "lookup"; readonly column: string; readonly values: readonly unknown[] };
 
 export interface TableTail {
   readonly name: string;
@@ -50,6 +51,8 @@ function opCode(k: number, op: RowOp): string {
       return `  $lb_part = lbSetColumn($lb_part, $lb_opArgs[${k}][0], ${rowResults(k, op.args.length)});`;
     case "select":
       return `  $lb_part = lbSelect($lb_part, $lb_opArgs[${k}][0]);`;
+    case "lookup":
+      return `  $lb_part = lbMask($lb_part, lbLookup($lb_part, $lb_opArgs[${k}][0], $lb_opArgs[${k}][1]));`;
   }
 }
 
@@ -65,10 +68,14 @@ export function tablePipelineTask(ops: readonly RowOp[], tail: TableTail): TaskF
   const lines: string[] = [];
   const names = ["table"];
   for (const [k, op] of ops.entries()) {
-    if (op.kind !== "select") {
+    if (op.kind === "select") names.push("select");
+    else if (op.kind === "lookup") {
+      bindings.push(kernelBinding(lbKeyId), kernelBinding(lbLookup));
+      names.push("loc");
+    } else {
       bindings.push(userBinding(`$lb_f${k}`, op.fn));
       names.push(op.kind, op.fn.name === "task" ? "" : op.fn.name);
-    } else names.push("select");
+    }
     lines.push(opCode(k, op));
   }
   bindings.push(...tail.bindings);
@@ -82,7 +89,7 @@ export function tablePipelineTask(ops: readonly RowOp[], tail: TableTail): TaskF
   });
 }
 
-/** Each op's data arguments: filter → [_, extra], withColumn → [name, extra], select → [columns]. */
+/** Each op's data arguments: filter → [_, extra], withColumn → [name, extra], select → [columns], lookup → [column, values]. */
 export function rowOpArgs(ops: readonly RowOp[]): unknown[][] {
   return ops.map(argsOf);
 }
@@ -95,5 +102,7 @@ function argsOf(op: RowOp): unknown[] {
       return [op.name, [...op.args]];
     case "select":
       return [[...op.columns]];
+    case "lookup":
+      return [op.column, [...op.values]];
   }
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../client.js";
 import { LocalCluster } from "../cluster/local-cluster.js";
 import { RemoteTaskError } from "../errors.js";
+import type { CollectionError } from "./errors.js";
 import { type Row, Table } from "./table.js";
 import { seededRandom } from "./testing/seeded-random.js";
 
@@ -127,5 +128,60 @@ describe("Table on a LocalCluster", () => {
     expect(error).toBeInstanceOf(RemoteTaskError);
     expect((error as RemoteTaskError).message).toMatch(/failed: TypeError: no engines/);
     expect((error as RemoteTaskError).remoteStack).toMatch(/at explode \(/);
+  });
+});
+
+describe("Table column shortcuts, valueCounts and loc on a LocalCluster", () => {
+  const data = flights(3_000, 11);
+  const delays = data.map((f) => f.delay).filter((d): d is number => d !== null);
+
+  it("sums, averages and finds min/max of a column like the sequential computation", async () => {
+    const table = Table.fromRecords(client, data, { npartitions: 6 });
+    expect(await table.sum("delay").compute()).toBe(delays.reduce((a, b) => a + b, 0));
+    expect(await table.mean("delay").compute()).toBeCloseTo(
+      delays.reduce((a, b) => a + b, 0) / delays.length,
+      9,
+    );
+    expect(await table.min("delay").compute()).toBe(Math.min(...delays));
+    expect(await table.max("distance").compute()).toBe(Math.max(...data.map((f) => f.distance)));
+    expect(await table.max("origin").compute()).toBe(
+      [...new Set(data.map((f) => f.origin))].sort().at(-1),
+    );
+    const none = table.filter((f) => f.delay === -1_000);
+    expect(await none.sum("delay").compute()).toBe(0);
+    expect(await none.mean("delay").compute()).toBeNull();
+  });
+
+  it("counts values most frequent first, leaving missing values out, like value_counts()", async () => {
+    const counts = new Map<number, number>();
+    for (const f of data) if (f.delay !== null) counts.set(f.month, (counts.get(f.month) ?? 0) + 1);
+    const local = [...counts]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .map(([month, count]) => ({ month, count }));
+    const table = Table.fromRecords(client, data, { npartitions: 5 });
+    const remote = await table
+      .filter((f) => f.delay !== null)
+      .valueCounts("month")
+      .compute();
+    expect(remote).toEqual(local);
+    const withMissing = await Table.fromRecords(client, data, { npartitions: 5 })
+      .valueCounts("delay")
+      .head(1);
+    expect(withMissing[0]!.delay).not.toBeNull();
+  });
+
+  it("looks rows up by an index value or values with loc, in table order", async () => {
+    const indexed = Table.fromRecords(client, data, { npartitions: 4 }).setIndex("origin");
+    expect(indexed.index).toBe("origin");
+    expect(await indexed.loc("SFO").compute()).toEqual(data.filter((f) => f.origin === "SFO"));
+    expect(await indexed.loc(["SEA", "ATL"]).count().compute()).toBe(
+      data.filter((f) => f.origin === "SEA" || f.origin === "ATL").length,
+    );
+    const sfoDelay = await indexed.loc("SFO").mean("delay").compute();
+    const sfo = data.filter((f) => f.origin === "SFO" && f.delay !== null);
+    expect(sfoDelay).toBeCloseTo(sfo.reduce((a, f) => a + f.delay!, 0) / sfo.length, 9);
+    expect(() => Table.fromRecords(client, data).loc("SFO")).toThrow(
+      expect.objectContaining({ code: "no-index" }) as CollectionError,
+    );
   });
 });

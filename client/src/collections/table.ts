@@ -15,6 +15,7 @@
  */
 import type { Client } from "../client.js";
 import { ClientRun } from "./client-sink.js";
+import { type PersistOptions, parsePersistOptions } from "./persist-options.js";
 import {
   checkClient,
   DEFAULT_FAN_IN,
@@ -93,6 +94,8 @@ export class Table<R extends Row = Record<string, unknown>> {
   readonly #columns: readonly string[];
   /** Set on a table made by sortBy (and nothing after it): head(n) then sorts only n per partition. */
   readonly #sort: SortSpec | undefined;
+  /** The column `loc()` looks rows up by (setIndex), kept while the column is. */
+  readonly #index: string | undefined;
 
   private constructor(
     client: Client,
@@ -100,12 +103,14 @@ export class Table<R extends Row = Record<string, unknown>> {
     ops: readonly RowOp[],
     columns: readonly string[],
     sort?: SortSpec,
+    index?: string,
   ) {
     this.#client = client;
     this.#base = base;
     this.#ops = ops;
     this.#columns = columns;
     this.#sort = sort;
+    this.#index = index !== undefined && columns.includes(index) ? index : undefined;
   }
 
   /** A table of plain-object records, split into `npartitions` (default up to 16). */
@@ -143,6 +148,11 @@ export class Table<R extends Row = Record<string, unknown>> {
 
   get npartitions(): number {
     return npartitionsOf(this.#base);
+  }
+
+  /** The column set by setIndex (what loc() looks up), or undefined. */
+  get index(): string | undefined {
+    return this.#index;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -214,6 +224,33 @@ export class Table<R extends Row = Record<string, unknown>> {
     });
   }
 
+  /**
+   * The same table with `column` as its index: `loc(value)` then looks rows up by it, like
+   * pandas' `df.set_index("origin").loc["SFO"]`. The column stays a column; nothing is
+   * moved (a lookup scans every partition), and the index is kept through row steps,
+   * sortBy and persist while the column exists.
+   */
+  setIndex(column: keyof R & string): Table<R> {
+    this.#checkColumn(column, "Table.setIndex");
+    return new Table<R>(this.#client, this.#base, this.#ops, this.#columns, this.#sort, column);
+  }
+
+  /**
+   * The rows whose index value equals `label`, or one of `labels` when given an array
+   * (equality as for groupBy keys: 1 and 1n are one label; wrap a tuple label in an
+   * array: loc([[2024, "SFO"]])). Rows keep the table's order. Lazy, like filter.
+   */
+  loc(label: unknown): Table<R> {
+    if (this.#index === undefined) {
+      throw new CollectionError(
+        "no-index",
+        'Table.loc looks rows up by the index, and this table has none: set one first, e.g. table.setIndex("origin").loc("SFO")',
+      );
+    }
+    const labels = Array.isArray(label) ? [...label] : [label];
+    return this.#with({ kind: "lookup", column: this.#index, values: labels }, this.#columns);
+  }
+
   /** The rows sorted by `column` (missing values last), in one partition; stable. */
   sortBy(column: keyof R & string, options?: SortOptions): Table<R> {
     this.#checkColumn(column, "Table.sortBy");
@@ -226,7 +263,14 @@ export class Table<R extends Row = Record<string, unknown>> {
     }
     const input = this.#flush();
     const sort: SortSpec = { input, column, descending };
-    return new Table<R>(this.#client, sortPlan(sort, null, this.#columns), [], this.#columns, sort);
+    return new Table<R>(
+      this.#client,
+      sortPlan(sort, null, this.#columns),
+      [],
+      this.#columns,
+      sort,
+      this.#index,
+    );
   }
 
   // ---------------------------------------------------------------------------------------
@@ -235,6 +279,40 @@ export class Table<R extends Row = Record<string, unknown>> {
   count(): Scalar<number> {
     const plan = this.#treeReduce(COUNT_TAIL, [], SUM_COMBINE_TASK, []);
     return new Scalar<number>(this.#client, plan, (v) => v as number, "count");
+  }
+
+  /** The sum of a column's numbers (missing values skipped; 0 when none), like `df[col].sum()`. */
+  sum(column: keyof R & string): Scalar<number> {
+    return this.#columnAgg(column, "sum", "Table.sum") as Scalar<number>;
+  }
+
+  /** The mean of a column's numbers (missing values skipped; null when none). */
+  mean(column: keyof R & string): Scalar<number | null> {
+    return this.#columnAgg(column, "mean", "Table.mean") as Scalar<number | null>;
+  }
+
+  /** The smallest value of a column in the collections' order (missing skipped; null when none). */
+  min<K extends keyof R & string>(column: K): Scalar<R[K] | null> {
+    return this.#columnAgg(column, "min", "Table.min") as Scalar<R[K] | null>;
+  }
+
+  /** The largest value of a column in the collections' order (missing skipped; null when none). */
+  max<K extends keyof R & string>(column: K): Scalar<R[K] | null> {
+    return this.#columnAgg(column, "max", "Table.max") as Scalar<R[K] | null>;
+  }
+
+  /**
+   * How often each value of `column` occurs, most frequent first (ties in the column's
+   * order), missing values left out: a one-partition table of `{ [column], count }`, like
+   * pandas' `value_counts()` (the count column is named "frequency" if `column` is "count").
+   */
+  valueCounts<K extends keyof R & string>(
+    column: K,
+  ): Table<{ [P in K]: R[K] } & { count: number }> {
+    this.#checkColumn(column, "Table.valueCounts");
+    const out = column === "count" ? "frequency" : "count";
+    const counted = this.groupBy(column).agg({ [out]: [column, "count"] } as never) as Table;
+    return counted.filter(hasCount, out).sortBy(out, { descending: true }) as never;
   }
 
   /** Count, mean, sample standard deviation, min and max of a numeric column. */
@@ -283,10 +361,18 @@ export class Table<R extends Row = Record<string, unknown>> {
   }
 
   /** Computes every partition and keeps it on the workers: a table backed by those results. */
-  async persist(): Promise<Table<R>> {
+  async persist(options?: PersistOptions): Promise<Table<R>> {
+    const progress = parsePersistOptions(options);
     const run = new ClientRun(this.#client);
-    const futures = await run.persist(this.#flush(), this.npartitions);
-    return new Table<R>(this.#client, { kind: "futures", futures }, [], this.#columns);
+    const futures = await run.persist(this.#flush(), this.npartitions, progress);
+    return new Table<R>(
+      this.#client,
+      { kind: "futures", futures },
+      [],
+      this.#columns,
+      undefined,
+      this.#index,
+    );
   }
 
   /** @internal The graph (pending row steps fused into it), for tests. */
@@ -305,7 +391,30 @@ export class Table<R extends Row = Record<string, unknown>> {
   // ---------------------------------------------------------------------------------------
 
   #with(op: RowOp, columns: readonly string[]): Table<R> {
-    return new Table<R>(this.#client, this.#base, [...this.#ops, op], columns);
+    return new Table<R>(
+      this.#client,
+      this.#base,
+      [...this.#ops, op],
+      columns,
+      undefined,
+      this.#index,
+    );
+  }
+
+  #columnAgg(column: string, op: Aggregation, where: string): Scalar<unknown> {
+    this.#checkColumn(column, where);
+    const aggs: [string, string, Aggregation][] = [["value", column, op]];
+    const plan = this.#treeReduce(GROUP_AGG_TAIL, [[], aggs], GROUP_AGG_COMBINE_TASK, [[], aggs]);
+    return new Scalar<unknown>(
+      this.#client,
+      plan,
+      (v) => {
+        const part = v as TablePartition;
+        if (part.length === 0) return op === "sum" ? 0 : null;
+        return part.values[0]![0];
+      },
+      `${op} ${column}`,
+    );
   }
 
   #checkColumn(column: unknown, where: string): void {
@@ -363,6 +472,11 @@ export class GroupedTable<R extends Row, G extends keyof R & string> {
   agg<S extends AggSpecOf<R>>(spec: S): Table<Pick<R, G> & { [O in keyof S]: AggResult<R, S[O]> }> {
     return this.#agg(spec) as never;
   }
+}
+
+/** valueCounts' filter: groups of missing values count 0 present values. */
+function hasCount(row: Record<string, unknown>, name: string): boolean {
+  return (row[name] as number) > 0;
 }
 
 function sortPlan(sort: SortSpec, limit: number | null, columns: readonly string[]): Plan {

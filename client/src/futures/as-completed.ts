@@ -32,7 +32,15 @@ export class AsCompleted<T, Y = Future<T>> implements AsyncIterable<Y> {
     return this.outstanding;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Y> {
+  /**
+   * A hand-written iterator, not an async generator: `yield future` in an async generator
+   * awaits the future (a thenable) and would yield its value instead of the future.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Y> {
+    return { next: () => this.#next() };
+  }
+
+  async #next(): Promise<IteratorResult<Y>> {
     while (this.outstanding > 0) {
       if (this.head === this.completed.length) {
         this.completed = [];
@@ -45,8 +53,9 @@ export class AsCompleted<T, Y = Future<T>> implements AsyncIterable<Y> {
       }
       const future = this.completed[this.head++]!;
       this.outstanding--;
-      if (this.withResults) yield [future, await future.result()] as Y;
-      else yield future as Y;
+      if (this.withResults) return { done: false, value: [future, await future.result()] as Y };
+      return { done: false, value: future as Y };
     }
+    return { done: true, value: undefined };
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Walks arrays and plain objects (at any depth) for futures, and rebuilds the same shape
- * with their values: what `client.gather()` accepts and returns.
+ * Walks arrays, plain objects, Maps (their values) and Sets (at any depth) for futures,
+ * and rebuilds the same shape with their values: what `client.gather()` accepts and
+ * returns.
  */
 import { Future } from "./future.js";
 
@@ -8,11 +9,15 @@ import { Future } from "./future.js";
 export type Gathered<T> =
   T extends Future<infer R>
     ? R
-    : T extends readonly unknown[]
-      ? { -readonly [K in keyof T]: Gathered<T[K]> }
-      : T extends { [key: string]: unknown }
-        ? { [K in keyof T]: Gathered<T[K]> }
-        : T;
+    : T extends ReadonlyMap<infer K, infer V>
+      ? Map<K, Gathered<V>>
+      : T extends ReadonlySet<infer V>
+        ? Set<Gathered<V>>
+        : T extends readonly unknown[]
+          ? { -readonly [K in keyof T]: Gathered<T[K]> }
+          : T extends { [key: string]: unknown }
+            ? { [K in keyof T]: Gathered<T[K]> }
+            : T;
 
 const MAX_DEPTH = 64;
 
@@ -32,8 +37,10 @@ export function collectFutures(
     return out;
   }
   if (depth >= MAX_DEPTH) return out;
-  if (Array.isArray(value)) {
+  if (Array.isArray(value) || value instanceof Set) {
     for (const item of value) collectFutures(item, out, depth + 1);
+  } else if (value instanceof Map) {
+    for (const item of value.values()) collectFutures(item, out, depth + 1);
   } else if (isPlainObject(value)) {
     for (const key of Object.keys(value)) collectFutures(value[key], out, depth + 1);
   }
@@ -49,6 +56,16 @@ export function replaceFutures(
   if (value instanceof Future) return values.get(value);
   if (depth >= MAX_DEPTH) return value;
   if (Array.isArray(value)) return value.map((item) => replaceFutures(item, values, depth + 1));
+  if (value instanceof Map) {
+    const out = new Map();
+    for (const [key, item] of value) out.set(key, replaceFutures(item, values, depth + 1));
+    return out;
+  }
+  if (value instanceof Set) {
+    const out = new Set();
+    for (const item of value) out.add(replaceFutures(item, values, depth + 1));
+    return out;
+  }
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) out[key] = replaceFutures(value[key], values, depth + 1);

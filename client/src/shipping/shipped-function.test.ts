@@ -126,7 +126,8 @@ describe("free-variable analysis", () => {
       expect(e.code).toBe("free-variable");
       expect(e.message).toBe(
         "function `total` uses `data` from the notebook, but a function sent to workers cannot use variables from " +
-          "the notebook: pass it as an argument (client.submit(fn, data)), or put helpers in a module and ship it " +
+          "the notebook: pass it as an argument (client.submit(fn, data)), list helpers in uses " +
+          "(client.submitWith({ uses: { data } }, fn, ...)), or put helpers in a module and ship it " +
           "with client.uploadModule(path)",
       );
     }
