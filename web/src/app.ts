@@ -9,9 +9,13 @@ import type { LauncherConfig } from "./config.js";
 import { isLauncherError, LauncherError } from "./errors.js";
 import { registerAdminRoutes } from "./http/admin-routes.js";
 import { registerApiRoutes } from "./http/api-routes.js";
-import { type AppContext, createLimits } from "./http/context.js";
+import { AbuseLimits, type RateLimitStoreClass } from "./http/abuse-limits.js";
+import type { AppContext } from "./http/context.js";
+import { capNewIdentities } from "./http/identity-cap.js";
 import { LauncherMetrics } from "./http/metrics.js";
 import { openApiDocument } from "./http/openapi.js";
+import { limitBearerGuessing } from "./http/organiser-auth.js";
+import { MemoryOrganiserSessions, type OrganiserSessionStore } from "./http/organiser-sessions.js";
 import { originProblem, ownOriginsFor } from "./http/origin-check.js";
 import { registerPageRoutes } from "./http/pages.js";
 import { registerProxyRoutes } from "./http/proxy-routes.js";
@@ -29,6 +33,10 @@ export interface BuildAppOptions {
   now?: () => number;
   /** What the slow-start notice assumes before any launch has finished (ms). */
   defaultTypicalStartMs?: number;
+  /** A rate-limit store shared between replicas (default: in memory, per process). */
+  rateLimitStore?: RateLimitStoreClass;
+  /** Organiser sessions shared between replicas (default: in memory, per process). */
+  organiserSessions?: OrganiserSessionStore;
 }
 
 export interface LauncherApp extends FastifyInstance {
@@ -46,7 +54,11 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     ...(options.loggerInstance
       ? { loggerInstance: options.loggerInstance }
       : { logger: options.logger ?? { level: config.logLevel } }),
-    trustProxy: config.trustProxy,
+    // A hop count trusts the last N addresses of X-Forwarded-For (as Fastify does for a number).
+    trustProxy:
+      typeof config.trustProxy === "number"
+        ? (_address: string, hop: number) => hop < (config.trustProxy as number)
+        : config.trustProxy,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
     routerOptions: { ignoreDuplicateSlashes: false },
@@ -61,18 +73,27 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     now,
     defaultTypicalStartMs: options.defaultTypicalStartMs,
   });
+  await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });
+  const limits = await AbuseLimits.register(app, config, metrics, {
+    now,
+    store: options.rateLimitStore,
+  });
   const ctx: AppContext = {
     config,
     backend,
     service,
     metrics,
-    limits: createLimits(config),
+    limits,
     now,
     ready: { value: false },
   };
   app.decorate("launcher", ctx);
-
-  await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });
+  app.decorate("launcherNow", now);
+  app.decorate(
+    "organiserSessions",
+    options.organiserSessions ??
+      new MemoryOrganiserSessions(config.organiserSessionHours * 3_600_000),
+  );
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string" },
@@ -117,6 +138,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     if (problem)
       throw new LauncherError("csrf-rejected", `${problem}; use the launcher's own pages`);
   });
+
+  limitBearerGuessing(app, limits, config.organiserToken);
+  capNewIdentities(app, limits);
 
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");

@@ -3,7 +3,8 @@ import { NEVER } from "../backend/backend.js";
 import { newSandboxId } from "../core/ids.js";
 import { LauncherError } from "../errors.js";
 import { type AppContext, requireOrganiser } from "./context.js";
-import { clearOrganiserCookie, safeEqual, setOrganiserCookie } from "./identity.js";
+import { endOrganiserSession, startOrganiserSession } from "./identity.js";
+import { verifyOrganiserToken } from "./organiser-auth.js";
 import { sandboxResponse } from "./sandbox-response.js";
 import {
   adminExpireAllSchema,
@@ -20,16 +21,18 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext): void
 
   app.post("/admin/login", async (request, reply) => {
     const body = decode(loginBodySchema, request.body, "sign-in form");
-    if (!safeEqual(body.token, config.organiserToken)) {
+    if (
+      !(await verifyOrganiserToken(ctx.limits, request, reply, body.token, config.organiserToken))
+    ) {
       request.log.warn("Organiser sign-in with a wrong token");
       return reply.redirect("/admin?error=wrong-token", 303);
     }
-    setOrganiserCookie(request, reply);
+    startOrganiserSession(app, request, reply, config.organiserSessionHours * 3600);
     return reply.redirect("/admin", 303);
   });
 
-  app.post("/admin/logout", async (_request, reply) => {
-    clearOrganiserCookie(reply);
+  app.post("/admin/logout", async (request, reply) => {
+    endOrganiserSession(app, request, reply);
     return reply.redirect("/admin", 303);
   });
 

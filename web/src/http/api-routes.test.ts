@@ -28,7 +28,7 @@ describe("attendee API", () => {
   });
 
   it("marks the identity cookie Secure behind a TLS-terminating proxy", async () => {
-    fx = await buildFixture({ trustProxy: true });
+    fx = await buildFixture({ trustProxy: 1 });
     const res = await fx.app.inject({
       method: "GET",
       url: "/",

@@ -36,23 +36,31 @@ export function registerApiRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post("/api/sandboxes", async (request, reply) => {
     const attendee = ensureAttendee(app, request, reply);
-    enforceRateLimit(ctx, request, reply, attendee);
+    await enforceRateLimit(ctx, request, reply, attendee);
     const body = decode(launchBodySchema, request.body, "launch request");
     const code = config.workshop.accessCode;
-    if (code !== undefined && service.findByOwner(attendee) === undefined) {
-      if (body.accessCode === undefined) {
-        throw new LauncherError(
-          "access-code-required",
-          "this workshop needs an access code: ask the organiser for it",
-        );
+    if (service.findByOwner(attendee) === undefined) {
+      if (code !== undefined) {
+        if (body.accessCode === undefined) {
+          throw new LauncherError(
+            "access-code-required",
+            "this workshop needs an access code: ask the organiser for it",
+          );
+        }
+        // Every attempt counts (right or wrong), per address and for the whole workshop,
+        // before the code is compared: a guess past the limit learns nothing.
+        await ctx.limits.take("access-code-ip", request, reply);
+        await ctx.limits.take("access-code-workshop", request, reply, "workshop");
+        if (!accessCodeMatches(code, body.accessCode)) {
+          ctx.metrics.launches.inc({ outcome: "rejected" });
+          throw new LauncherError(
+            "access-code-invalid",
+            "that access code is not right; check it with the organiser",
+          );
+        }
       }
-      if (!accessCodeMatches(code, body.accessCode)) {
-        ctx.metrics.launches.inc({ outcome: "rejected" });
-        throw new LauncherError(
-          "access-code-invalid",
-          "that access code is not right; check it with the organiser",
-        );
-      }
+      // A new sandbox: capped per address, so fresh identities cannot fill the workshop.
+      await ctx.limits.take("launch", request, reply);
     }
     const result = await service.launch(attendee);
     reply.code(result.outcome === "existing" ? 200 : 201);
@@ -81,7 +89,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post("/api/sandboxes/:id/extend", async (request, reply) => {
     const { id } = decode(idParamsSchema, request.params, "sandbox id");
     const who = requireAccess(app, ctx, request, id);
-    enforceRateLimit(ctx, request, reply, who.attendee);
+    await enforceRateLimit(ctx, request, reply, who.attendee);
     const body = decode(
       extendBodySchema(config.workshop.maxLifetimeMinutes),
       request.body,
@@ -93,7 +101,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.delete("/api/sandboxes/:id", async (request, reply) => {
     const { id } = decode(idParamsSchema, request.params, "sandbox id");
     const who = requireAccess(app, ctx, request, id);
-    enforceRateLimit(ctx, request, reply, who.attendee);
+    await enforceRateLimit(ctx, request, reply, who.attendee);
     await service.expire(id);
     reply.code(204);
     return null;
@@ -102,7 +110,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get("/api/sandboxes/:id/download", async (request, reply) => {
     const { id } = decode(idParamsSchema, request.params, "sandbox id");
     const who = requireAccess(app, ctx, request, id);
-    enforceRateLimit(ctx, request, reply, who.attendee);
+    await enforceRateLimit(ctx, request, reply, who.attendee);
     const upstream = ctx.backend.upstream(id, "notebook");
     if (!upstream) {
       throw new LauncherError(
