@@ -125,6 +125,9 @@ export const configSchema = z
         accessCodePerWorkshop: { max: 1000, windowSeconds: 900 },
         organiserSignInPerIp: { max: 10, windowSeconds: 900 },
       }),
+    /** "Download my work": the most a zip may hold (MiB) and the most files. */
+    downloadMaxMib: positiveInt.max(64 * 1024).default(200),
+    downloadMaxFiles: positiveInt.max(1_000_000).default(2000),
     /** How long an organiser session lasts after sign-in. */
     organiserSessionHours: positiveInt.max(24 * 7).default(12),
     workshop: workshopSettingsSchema.default(workshopSettingsSchema.parse({})),
@@ -190,6 +193,8 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP: "limits.organiserSignInPerIp.max",
   LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP_WINDOW_SECONDS: "limits.organiserSignInPerIp.windowSeconds",
   LAUNCHBAY_ORGANISER_SESSION_HOURS: "organiserSessionHours",
+  LAUNCHBAY_DOWNLOAD_MAX_MIB: "downloadMaxMib",
+  LAUNCHBAY_DOWNLOAD_MAX_FILES: "downloadMaxFiles",
   LAUNCHBAY_TITLE: "workshop.title",
   LAUNCHBAY_LIFETIME_MINUTES: "workshop.lifetimeMinutes",
   LAUNCHBAY_MAX_LIFETIME_MINUTES: "workshop.maxLifetimeMinutes",

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   "workshop-full": 409,
   "extend-limit": 409,
   "sandbox-not-ready": 409,
+  "download-too-large": 413,
   "rate-limited": 429,
   "backend-failed": 502,
   "upstream-unavailable": 502,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { timingSafeEqual } from "node:crypto";
-import { collectNotebookFiles } from "../download/notebook-files.js";
-import { buildZip } from "../download/zip.js";
+import { listNotebookFiles } from "../download/notebook-listing.js";
+import { zipNotebookFiles } from "../download/notebook-zip.js";
 import { LauncherError } from "../errors.js";
 import { type AppContext, enforceRateLimit, identity, requireAccess } from "./context.js";
 import { ensureAttendee } from "./identity.js";
@@ -118,22 +118,21 @@ export function registerApiRoutes(app: FastifyInstance, ctx: AppContext): void {
         "the notebook is not running yet; download once it is Ready",
       );
     }
-    let files: Awaited<ReturnType<typeof collectNotebookFiles>>;
-    try {
-      files = await collectNotebookFiles(upstream);
-    } catch (err) {
-      throw new LauncherError(
-        "upstream-unavailable",
-        `could not read your files from the notebook server (${(err as Error).message}); try again in a moment`,
-        { cause: err },
-      );
-    }
-    const zip = buildZip(files);
-    reply
+    const limits = {
+      maxFiles: config.downloadMaxFiles,
+      maxBytes: config.downloadMaxMib * 1024 * 1024,
+    };
+    // Listed (and refused when too large) before any header goes out; then streamed.
+    const files = await listNotebookFiles(upstream, limits);
+    const zip = zipNotebookFiles(upstream, files, limits);
+    zip.on("error", (err) =>
+      request.log.warn({ err, sandbox: id }, "Download cut off: %s", err.message),
+    );
+    return reply
       .header("content-type", "application/zip")
       .header("content-disposition", `attachment; filename="launchbay-${id}.zip"`)
-      .header("cache-control", "no-store");
-    return zip;
+      .header("cache-control", "no-store")
+      .send(zip);
   });
 
   app.get("/api/me", async (request, reply) => {
