@@ -1,4 +1,5 @@
 import fastifyCookie from "@fastify/cookie";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -13,12 +14,18 @@ import { AbuseLimits, type RateLimitStoreClass } from "./http/abuse-limits.js";
 import type { AppContext } from "./http/context.js";
 import { capNewIdentities } from "./http/identity-cap.js";
 import { LauncherMetrics } from "./http/metrics.js";
-import { openApiDocument } from "./http/openapi.js";
+import { registerOpenApi } from "./http/openapi.js";
+import {
+  registerMethodNotAllowed,
+  treatMissingBodyAsEmpty,
+  validationProblem,
+} from "./http/route-errors.js";
 import { limitBearerGuessing } from "./http/organiser-auth.js";
 import { MemoryOrganiserSessions, type OrganiserSessionStore } from "./http/organiser-sessions.js";
 import { originProblem, ownOriginsFor } from "./http/origin-check.js";
 import { registerPageRoutes } from "./http/pages.js";
 import { registerProxyRoutes } from "./http/proxy-routes.js";
+import { errorResponseSchema } from "./http/schemas.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
 import { LaunchService } from "./launch/launch-service.js";
 import { WarmPoolKeeper } from "./launch/warm-pool.js";
@@ -100,7 +107,14 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );
 
+  // Route schemas are zod schemas: one source for validation and the OpenAPI document.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await registerOpenApi(app);
+
   app.setErrorHandler((error, request, reply) => {
+    const invalid = validationProblem(error);
+    if (invalid) return reply.code(400).send(invalid.toJSON());
     if (isLauncherError(error)) {
       if (error.status >= 500) request.log.error({ err: error }, error.message);
       return reply.code(error.status).send(error.toJSON());
@@ -122,12 +136,8 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     });
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({
-      code: "not-found",
-      message: `nothing at ${request.method} ${request.url.split("?")[0]}`,
-    });
-  });
+  registerMethodNotAllowed(app);
+  treatMissingBodyAsEmpty(app);
 
   app.addHook("onRequest", async (request) => {
     const problem = originProblem(
@@ -160,21 +170,36 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     );
   });
 
-  app.get("/healthz", async (_request, reply) => reply.type("text/plain").send("ok"));
-  app.get("/readyz", async (_request, reply) => {
-    if (!ctx.ready.value) {
-      throw new LauncherError(
-        "shutting-down",
-        "the launcher is not ready: its backend has not loaded yet or it is shutting down",
-      );
-    }
-    return reply.type("text/plain").send("ready");
-  });
-  app.get("/metrics", async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  app.get(
+    "/healthz",
+    { schema: { summary: "Liveness", tags: ["probes"] } },
+    async (_request, reply) => reply.type("text/plain").send("ok"),
   );
-  const openapi = openApiDocument(config.workshop.maxLifetimeMinutes);
-  app.get("/openapi.json", async () => openapi);
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Readiness: the backend has loaded its state and the launcher is not stopping",
+        tags: ["probes"],
+        response: { 503: errorResponseSchema },
+      },
+    },
+    async (_request, reply) => {
+      if (!ctx.ready.value) {
+        throw new LauncherError(
+          "shutting-down",
+          "the launcher is not ready: its backend has not loaded yet or it is shutting down",
+        );
+      }
+      return reply.type("text/plain").send("ready");
+    },
+  );
+  app.get(
+    "/metrics",
+    { schema: { summary: "Prometheus metrics", tags: ["probes"] } },
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);

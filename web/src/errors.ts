@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   "access-code-invalid": 403,
   "csrf-rejected": 403,
   "not-found": 404,
+  "method-not-allowed": 405,
   "workshop-full": 409,
   "extend-limit": 409,
   "sandbox-not-ready": 409,
