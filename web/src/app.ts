@@ -1,5 +1,6 @@
 import fastifyCookie from "@fastify/cookie";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { z } from "zod";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -170,9 +171,11 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     );
   });
 
+  /** The probes answer text/plain; the document describes them as a string. */
+  const text = (what: string) => ({ 200: z.string().describe(what) });
   app.get(
     "/healthz",
-    { schema: { summary: "Liveness", tags: ["probes"] } },
+    { schema: { summary: "Liveness", tags: ["probes"], response: text("ok (text/plain)") } },
     async (_request, reply) => reply.type("text/plain").send("ok"),
   );
   app.get(
@@ -181,7 +184,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
       schema: {
         summary: "Readiness: the backend has loaded its state and the launcher is not stopping",
         tags: ["probes"],
-        response: { 503: errorResponseSchema },
+        response: { ...text("ready (text/plain)"), 503: errorResponseSchema },
       },
     },
     async (_request, reply) => {
@@ -196,7 +199,13 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   );
   app.get(
     "/metrics",
-    { schema: { summary: "Prometheus metrics", tags: ["probes"] } },
+    {
+      schema: {
+        summary: "Prometheus metrics",
+        tags: ["probes"],
+        response: text("Prometheus text format (text/plain)"),
+      },
+    },
     async (_request, reply) =>
       reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

@@ -1,4 +1,4 @@
-import type { FastifyInstance, HTTPMethods } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { LauncherError } from "../errors.js";
 
@@ -22,7 +22,7 @@ const METHODS: HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
  * a GET route...) gets 405 with the methods it does have in `Allow`.
  */
 export function registerMethodNotAllowed(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) => {
+  const answer = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split("?")[0] ?? "/";
     const allowed = METHODS.filter(
       (method) => method !== request.method && app.findRoute({ method, url: path }) !== null,
@@ -40,7 +40,13 @@ export function registerMethodNotAllowed(app: FastifyInstance): void {
       code: "not-found",
       message: `nothing at ${request.method} ${path}`,
     });
+  };
+  // Answered before the body is parsed, so a body-carrying method (QUERY, PUT) with no
+  // content type still gets 405/404 rather than a content-type 400.
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.is404) return answer(request, reply);
   });
+  app.setNotFoundHandler(answer);
 }
 
 /** A POST without a body is validated as `{}` (so "{}" and nothing mean the same). */
