@@ -112,15 +112,15 @@ export const configSchema = z
     /** Abuse limits (web/README.md#abuse-limits explains the defaults). */
     limits: z
       .object({
-        newIdentitiesPerIp: limitRuleSchema.default({ max: 1000, windowSeconds: 3600 }),
-        launchesPerIp: limitRuleSchema.default({ max: 300, windowSeconds: 3600 }),
+        newIdentitiesPerIp: limitRuleSchema.default({ max: 2000, windowSeconds: 3600 }),
+        launchesPerIp: limitRuleSchema.default({ max: 1000, windowSeconds: 3600 }),
         accessCodePerIp: limitRuleSchema.default({ max: 300, windowSeconds: 900 }),
         accessCodePerWorkshop: limitRuleSchema.default({ max: 1000, windowSeconds: 900 }),
         organiserSignInPerIp: limitRuleSchema.default({ max: 10, windowSeconds: 900 }),
       })
       .default({
-        newIdentitiesPerIp: { max: 1000, windowSeconds: 3600 },
-        launchesPerIp: { max: 300, windowSeconds: 3600 },
+        newIdentitiesPerIp: { max: 2000, windowSeconds: 3600 },
+        launchesPerIp: { max: 1000, windowSeconds: 3600 },
         accessCodePerIp: { max: 300, windowSeconds: 900 },
         accessCodePerWorkshop: { max: 1000, windowSeconds: 900 },
         organiserSignInPerIp: { max: 10, windowSeconds: 900 },
