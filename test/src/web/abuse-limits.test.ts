@@ -31,8 +31,19 @@ async function signIn(f: Fixture, token: string, remoteAddress: string) {
 }
 
 /** A cookieless launch (a fresh identity every time) from one address. */
-async function launchFrom(f: Fixture, remoteAddress: string, body: object = {}) {
-  return f.app.inject({ method: "POST", url: "/api/sandboxes", remoteAddress, payload: body });
+async function launchFrom(
+  f: Fixture,
+  remoteAddress: string,
+  body: object = {},
+  headers: Record<string, string> = {},
+) {
+  return f.app.inject({
+    method: "POST",
+    url: "/api/sandboxes",
+    remoteAddress,
+    headers,
+    payload: body,
+  });
 }
 
 describe("abuse limits", () => {
@@ -64,6 +75,26 @@ describe("abuse limits", () => {
     expect(((await limited.json()) as { code: string }).code).toBe("rate-limited");
     // Control: another real client behind the same ingress is not affected.
     expect((await launch("198.51.100.1", "203.0.113.8")).status).toBe(201);
+  });
+
+  it("X-Forwarded-For is believed only from the listed proxy addresses", async () => {
+    const f = await start({
+      trustProxy: "10.0.0.0/8,127.0.0.1",
+      rateLimitIp: { burst: 2, perMinute: 2 },
+      workshop: { maxSandboxes: 100 },
+    });
+    // A client that is not one of our proxies writes its own X-Forwarded-For: ignored, so
+    // rotating it does not escape the limit.
+    const direct = (spoofed: string) =>
+      launchFrom(f, "203.0.113.50", {}, { "x-forwarded-for": spoofed });
+    expect((await direct("198.51.100.1")).statusCode).toBe(201);
+    expect((await direct("198.51.100.2")).statusCode).toBe(201);
+    expect((await direct("198.51.100.3")).statusCode).toBe(429);
+    // Control: through our proxy (10.1.2.3) the forwarded address is the client.
+    const viaProxy = (client: string) =>
+      launchFrom(f, "10.1.2.3", {}, { "x-forwarded-for": client });
+    expect((await viaProxy("198.51.100.7")).statusCode).toBe(201);
+    expect((await viaProxy("198.51.100.8")).statusCode).toBe(201);
   });
 
   it("organiser login brute force is throttled", async () => {
