@@ -1,4 +1,6 @@
 import fastifyCookie from "@fastify/cookie";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { z } from "zod";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -9,12 +11,22 @@ import type { LauncherConfig } from "./config.js";
 import { isLauncherError, LauncherError } from "./errors.js";
 import { registerAdminRoutes } from "./http/admin-routes.js";
 import { registerApiRoutes } from "./http/api-routes.js";
-import { type AppContext, createLimits } from "./http/context.js";
+import { AbuseLimits, type RateLimitStoreClass } from "./http/abuse-limits.js";
+import type { AppContext } from "./http/context.js";
+import { capNewIdentities } from "./http/identity-cap.js";
 import { LauncherMetrics } from "./http/metrics.js";
-import { openApiDocument } from "./http/openapi.js";
+import { registerOpenApi } from "./http/openapi.js";
+import {
+  registerMethodNotAllowed,
+  treatMissingBodyAsEmpty,
+  validationProblem,
+} from "./http/route-errors.js";
+import { limitBearerGuessing } from "./http/organiser-auth.js";
+import { MemoryOrganiserSessions, type OrganiserSessionStore } from "./http/organiser-sessions.js";
 import { originProblem, ownOriginsFor } from "./http/origin-check.js";
 import { registerPageRoutes } from "./http/pages.js";
 import { registerProxyRoutes } from "./http/proxy-routes.js";
+import { errorResponseSchema } from "./http/schemas.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
 import { LaunchService } from "./launch/launch-service.js";
 import { WarmPoolKeeper } from "./launch/warm-pool.js";
@@ -29,6 +41,10 @@ export interface BuildAppOptions {
   now?: () => number;
   /** What the slow-start notice assumes before any launch has finished (ms). */
   defaultTypicalStartMs?: number;
+  /** A rate-limit store shared between replicas (default: in memory, per process). */
+  rateLimitStore?: RateLimitStoreClass;
+  /** Organiser sessions shared between replicas (default: in memory, per process). */
+  organiserSessions?: OrganiserSessionStore;
 }
 
 export interface LauncherApp extends FastifyInstance {
@@ -46,7 +62,11 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     ...(options.loggerInstance
       ? { loggerInstance: options.loggerInstance }
       : { logger: options.logger ?? { level: config.logLevel } }),
-    trustProxy: config.trustProxy,
+    // A hop count trusts the last N addresses of X-Forwarded-For (as Fastify does for a number).
+    trustProxy:
+      typeof config.trustProxy === "number"
+        ? (_address: string, hop: number) => hop < (config.trustProxy as number)
+        : config.trustProxy,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
     routerOptions: { ignoreDuplicateSlashes: false },
@@ -61,25 +81,41 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     now,
     defaultTypicalStartMs: options.defaultTypicalStartMs,
   });
+  await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });
+  const limits = await AbuseLimits.register(app, config, metrics, {
+    now,
+    store: options.rateLimitStore,
+  });
   const ctx: AppContext = {
     config,
     backend,
     service,
     metrics,
-    limits: createLimits(config),
+    limits,
     now,
     ready: { value: false },
   };
   app.decorate("launcher", ctx);
-
-  await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });
+  app.decorate("launcherNow", now);
+  app.decorate(
+    "organiserSessions",
+    options.organiserSessions ??
+      new MemoryOrganiserSessions(config.organiserSessionHours * 3_600_000),
+  );
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string" },
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );
 
+  // Route schemas are zod schemas: one source for validation and the OpenAPI document.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await registerOpenApi(app);
+
   app.setErrorHandler((error, request, reply) => {
+    const invalid = validationProblem(error);
+    if (invalid) return reply.code(400).send(invalid.toJSON());
     if (isLauncherError(error)) {
       if (error.status >= 500) request.log.error({ err: error }, error.message);
       return reply.code(error.status).send(error.toJSON());
@@ -101,12 +137,8 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     });
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({
-      code: "not-found",
-      message: `nothing at ${request.method} ${request.url.split("?")[0]}`,
-    });
-  });
+  registerMethodNotAllowed(app);
+  treatMissingBodyAsEmpty(app);
 
   app.addHook("onRequest", async (request) => {
     const problem = originProblem(
@@ -117,6 +149,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     if (problem)
       throw new LauncherError("csrf-rejected", `${problem}; use the launcher's own pages`);
   });
+
+  limitBearerGuessing(app, limits, config.organiserToken);
+  capNewIdentities(app, limits);
 
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
@@ -136,21 +171,44 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     );
   });
 
-  app.get("/healthz", async (_request, reply) => reply.type("text/plain").send("ok"));
-  app.get("/readyz", async (_request, reply) => {
-    if (!ctx.ready.value) {
-      throw new LauncherError(
-        "shutting-down",
-        "the launcher is not ready: its backend has not loaded yet or it is shutting down",
-      );
-    }
-    return reply.type("text/plain").send("ready");
-  });
-  app.get("/metrics", async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  /** The probes answer text/plain; the document describes them as a string. */
+  const text = (what: string) => ({ 200: z.string().describe(what) });
+  app.get(
+    "/healthz",
+    { schema: { summary: "Liveness", tags: ["probes"], response: text("ok (text/plain)") } },
+    async (_request, reply) => reply.type("text/plain").send("ok"),
   );
-  const openapi = openApiDocument(config.workshop.maxLifetimeMinutes);
-  app.get("/openapi.json", async () => openapi);
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Readiness: the backend has loaded its state and the launcher is not stopping",
+        tags: ["probes"],
+        response: { ...text("ready (text/plain)"), 503: errorResponseSchema },
+      },
+    },
+    async (_request, reply) => {
+      if (!ctx.ready.value) {
+        throw new LauncherError(
+          "shutting-down",
+          "the launcher is not ready: its backend has not loaded yet or it is shutting down",
+        );
+      }
+      return reply.type("text/plain").send("ready");
+    },
+  );
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        summary: "Prometheus metrics",
+        tags: ["probes"],
+        response: text("Prometheus text format (text/plain)"),
+      },
+    },
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);

@@ -60,4 +60,21 @@ describe("launcher configuration", () => {
       expect(help).toContain(flag);
     }
   });
+
+  it("takes proxy trust as a hop count or an address list, and refuses true with what to use", () => {
+    const trust = (value: string) =>
+      parseConfig(rawConfigFrom({}, ["--trust-proxy", value])).trustProxy;
+    expect(trust("1")).toBe(1);
+    expect(trust("false")).toBe(false);
+    expect(trust("0")).toBe(false);
+    expect(trust("10.0.0.0/8,127.0.0.1")).toEqual(["10.0.0.0/8", "127.0.0.1"]);
+    expect(trust("::1,fd00::/8")).toEqual(["::1", "fd00::/8"]);
+    expect(() => trust("true")).toThrow(
+      /trustProxy: true would trust every X-Forwarded-For hop.*--trust-proxy|number of proxies/,
+    );
+    expect(() => trust("true")).toThrow("10.0.0.0/8,127.0.0.1");
+    expect(() => trust("11")).toThrow("between 0 and 10");
+    expect(() => trust("10.0.0.0/33")).toThrow("not an address or CIDR range: 10.0.0.0/33");
+    expect(() => trust("proxy.local")).toThrow("not an address or CIDR range: proxy.local");
+  });
 });

@@ -27,9 +27,65 @@ const rateRuleSchema = z.object({
   perMinute: positiveInt,
 });
 
-const bool = z
-  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
-  .transform((v) => v === true || v === "true" || v === "1");
+/** At most `max` events per `windowSeconds` (a fixed window per key). */
+const limitRuleSchema = z.object({
+  max: positiveInt,
+  windowSeconds: positiveInt.max(7 * 24 * 3600),
+});
+export type LimitRule = z.infer<typeof limitRuleSchema>;
+
+const IPV4_CIDR = /^(\d{1,3})(\.\d{1,3}){3}(\/(3[0-2]|[12]?\d))?$/;
+const IPV6_CIDR = /^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(\/(12[0-8]|1[01]\d|[1-9]?\d))?$/;
+
+/**
+ * Which proxies to believe about the client's address: `false` (none), a hop count (the
+ * last N addresses of X-Forwarded-For are proxies of ours), or a list of proxy addresses
+ * / CIDR ranges. Never `true`: trusting every hop lets any client pick its own address.
+ */
+export const trustProxySchema = z
+  .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
+  .transform((value, ctx): false | number | string[] => {
+    const text = Array.isArray(value) ? value.join(",") : String(value).trim();
+    if (value === false || text === "false" || text === "0" || text === "") return false;
+    if (value === true || text === "true") {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "true would trust every X-Forwarded-For hop, so any client could pick its own address and escape every rate limit; give the number of proxies in front of the launcher (1 behind ingress-nginx, 2 behind Google's HTTP(S) load balancer) or their addresses (10.0.0.0/8,127.0.0.1)",
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(text)) {
+      const hops = Number(text);
+      if (hops > 10) {
+        ctx.addIssue({ code: "custom", message: "a hop count must be between 0 and 10" });
+        return z.NEVER;
+      }
+      return hops;
+    }
+    const list = text
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    const bad = list.filter(
+      (s) =>
+        !(
+          IPV4_CIDR.test(s) &&
+          s
+            .split("/")[0]!
+            .split(".")
+            .every((o) => Number(o) <= 255)
+        ) && !IPV6_CIDR.test(s),
+    );
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `not an address or CIDR range: ${bad.join(", ")}; use a hop count (1) or addresses like 10.0.0.0/8,127.0.0.1`,
+      });
+      return z.NEVER;
+    }
+    return list;
+  });
 
 export const configSchema = z
   .object({
@@ -41,7 +97,7 @@ export const configSchema = z
     /** The organiser's token for /admin and the admin API. */
     organiserToken: z.string().min(16, "must be at least 16 characters").optional(),
     /** Trust X-Forwarded-* from a reverse proxy / ingress (needed for Secure cookies behind TLS). */
-    trustProxy: bool.default(false),
+    trustProxy: trustProxySchema.default(false),
     /** Extra origins allowed to send state-changing requests (the page's own origin always is). */
     allowedOrigins: z
       .union([z.array(z.string()), z.string()])
@@ -53,6 +109,27 @@ export const configSchema = z
     maxConcurrentStarts: positiveInt.max(1000).default(2),
     rateLimitIp: rateRuleSchema.default({ burst: 300, perMinute: 600 }),
     rateLimitAttendee: rateRuleSchema.default({ burst: 10, perMinute: 20 }),
+    /** Abuse limits (web/README.md#abuse-limits explains the defaults). */
+    limits: z
+      .object({
+        newIdentitiesPerIp: limitRuleSchema.default({ max: 2000, windowSeconds: 3600 }),
+        launchesPerIp: limitRuleSchema.default({ max: 1000, windowSeconds: 3600 }),
+        accessCodePerIp: limitRuleSchema.default({ max: 300, windowSeconds: 900 }),
+        accessCodePerWorkshop: limitRuleSchema.default({ max: 1000, windowSeconds: 900 }),
+        organiserSignInPerIp: limitRuleSchema.default({ max: 10, windowSeconds: 900 }),
+      })
+      .default({
+        newIdentitiesPerIp: { max: 2000, windowSeconds: 3600 },
+        launchesPerIp: { max: 1000, windowSeconds: 3600 },
+        accessCodePerIp: { max: 300, windowSeconds: 900 },
+        accessCodePerWorkshop: { max: 1000, windowSeconds: 900 },
+        organiserSignInPerIp: { max: 10, windowSeconds: 900 },
+      }),
+    /** "Download my work": the most a zip may hold (MiB) and the most files. */
+    downloadMaxMib: positiveInt.max(64 * 1024).default(200),
+    downloadMaxFiles: positiveInt.max(1_000_000).default(2000),
+    /** How long an organiser session lasts after sign-in. */
+    organiserSessionHours: positiveInt.max(24 * 7).default(12),
     workshop: workshopSettingsSchema.default(workshopSettingsSchema.parse({})),
     local: z
       .object({
@@ -105,6 +182,19 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_RATE_LIMIT_IP_PER_MINUTE: "rateLimitIp.perMinute",
   LAUNCHBAY_RATE_LIMIT_ATTENDEE_BURST: "rateLimitAttendee.burst",
   LAUNCHBAY_RATE_LIMIT_ATTENDEE_PER_MINUTE: "rateLimitAttendee.perMinute",
+  LAUNCHBAY_NEW_IDENTITIES_PER_IP: "limits.newIdentitiesPerIp.max",
+  LAUNCHBAY_NEW_IDENTITIES_PER_IP_WINDOW_SECONDS: "limits.newIdentitiesPerIp.windowSeconds",
+  LAUNCHBAY_LAUNCHES_PER_IP: "limits.launchesPerIp.max",
+  LAUNCHBAY_LAUNCHES_PER_IP_WINDOW_SECONDS: "limits.launchesPerIp.windowSeconds",
+  LAUNCHBAY_ACCESS_CODE_PER_IP: "limits.accessCodePerIp.max",
+  LAUNCHBAY_ACCESS_CODE_PER_IP_WINDOW_SECONDS: "limits.accessCodePerIp.windowSeconds",
+  LAUNCHBAY_ACCESS_CODE_PER_WORKSHOP: "limits.accessCodePerWorkshop.max",
+  LAUNCHBAY_ACCESS_CODE_PER_WORKSHOP_WINDOW_SECONDS: "limits.accessCodePerWorkshop.windowSeconds",
+  LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP: "limits.organiserSignInPerIp.max",
+  LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP_WINDOW_SECONDS: "limits.organiserSignInPerIp.windowSeconds",
+  LAUNCHBAY_ORGANISER_SESSION_HOURS: "organiserSessionHours",
+  LAUNCHBAY_DOWNLOAD_MAX_MIB: "downloadMaxMib",
+  LAUNCHBAY_DOWNLOAD_MAX_FILES: "downloadMaxFiles",
   LAUNCHBAY_TITLE: "workshop.title",
   LAUNCHBAY_LIFETIME_MINUTES: "workshop.lifetimeMinutes",
   LAUNCHBAY_MAX_LIFETIME_MINUTES: "workshop.maxLifetimeMinutes",

@@ -1,7 +1,23 @@
 export { buildApp, type BuildAppOptions, type LauncherApp } from "./app.js";
 export type * from "./backend/backend.js";
 export { SandboxStore } from "./backend/sandbox-store.js";
-export { configSchema, parseConfig, rawConfigFrom, type LauncherConfig } from "./config.js";
+export {
+  configSchema,
+  parseConfig,
+  rawConfigFrom,
+  type LauncherConfig,
+  type LauncherConfigInput,
+} from "./config.js";
+export {
+  MemoryRateLimitStore,
+  type RateLimitStore,
+  type RateLimitStoreOptions,
+} from "./core/rate-limit.js";
+export type { LimitKind, RateLimitStoreClass } from "./http/abuse-limits.js";
+export {
+  MemoryOrganiserSessions,
+  type OrganiserSessionStore,
+} from "./http/organiser-sessions.js";
 export {
   describeSandbox,
   describeQueued,

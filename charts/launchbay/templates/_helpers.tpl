@@ -111,12 +111,12 @@ podAntiAffinity:
 {{- end -}}
 {{- end -}}
 
-{{/* Whether the launcher trusts X-Forwarded-* headers. */}}
+{{/* Which proxies' X-Forwarded-* headers the launcher believes: a hop count or an address list (never true). */}}
 {{- define "launchbay.web.trustProxy" -}}
-{{- if kindIs "bool" .Values.web.trustProxy -}}
-{{- .Values.web.trustProxy -}}
+{{- if kindIs "invalid" .Values.web.trustProxy -}}
+{{- ternary "1" "false" .Values.web.ingress.enabled -}}
 {{- else -}}
-{{- .Values.web.ingress.enabled -}}
+{{- .Values.web.trustProxy -}}
 {{- end -}}
 {{- end -}}
 

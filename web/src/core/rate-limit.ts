@@ -1,58 +1,115 @@
 /**
- * Token-bucket rate limiting keyed by a string (an IP address or an attendee id).
- * Pure: time comes in as an argument.
+ * The launcher's rate-limit store: an in-memory implementation of @fastify/rate-limit's
+ * store interface (`incr`, `read`, `child`), with the time injected (tests move a clock)
+ * and a real exponential backoff (the plugin's own LocalStore only reports a doubled
+ * Retry-After but lets the next attempt through one window later).
+ *
+ * It lives in one process: with several launcher replicas each counts on its own. A store
+ * shared between replicas (e.g. the plugin's RedisStore, or any class with the same three
+ * methods) is passed to `buildApp({ rateLimitStore })` instead.
  */
-export interface RateLimitRule {
-  /** Requests allowed in a burst. */
-  burst: number;
-  /** Tokens added back per minute. */
-  perMinute: number;
+
+export interface RateLimitStoreOptions {
+  continueExceeding?: boolean;
+  exponentialBackoff?: boolean;
 }
 
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
+export interface RateCount {
+  current: number;
+  ttl: number;
 }
 
-export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+type Callback = (error: Error | null, result?: RateCount) => void;
 
-export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+interface Entry {
+  current: number;
+  windowStart: number;
+  /** The window (or lock-out, with backoff) ends at this time. */
+  resetAt: number;
+}
+
+export interface RateLimitStore {
+  incr(key: string, callback: Callback, timeWindow: number, max: number): void;
+  read(key: string, callback: Callback, timeWindow: number, max: number): void;
+  child(options: RateLimitStoreOptions): RateLimitStore;
+}
+
+export class MemoryRateLimitStore implements RateLimitStore {
+  private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly rule: RateLimitRule,
+    private readonly options: RateLimitStoreOptions,
+    private readonly now: () => number = Date.now,
     private readonly maxKeys = 100_000,
   ) {}
 
-  take(key: string, now: number): RateDecision {
-    const perMs = this.rule.perMinute / 60_000;
-    const bucket = this.buckets.get(key) ?? { tokens: this.rule.burst, updatedAt: now };
-    bucket.tokens = Math.min(
-      this.rule.burst,
-      bucket.tokens + Math.max(0, now - bucket.updatedAt) * perMs,
-    );
-    bucket.updatedAt = now;
-    if (!this.buckets.has(key)) {
-      if (this.buckets.size >= this.maxKeys) this.evictFull(now);
-      this.buckets.set(key, bucket);
+  incr(key: string, callback: Callback, timeWindow: number, max: number): void {
+    const now = this.now();
+    let entry = this.entries.get(key);
+    if (!entry || entry.resetAt <= now) {
+      entry = { current: 1, windowStart: now, resetAt: now + timeWindow };
+      this.remember(key, entry, now);
+    } else {
+      entry.current += 1;
+      if (entry.current > max && this.options.exponentialBackoff) {
+        // Each attempt past the limit doubles the lock-out, counted from now.
+        const exponent = Math.min(entry.current - max - 1, 40);
+        entry.resetAt = now + timeWindow * 2 ** exponent;
+      } else if (entry.current > max && this.options.continueExceeding) {
+        entry.resetAt = now + timeWindow;
+      }
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { allowed: true };
-    }
-    const retryAfterMs = perMs > 0 ? Math.ceil((1 - bucket.tokens) / perMs) : 60_000;
-    return { allowed: false, retryAfterMs };
+    callback(null, { current: entry.current, ttl: entry.resetAt - now });
   }
 
-  /** Forgets buckets that have refilled completely, so memory stays bounded. */
-  private evictFull(now: number): void {
-    const perMs = this.rule.perMinute / 60_000;
-    for (const [key, b] of this.buckets) {
-      if (b.tokens + (now - b.updatedAt) * perMs >= this.rule.burst) this.buckets.delete(key);
+  read(key: string, callback: Callback): void {
+    const now = this.now();
+    const entry = this.entries.get(key);
+    if (!entry || entry.resetAt <= now) {
+      callback(null, { current: 0, ttl: 0 });
+      return;
     }
-    if (this.buckets.size >= this.maxKeys) {
-      const oldest = this.buckets.keys().next().value;
-      if (oldest !== undefined) this.buckets.delete(oldest);
-    }
+    callback(null, { current: entry.current, ttl: entry.resetAt - now });
   }
+
+  child(options: RateLimitStoreOptions): RateLimitStore {
+    return new MemoryRateLimitStore(
+      {
+        continueExceeding: options.continueExceeding,
+        exponentialBackoff: options.exponentialBackoff,
+      },
+      this.now,
+      this.maxKeys,
+    );
+  }
+
+  /** Bounded memory: expired entries go first, then the oldest. */
+  private remember(key: string, entry: Entry, now: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxKeys) {
+      for (const [k, e] of this.entries) if (e.resetAt <= now) this.entries.delete(k);
+      if (this.entries.size >= this.maxKeys) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
+      }
+    }
+    this.entries.set(key, entry);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** A store class the plugin can construct (`new Store(options)`), bound to a clock. */
+export function memoryRateLimitStore(
+  now: () => number = Date.now,
+): new (
+  options: RateLimitStoreOptions,
+) => MemoryRateLimitStore {
+  return class extends MemoryRateLimitStore {
+    constructor(options: RateLimitStoreOptions) {
+      super(options, now);
+    }
+  };
 }

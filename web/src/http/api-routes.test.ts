@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { buildFixture, type Fixture, newAttendee } from "../testing/app-fixture.js";
+import {
+  buildFixture,
+  type Fixture,
+  newAttendee,
+  ORGANISER_TOKEN,
+} from "../testing/app-fixture.js";
 
 let fx: Fixture;
 afterEach(async () => {
@@ -28,7 +33,7 @@ describe("attendee API", () => {
   });
 
   it("marks the identity cookie Secure behind a TLS-terminating proxy", async () => {
-    fx = await buildFixture({ trustProxy: true });
+    fx = await buildFixture({ trustProxy: 1 });
     const res = await fx.app.inject({
       method: "GET",
       url: "/",
@@ -384,6 +389,61 @@ describe("service endpoints", () => {
     expect(
       doc.paths["/api/sandboxes"].post.requestBody.content["application/json"].schema.properties,
     ).toHaveProperty("accessCode");
+  });
+
+  it("generates the OpenAPI document from the route schemas: id pattern, 400s, no pages", async () => {
+    fx = await buildFixture();
+    const doc = (await fx.app.inject({ url: "/openapi.json" })).json();
+    const get = doc.paths["/api/sandboxes/{id}"].get;
+    expect(get.parameters[0]).toMatchObject({ name: "id", in: "path", required: true });
+    expect(get.parameters[0].schema.pattern).toBe("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
+    expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(["200", "400", "404"]));
+    expect(doc.paths["/api/sandboxes/{id}/extend"].post.responses["400"]).toBeDefined();
+    expect(doc.paths["/api/admin/sandboxes"].post.security).toEqual([
+      { organiserBearer: [] },
+      { organiserCookie: [] },
+    ]);
+    expect(
+      Object.keys(doc.paths).every(
+        (p) => p.startsWith("/api/") || ["/healthz", "/readyz", "/metrics"].includes(p),
+      ),
+    ).toBe(true);
+  });
+
+  it("answers a bad body with a 400 naming the field, in the launcher's error shape", async () => {
+    fx = await buildFixture();
+    const cookie = await newAttendee(fx.app);
+    const wrongType = await launch(cookie, { accessCode: 5 });
+    expect(wrongType.statusCode).toBe(400);
+    expect(wrongType.json()).toEqual({
+      code: "invalid-request",
+      message: "invalid request: body.accessCode: Invalid input: expected string, received number",
+    });
+    const admin = await fx.app.inject({
+      method: "POST",
+      url: "/api/admin/sandboxes",
+      headers: { authorization: `Bearer ${ORGANISER_TOKEN}` },
+      payload: { count: 0 },
+    });
+    expect(admin.statusCode).toBe(400);
+    expect(admin.json().message).toContain("body.count:");
+    const badId = await fx.app.inject({ url: "/api/sandboxes/NOT_AN_ID", headers: { cookie } });
+    expect(badId.json()).toEqual({
+      code: "invalid-request",
+      message: "invalid request: params.id: is not a sandbox id",
+    });
+  });
+
+  it("answers a known path asked with another method with 405 and Allow", async () => {
+    fx = await buildFixture();
+    const trace = await fx.app.inject({ method: "TRACE", url: "/api/sandboxes" });
+    expect(trace.statusCode).toBe(405);
+    expect(trace.headers.allow).toBe("POST");
+    expect(trace.json().code).toBe("method-not-allowed");
+    const put = await fx.app.inject({ method: "PUT", url: "/api/sandboxes/sb-abc" });
+    expect(put.statusCode).toBe(405);
+    expect(put.headers.allow).toBe("GET, HEAD, DELETE");
+    expect((await fx.app.inject({ method: "TRACE", url: "/nope" })).statusCode).toBe(404);
   });
 
   it("reports not ready while shutting down", async () => {

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Backend } from "../backend/backend.js";
 import type { LauncherConfig } from "../config.js";
-import { RateLimiter } from "../core/rate-limit.js";
 import { LauncherError } from "../errors.js";
 import type { LaunchService } from "../launch/launch-service.js";
+import type { AbuseLimits } from "./abuse-limits.js";
 import { type Identity, identityOf } from "./identity.js";
 import type { LauncherMetrics } from "./metrics.js";
 
@@ -13,46 +13,25 @@ export interface AppContext {
   backend: Backend;
   service: LaunchService;
   metrics: LauncherMetrics;
-  limits: { ip: RateLimiter; attendee: RateLimiter };
+  limits: AbuseLimits;
   now: () => number;
   /** True once the backend has loaded its state; false again while shutting down. */
   ready: { value: boolean };
-}
-
-export function createLimits(config: LauncherConfig): AppContext["limits"] {
-  return {
-    ip: new RateLimiter(config.rateLimitIp),
-    attendee: new RateLimiter(config.rateLimitAttendee),
-  };
 }
 
 export function identity(app: FastifyInstance, ctx: AppContext, request: FastifyRequest): Identity {
   return identityOf(app, request, ctx.config.organiserToken);
 }
 
-/** Refuses the request with 429 when the IP or attendee bucket is empty. */
-export function enforceRateLimit(
+/** Refuses the request with 429 when the IP or attendee limit is reached. */
+export async function enforceRateLimit(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
   attendee?: string,
-): void {
-  const now = ctx.now();
-  const checks: Array<["ip" | "attendee", string]> = [["ip", request.ip]];
-  if (attendee) checks.push(["attendee", attendee]);
-  for (const [kind, key] of checks) {
-    const decision = ctx.limits[kind].take(key, now);
-    if (!decision.allowed) {
-      ctx.metrics.rateLimited.inc({ kind });
-      const seconds = Math.ceil(decision.retryAfterMs / 1000);
-      reply.header("retry-after", String(seconds));
-      throw new LauncherError(
-        "rate-limited",
-        `too many requests from this ${kind === "ip" ? "network address" : "browser"}; try again in ${seconds} s`,
-        { details: { retryAfterSeconds: seconds } },
-      );
-    }
-  }
+): Promise<void> {
+  await ctx.limits.take("ip", request, reply);
+  if (attendee) await ctx.limits.take("attendee", request, reply, attendee);
 }
 
 /** The organiser, or a 401/403. */

@@ -2,12 +2,21 @@ import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { IncomingMessage } from "node:http";
 import { newAttendeeId } from "../core/ids.js";
+import type { OrganiserSessionStore } from "./organiser-sessions.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Live organiser sessions (decorated by buildApp). */
+    organiserSessions: OrganiserSessionStore;
+    /** The launcher's clock (decorated by buildApp). */
+    launcherNow: () => number;
+  }
+}
 
 /** The attendee's identity: a random id in a signed, HttpOnly, SameSite=Lax cookie. */
 export const ATTENDEE_COOKIE = "lb_attendee";
-/** Set after the organiser signs in at /admin/login. */
+/** Set after the organiser signs in at /admin/login: the signed id of a server-side session. */
 export const ORGANISER_COOKIE = "lb_organiser";
-const ORGANISER_VALUE = "organiser";
 const YEAR_SECONDS = 365 * 24 * 3600;
 
 export function safeEqual(a: string, b: string): boolean {
@@ -25,6 +34,11 @@ function readSigned(app: FastifyInstance, raw: string | undefined): string | und
   if (!raw) return undefined;
   const result = app.unsignCookie(raw);
   return result.valid && result.value ? result.value : undefined;
+}
+
+/** Whether the request carries a valid identity cookie already. */
+export function hasAttendee(app: FastifyInstance, request: FastifyRequest): boolean {
+  return readSigned(app, request.cookies[ATTENDEE_COOKIE]) !== undefined;
 }
 
 export interface Identity {
@@ -63,7 +77,9 @@ function identityFromCookies(
   organiserToken: string,
 ): Identity {
   const attendee = readSigned(app, cookies[ATTENDEE_COOKIE]);
-  let organiser = readSigned(app, cookies[ORGANISER_COOKIE]) === ORGANISER_VALUE;
+  const session = readSigned(app, cookies[ORGANISER_COOKIE]);
+  let organiser =
+    session !== undefined && app.organiserSessions.isValid(session, app.launcherNow());
   if (!organiser && authorization?.startsWith("Bearer ")) {
     organiser = safeEqual(authorization.slice("Bearer ".length).trim(), organiserToken);
   }
@@ -92,18 +108,32 @@ export function ensureAttendee(
   return id;
 }
 
-export function setOrganiserCookie(request: FastifyRequest, reply: FastifyReply): void {
-  reply.setCookie(ORGANISER_COOKIE, ORGANISER_VALUE, {
+/** Starts an organiser session and sets its cookie. */
+export function startOrganiserSession(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  maxAgeSeconds: number,
+): void {
+  const id = app.organiserSessions.create(app.launcherNow());
+  reply.setCookie(ORGANISER_COOKIE, id, {
     path: "/",
     httpOnly: true,
     sameSite: "strict",
     secure: isSecure(request),
     signed: true,
-    maxAge: 12 * 3600,
+    maxAge: maxAgeSeconds,
   });
 }
 
-export function clearOrganiserCookie(reply: FastifyReply): void {
+/** Ends the caller's organiser session (server-side, so a copied cookie dies too). */
+export function endOrganiserSession(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const session = readSigned(app, request.cookies[ORGANISER_COOKIE]);
+  if (session !== undefined) app.organiserSessions.revoke(session);
   reply.clearCookie(ORGANISER_COOKIE, { path: "/" });
 }
 

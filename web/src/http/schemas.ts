@@ -33,7 +33,11 @@ export const adminStartBodySchema = z
   .describe("Start warm sandboxes that attendees can claim instantly");
 
 export const idParamsSchema = z.strictObject({
-  id: z.string().regex(SANDBOX_ID_PATTERN, "is not a sandbox id").max(63),
+  id: z
+    .string()
+    .max(63)
+    .regex(SANDBOX_ID_PATTERN, "is not a sandbox id")
+    .describe("A sandbox id (a DNS label; the launcher issues sb- and 20 base32 characters)"),
 });
 
 export const loginBodySchema = z.strictObject({
@@ -69,13 +73,56 @@ export const sandboxResponseSchema = z.object({
   dashboardUrl: z.string().nullable(),
 });
 
-export const errorResponseSchema = z.object({
-  code: z.string().describe("Stable error code (see web/README.md)"),
-  message: z.string().describe("What went wrong and what to do"),
-});
+export const errorResponseSchema = z
+  .looseObject({
+    code: z.string().describe("Stable error code (see web/README.md)"),
+    message: z.string().describe("What went wrong and what to do"),
+  })
+  .describe("An error: a stable code, a message saying what to do, sometimes more fields");
 
 export const adminExpireAllSchema = z
   .strictObject({
     confirm: z.literal(true).describe("Must be true: expiring every sandbox cannot be undone"),
   })
   .describe("Expire every sandbox now");
+
+/** Response schemas for the given error statuses (every error has the same shape). */
+export function errorResponses(...statuses: number[]): Record<number, typeof errorResponseSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, errorResponseSchema]));
+}
+
+const count = z.number().int().min(0);
+
+export const workshopResponseSchema = z.object({
+  title: z.string(),
+  capacity: z.looseObject({
+    max: count,
+    used: count,
+    left: count,
+    queued: count,
+    warm: count,
+    warmReady: count,
+  }),
+  accessCodeRequired: z.boolean(),
+  lifetimeMinutes: count,
+  maxLifetimeMinutes: count,
+  warningMinutes: count,
+  workers: count,
+  mySandbox: z.string().nullable().describe("The caller's sandbox id, if any"),
+});
+
+export const meResponseSchema = z.object({
+  attendee: z.string(),
+  organiser: z.boolean(),
+  sandbox: z.string().nullable(),
+});
+
+export const zipResponseSchema = z.unknown().describe("application/zip, streamed");
+
+export const launchResponseSchema = sandboxResponseSchema.extend({
+  outcome: z
+    .enum(["existing", "queued", "claimed"])
+    .describe(
+      "existing: the caller's sandbox; queued: a new one waits to start; claimed: a warm one",
+    ),
+});
