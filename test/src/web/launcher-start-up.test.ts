@@ -83,8 +83,6 @@ describe.runIf(isRoot)("launcher start-up", () => {
     const venv = join(dir, "venv");
     mkdirSync(join(venv, "bin"), { recursive: true });
     writeFileSync(join(venv, "bin", "jupyter-lab"), "#!/bin/sh\n", { mode: 0o755 });
-    for (const d of ["", "cache", "sandboxes", "venv", "venv/bin", "venv/bin/jupyter-lab"])
-      chownSync(join(dir, d), NOBODY, NOBODY);
     const env = {
       HOME: dir,
       LAUNCHBAY_CACHE: join(dir, "cache"),
@@ -93,7 +91,8 @@ describe.runIf(isRoot)("launcher start-up", () => {
     };
     mkdirSync(join(dir, "cache"), { recursive: true });
     mkdirSync(join(dir, "sandboxes"), { recursive: true });
-    for (const d of ["cache", "sandboxes"]) chownSync(join(dir, d), NOBODY, NOBODY);
+    for (const d of ["", "cache", "sandboxes", "venv", "venv/bin", "venv/bin/jupyter-lab"])
+      chownSync(join(dir, d), NOBODY, NOBODY);
 
     const open = launch(["--port", "0"], env, true);
     await open.listening;
