@@ -243,8 +243,18 @@ console.log("REPORT " + JSON.stringify({ started: String(kids.length), refused }
 
     it("a sandbox's memory limit is enforced by its cgroup", async () => {
       const cgroup = backend.confinement("sb-iso-a")!.cgroup;
-      const limit = Number(readFileSync(join(cgroup.dirs[0]!, "memory.limit_in_bytes"), "utf8"));
-      expect(limit).toBe(1024 ** 3);
+      // The workshop's per-sandbox resources: 1 GiB and 300 pids here, 2 CPUs by default.
+      const read = (i: number, file: string) =>
+        readFileSync(join(cgroup.dirs[i]!, file), "utf8").trim();
+      if (cgroup.version === 1) {
+        expect(read(0, "memory.limit_in_bytes")).toBe(String(1024 ** 3));
+        expect(read(1, "cpu.cfs_quota_us")).toBe("200000");
+        expect(read(2, "pids.max")).toBe("300");
+      } else {
+        expect(read(0, "memory.max")).toBe(String(1024 ** 3));
+        expect(read(0, "cpu.max")).toBe("200000 100000");
+        expect(read(0, "pids.max")).toBe("300");
+      }
       const kernel = await kernelIn("sb-iso-a");
       // Control: 128 MiB, well under the sandbox's 1 GiB, works.
       const small = await kernel.execute(
