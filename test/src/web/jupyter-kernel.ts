@@ -60,6 +60,7 @@ export class JupyterKernel {
       let stdout = "";
       let error: string | undefined;
       let replied: "ok" | "error" | undefined;
+      let idle = false;
       const done = (result: CellResult) => {
         clearTimeout(timer);
         this.ws.off("message", onMessage);
@@ -86,9 +87,10 @@ export class JupyterKernel {
         if (msg.parent_header.msg_id !== msgId) return;
         if (type === "stream" && msg.content.name === "stdout") stdout += String(msg.content.text);
         if (type === "error") error = `${msg.content.ename}: ${msg.content.evalue}`;
+        // The reply (shell channel) and idle (iopub) may arrive in either order.
         if (type === "execute_reply") replied = msg.content.status === "ok" ? "ok" : "error";
-        if (type === "status" && msg.content.execution_state === "idle" && replied)
-          done({ status: replied, stdout, error });
+        if (type === "status" && msg.content.execution_state === "idle") idle = true;
+        if (idle && replied) done({ status: replied, stdout, error });
       };
       this.ws.on("message", onMessage);
       this.ws.on("close", onClose);

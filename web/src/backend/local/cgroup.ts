@@ -149,6 +149,21 @@ export class SandboxCgroup {
     return first.length;
   }
 
+  /** Removes the shared `launchbay` parent group(s) if no sandbox of any launcher uses them. */
+  static async removeParents(version: CgroupVersion, root = "/sys/fs/cgroup"): Promise<void> {
+    const parents =
+      version === 2
+        ? [join(root, "launchbay")]
+        : ["memory", "cpu", "pids"].map((c) => join(root, c, "launchbay"));
+    for (const dir of parents) {
+      try {
+        await rmdir(dir);
+      } catch {
+        // Another launcher's sandbox is in it, or it is gone already.
+      }
+    }
+  }
+
   /** How many times the kernel OOM-killed a process of this group (v1 `oom_kill`, v2 `oom_kill`). */
   async oomKills(): Promise<number> {
     const file =

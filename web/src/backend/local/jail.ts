@@ -18,8 +18,12 @@ export interface Jail {
 // nothing of the sandbox runs before it is confined: it writes its own pid to the
 // cgroup(s), builds the mount namespace's view, then replaces itself (same pid) with
 // setpriv, which drops to the sandbox's user, group and no capabilities for good and
-// executes the service. Arguments arrive positionally, never interpolated into the text.
+// executes the service. Arguments arrive positionally, never interpolated into the text;
+// its own tools come from the system directories, not from the sandbox's PATH.
 const SCRIPT = `set -eu
+lb_path=$PATH
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+setpriv=$(command -v setpriv)
 n=$1; shift
 while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done
 m=$1; shift
@@ -36,7 +40,8 @@ while [ "$m" -gt 0 ]; do
 done
 umask 077
 uid=$1; gid=$2; shift 2
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs \\
+PATH=$lb_path
+exec "$setpriv" --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs \\
   --bounding-set=-all --inh-caps=-all -- "$@"
 `;
 

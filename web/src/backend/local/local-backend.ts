@@ -520,6 +520,9 @@ export class LocalBackend implements Backend {
       ),
     );
     if (this.stageDir) await rm(this.stageDir, { recursive: true, force: true });
+    const isolation = this.options.isolation;
+    if (this.cgroupVersion && isolation?.mode === "users")
+      await SandboxCgroup.removeParents(this.cgroupVersion, isolation.cgroupRoot);
   }
 
   /** The sandbox's Unix user and cgroup (`users` isolation), for tests and the admin log. */
