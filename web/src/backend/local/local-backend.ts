@@ -90,6 +90,10 @@ interface LocalSandbox {
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Error("sandbox deleted while starting"));
+      return;
+    }
     const onAbort = () => {
       clearTimeout(timer);
       reject(new Error("sandbox deleted while starting"));
@@ -335,6 +339,7 @@ export class LocalBackend implements Backend {
     let workersReady = false;
     let notebookReady = false;
     while (!(workersReady && notebookReady)) {
+      if (signal.aborted) return;
       if (this.now() > deadline) {
         throw new Error(
           `not ready after ${Math.round(o.startTimeoutMs / 1000)} s (${workersReady ? "" : "workers "}${notebookReady ? "" : "notebook "}still starting)`,
