@@ -48,6 +48,36 @@ describe("launcher configuration", () => {
     expect(() => rawConfigFrom({}, ["8080"])).toThrow('unexpected argument "8080"');
   });
 
+  it("takes each local sandbox's cgroup limits from flags, and says what is wrong with a bad one", () => {
+    const config = parseConfig(
+      rawConfigFrom({ LAUNCHBAY_SANDBOX_MEMORY: "2GiB" }, [
+        "--sandbox-cpus",
+        "1.5",
+        "--sandbox-pids",
+        "256",
+      ]),
+    );
+    expect(config.local).toMatchObject({
+      sandboxMemory: "2GiB",
+      sandboxCpus: 1.5,
+      sandboxPids: 256,
+    });
+    expect(parseConfig({}).local).toMatchObject({
+      sandboxMemory: "4GiB",
+      sandboxCpus: 2,
+      sandboxPids: 1024,
+    });
+    expect(() => parseConfig(rawConfigFrom({}, ["--sandbox-memory", "lots"]))).toThrow(
+      "local.sandboxMemory: must look like 4GiB or 512MiB",
+    );
+    expect(() => parseConfig(rawConfigFrom({}, ["--sandbox-pids", "10"]))).toThrow(
+      "local.sandboxPids: must be at least 64",
+    );
+    expect(() => parseConfig(rawConfigFrom({}, ["--sandbox-cpus", "0"]))).toThrow(
+      /local\.sandboxCpus/,
+    );
+  });
+
   it("lists every flag and its environment variable in --help", () => {
     const help = helpText();
     for (const env of Object.keys(ENV_KEYS)) {

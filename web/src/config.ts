@@ -142,8 +142,22 @@ export const configSchema = z
           .regex(/^[0-9]+(\.[0-9]+)?(B|KiB|MiB|GiB|KB|MB|GB)?$/, "must look like 1GiB or 512MiB")
           .default("1GiB"),
         startTimeoutSeconds: positiveInt.max(3600).default(180),
+        /** As root: each sandbox's cgroup limits (all its processes together). */
+        sandboxMemory: z
+          .string()
+          .regex(/^[0-9]+(\.[0-9]+)?(B|KiB|MiB|GiB|KB|MB|GB)?$/, "must look like 4GiB or 512MiB")
+          .default("4GiB"),
+        sandboxCpus: z.coerce.number().positive().max(1024).default(2),
+        sandboxPids: positiveInt.min(64, "must be at least 64").max(1_000_000).default(1024),
       })
-      .default({ workerThreads: 1, workerMemoryLimit: "1GiB", startTimeoutSeconds: 180 }),
+      .default({
+        workerThreads: 1,
+        workerMemoryLimit: "1GiB",
+        startTimeoutSeconds: 180,
+        sandboxMemory: "4GiB",
+        sandboxCpus: 2,
+        sandboxPids: 1024,
+      }),
     kubernetes: z
       .object({
         kubeconfig: z.string().min(1).optional(),
@@ -209,6 +223,9 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_WORKER_THREADS: "local.workerThreads",
   LAUNCHBAY_WORKER_MEMORY_LIMIT: "local.workerMemoryLimit",
   LAUNCHBAY_START_TIMEOUT_SECONDS: "local.startTimeoutSeconds",
+  LAUNCHBAY_SANDBOX_MEMORY: "local.sandboxMemory",
+  LAUNCHBAY_SANDBOX_CPUS: "local.sandboxCpus",
+  LAUNCHBAY_SANDBOX_PIDS: "local.sandboxPids",
   LAUNCHBAY_KUBECONFIG: "kubernetes.kubeconfig",
   LAUNCHBAY_NAMESPACE: "kubernetes.namespace",
   LAUNCHBAY_WORKSHOP: "kubernetes.workshopName",

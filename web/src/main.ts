@@ -2,8 +2,10 @@ import pino from "pino";
 import { buildApp } from "./app.js";
 import type { Backend } from "./backend/backend.js";
 import { createLocalBackend } from "./backend/local/create-local-backend.js";
+import { decideIsolation } from "./backend/local/isolation.js";
 import { generatedSecrets, helpText, parseConfig, rawConfigFrom } from "./config.js";
 import { isLauncherError } from "./errors.js";
+import { organiserTokenNotice } from "./organiser-token-notice.js";
 
 /**
  * `node web/dist/main.js [--flag value ...]`: the launcher on http://127.0.0.1:8080 with
@@ -16,6 +18,11 @@ async function main(): Promise<void> {
   }
   const raw = rawConfigFrom(process.env, process.argv.slice(2));
   let config = parseConfig(raw);
+  // The secrets live in `config` from here on; nothing this process starts or loads
+  // should find them in its environment.
+  delete process.env.LAUNCHBAY_ORGANISER_TOKEN;
+  delete process.env.LAUNCHBAY_COOKIE_SECRET;
+  delete process.env.LAUNCHBAY_ACCESS_CODE;
   const log = pino({ level: config.logLevel });
   let backend: Backend;
   if (config.backend === "kubernetes") {
@@ -26,6 +33,8 @@ async function main(): Promise<void> {
     backend = created.backend;
     config = { ...config, workshop: created.workshop };
   } else {
+    const isolation = decideIsolation({ uid: process.getuid?.(), host: config.host });
+    if (isolation.warning) process.stderr.write(`\n${isolation.warning}\n`);
     backend = createLocalBackend(config, log);
   }
   const app = await buildApp({ config, backend, loggerInstance: log });
@@ -43,17 +52,14 @@ async function main(): Promise<void> {
   const shown = address.replace("127.0.0.1", "localhost");
   log.info({ address, backend: backend.kind }, "Launcher listening");
   const generated = generatedSecrets(raw);
-  if (generated.includes("organiserToken")) {
-    // Printed once so the person who ran `npm start` can open /admin; set
-    // LAUNCHBAY_ORGANISER_TOKEN to choose it.
-    process.stderr.write(
-      `\nlaunchbay: open ${shown}/ to launch; organiser page ${shown}/admin (token: ${config.organiserToken})\n\n`,
-    );
-  } else {
-    process.stderr.write(
-      `\nlaunchbay: open ${shown}/ to launch; organiser page ${shown}/admin\n\n`,
-    );
-  }
+  // Shown once so the person who ran `npm start` can open /admin (set
+  // LAUNCHBAY_ORGANISER_TOKEN to choose it), but never into a log: see organiser-token-notice.ts.
+  const tokenLine = generated.includes("organiserToken")
+    ? `\nlaunchbay: ${await organiserTokenNotice({ token: config.organiserToken, terminal: process.stderr.isTTY === true })}`
+    : "";
+  process.stderr.write(
+    `\nlaunchbay: open ${shown}/ to launch; organiser page ${shown}/admin${tokenLine}\n\n`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { LauncherConfig } from "../../config.js";
+import { parseByteSize } from "./cgroup.js";
+import { decideIsolation } from "./isolation.js";
 import { LocalBackend } from "./local-backend.js";
 import {
   clientEntry,
@@ -11,13 +13,29 @@ import {
   type RuntimeCommands,
 } from "./runtime-commands.js";
 
-/** The local backend as configured, with the real runtime unless `commands` is given. */
+/**
+ * The local backend as configured, with the real runtime unless `commands` is given. As
+ * root every sandbox gets its own Unix user and cgroup; as a normal user they share the
+ * launcher's user, and a non-loopback `host` is refused (see isolation.ts).
+ */
 export function createLocalBackend(
   config: LauncherConfig,
   log: FastifyBaseLogger,
   commands?: RuntimeCommands,
 ): LocalBackend {
+  const { mode } = decideIsolation({ uid: process.getuid?.(), host: config.host });
   return new LocalBackend({
+    isolation:
+      mode === "users"
+        ? {
+            mode,
+            limits: {
+              memoryBytes: parseByteSize(config.local.sandboxMemory),
+              cpus: config.local.sandboxCpus,
+              pids: config.local.sandboxPids,
+            },
+          }
+        : { mode },
     sandboxesDir: config.local.sandboxesDir ?? defaultSandboxesDir(),
     notebooksDir: config.local.notebooksDir ?? defaultNotebooksDir(),
     clientEntry: clientEntry(),

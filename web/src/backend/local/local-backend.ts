@@ -1,3 +1,6 @@
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir, userInfo } from "node:os";
+import { dirname, join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import { newToken } from "../../core/ids.js";
 import { LauncherError } from "../../errors.js";
@@ -13,15 +16,31 @@ import type {
   Upstream,
 } from "../backend.js";
 import { SandboxStore } from "../sandbox-store.js";
+import { type CgroupVersion, detectCgroups, SandboxCgroup, type SandboxLimits } from "./cgroup.js";
+import { type NeededPath, planCovers } from "./exposure.js";
 import { freePort } from "./free-port.js";
-import type { RuntimeCommands } from "./runtime-commands.js";
+import type { IsolationMode } from "./isolation.js";
+import { type Jail, jailed } from "./jail.js";
+import { type RuntimeCommands, sandboxPath } from "./runtime-commands.js";
 import {
+  handOverSandboxDir,
   layoutFor,
   prepareSandboxDir,
   removeSandboxDir,
   type SandboxDirLayout,
 } from "./sandbox-dir.js";
-import { describeExit, killByEnvMarker, ServiceProcess } from "./service-process.js";
+import {
+  createSandboxUser,
+  removeSandboxUser,
+  type SandboxUser,
+  sandboxUserName,
+} from "./sandbox-user.js";
+import {
+  type CommandSpec,
+  describeExit,
+  killByEnvMarker,
+  ServiceProcess,
+} from "./service-process.js";
 
 /** Every process of a local sandbox carries this variable, so none can be left behind. */
 export const SANDBOX_ENV_MARKER = "LAUNCHBAY_LOCAL_SANDBOX";
@@ -43,6 +62,12 @@ export interface LocalBackendOptions {
   expiryCheckMs?: number;
   /** How often a starting sandbox's scheduler and notebook are polled for readiness. */
   pollMs?: number;
+  /**
+   * `users` (the launcher runs as root): a Unix user, 0700 home, cgroup with `limits` and
+   * a mount-namespace view per sandbox. `shared` (default): every sandbox runs as the
+   * launcher's user. Either way a sandbox's processes get a minimal environment of their own.
+   */
+  isolation?: { mode: "users"; limits: SandboxLimits; cgroupRoot?: string } | { mode: "shared" };
 }
 
 interface LocalSandbox {
@@ -55,19 +80,29 @@ interface LocalSandbox {
   stopping: boolean;
   /** Aborts polling loops when the sandbox is deleted while starting. */
   abort: AbortController;
+  /** Settles when provisioning ended (Ready, failed or aborted). */
+  provisioning?: Promise<void>;
+  /** `users` isolation: the sandbox's own user, cgroup and confinement. */
+  user?: SandboxUser;
+  cgroup?: SandboxCgroup;
+  jail?: Jail;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(new Error("sandbox deleted while starting"));
-      },
-      { once: true },
-    );
+    if (signal.aborted) {
+      reject(new Error("sandbox deleted while starting"));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error("sandbox deleted while starting"));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 
 /**
@@ -81,12 +116,40 @@ export class LocalBackend implements Backend {
   private readonly now: () => number;
   private expiryTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  private cgroupVersion: CgroupVersion | undefined;
+  private stageDir: string | undefined;
 
   constructor(private readonly options: LocalBackendOptions) {
     this.now = options.now ?? Date.now;
   }
 
+  get isolation(): IsolationMode {
+    return this.options.isolation?.mode ?? "shared";
+  }
+
   async start(): Promise<void> {
+    const isolation = this.options.isolation;
+    if (isolation?.mode === "users") {
+      if (process.getuid?.() !== 0) {
+        throw new LauncherError(
+          "invalid-config",
+          "a Unix user per sandbox needs the launcher to run as root",
+        );
+      }
+      this.cgroupVersion = detectCgroups(isolation.cgroupRoot);
+      if (!this.cgroupVersion) {
+        throw new LauncherError(
+          "invalid-config",
+          `no cgroup v2 (${isolation.cgroupRoot ?? "/sys/fs/cgroup"}/cgroup.controllers) or v1 memory, cpu and pids hierarchies: sandboxes cannot be given resource limits on this machine`,
+        );
+      }
+      // Other users may pass through to their own sandbox, but not list the others.
+      await mkdir(this.options.sandboxesDir, { recursive: true });
+      await chmod(this.options.sandboxesDir, 0o711);
+      // An empty directory of the launcher's own, used as a mount point while each
+      // sandbox's view of the file system is built.
+      this.stageDir = await mkdtemp(join(tmpdir(), "launchbay-stage-"));
+    }
     this.expiryTimer = setInterval(() => this.expireDue(), this.options.expiryCheckMs ?? 1000);
     this.expiryTimer.unref();
   }
@@ -116,7 +179,9 @@ export class LocalBackend implements Backend {
     };
     this.local.set(request.id, sandbox);
     this.store.put(state);
-    this.provision(request.id, sandbox).catch((err: unknown) => this.fail(request.id, err));
+    sandbox.provisioning = this.provision(request.id, sandbox).catch((err: unknown) =>
+      this.fail(request.id, err),
+    );
     return state;
   }
 
@@ -136,20 +201,18 @@ export class LocalBackend implements Backend {
     this.patch(id, { conditions });
   }
 
-  private spawn(
-    id: string,
-    sandbox: LocalSandbox,
-    name: string,
-    spec: ReturnType<RuntimeCommands["scheduler"]>,
-  ) {
+  private spawn(id: string, sandbox: LocalSandbox, name: string, spec: CommandSpec) {
+    if (sandbox.stopping) throw new Error("sandbox deleted while starting");
+    const full: CommandSpec = {
+      ...spec,
+      cwd: spec.cwd ?? sandbox.layout.work,
+      env: { ...this.baseEnv(id, sandbox), ...spec.env, [SANDBOX_ENV_MARKER]: id },
+    };
     const proc = new ServiceProcess(
       name,
-      {
-        ...spec,
-        cwd: spec.cwd ?? sandbox.layout.work,
-        env: { ...spec.env, [SANDBOX_ENV_MARKER]: id },
-      },
+      sandbox.jail ? jailed(full, sandbox.jail) : full,
       this.options.log.child({ sandbox: id }),
+      { redact: [sandbox.runtimeToken, sandbox.notebookToken] },
     );
     sandbox.processes.push(proc);
     proc.exited.then((info) => {
@@ -166,12 +229,61 @@ export class LocalBackend implements Backend {
     return proc;
   }
 
+  /**
+   * A sandbox process's whole environment before its own variables: built from nothing,
+   * so no secret of the launcher's (organiser token, cookie secret, cloud credentials)
+   * can reach a notebook.
+   */
+  private baseEnv(id: string, sandbox: LocalSandbox): Record<string, string> {
+    const user = sandbox.user?.name ?? userInfo().username;
+    return {
+      PATH: sandboxPath(),
+      HOME: sandbox.layout.root,
+      USER: user,
+      LOGNAME: user,
+      LANG: "C.UTF-8",
+      TMPDIR: sandbox.layout.tmp,
+      [SANDBOX_ENV_MARKER]: id,
+    };
+  }
+
+  /** `users` isolation: the sandbox's own user, home, cgroup and file-system view. */
+  private async confine(id: string, sandbox: LocalSandbox): Promise<void> {
+    const isolation = this.options.isolation;
+    if (isolation?.mode !== "users" || !this.cgroupVersion || !this.stageDir) return;
+    const o = this.options;
+    sandbox.user = await createSandboxUser(sandboxUserName(id), sandbox.layout.root);
+    await handOverSandboxDir(sandbox.layout, sandbox.user);
+    sandbox.cgroup = new SandboxCgroup(this.cgroupVersion, id, isolation.cgroupRoot);
+    await sandbox.cgroup.create(isolation.limits);
+    const needed: NeededPath[] = [
+      ...(o.commands.sharedPaths ?? []),
+      dirname(o.clientEntry.js),
+      dirname(o.clientEntry.dts),
+      ...(o.typesNodeDir ? [o.typesNodeDir] : []),
+    ].map((path) => ({ path, writable: false }));
+    needed.push({ path: sandbox.layout.root, writable: true });
+    sandbox.jail = {
+      user: sandbox.user,
+      cgroupProcs: sandbox.cgroup.procsFiles,
+      covers: planCovers(needed),
+      stageDir: this.stageDir,
+    };
+    o.log.info(
+      { sandbox: id, user: sandbox.user.name, uid: sandbox.user.uid, cgroup: sandbox.cgroup.dirs },
+      "Created sandbox user and cgroup",
+    );
+  }
+
   private async provision(id: string, sandbox: LocalSandbox): Promise<void> {
     const o = this.options;
     const log = o.log.child({ sandbox: id });
     const deadline = this.now() + o.startTimeoutMs;
     const signal = sandbox.abort.signal;
     await prepareSandboxDir(sandbox.layout, o.notebooksDir, o.clientEntry, o.typesNodeDir);
+    if (signal.aborted) return;
+    await this.confine(id, sandbox);
+    if (signal.aborted) return;
     this.patch(id, { phase: "Provisioning", message: "Starting the scheduler" });
 
     const scheduler = this.spawn(
@@ -227,6 +339,7 @@ export class LocalBackend implements Backend {
     let workersReady = false;
     let notebookReady = false;
     while (!(workersReady && notebookReady)) {
+      if (signal.aborted) return;
       if (this.now() > deadline) {
         throw new Error(
           `not ready after ${Math.round(o.startTimeoutMs / 1000)} s (${workersReady ? "" : "workers "}${notebookReady ? "" : "notebook "}still starting)`,
@@ -296,7 +409,10 @@ export class LocalBackend implements Backend {
     sandbox.stopping = true;
     sandbox.abort.abort();
     await Promise.all(sandbox.processes.map((p) => p.stop()));
-    const stragglers = killByEnvMarker(SANDBOX_ENV_MARKER, id);
+    // Whatever a sandbox started on its own: its cgroup holds all of it (a process
+    // cannot leave it); the environment marker finds it without one.
+    let stragglers = killByEnvMarker(SANDBOX_ENV_MARKER, id);
+    if (sandbox.cgroup) stragglers += await sandbox.cgroup.destroy();
     if (stragglers > 0)
       this.options.log.warn({ sandbox: id, stragglers }, "Killed leftover sandbox processes");
   }
@@ -327,7 +443,12 @@ export class LocalBackend implements Backend {
     if (this.store.get(id)?.phase === "Expiring" && sandbox.stopping) return;
     this.patch(id, { phase: "Expiring", message: "Stopping every process" });
     await this.stopProcesses(id, sandbox);
+    // Provisioning may still have been creating the user or cgroup: let it finish
+    // (it stops at its next step), then clear up everything it made.
+    await sandbox.provisioning;
+    await this.stopProcesses(id, sandbox);
     await removeSandboxDir(sandbox.layout);
+    if (sandbox.user) await removeSandboxUser(sandbox.user);
     this.local.delete(id);
     this.store.remove(id);
     this.options.log.info({ sandbox: id }, "Deleted sandbox");
@@ -403,5 +524,23 @@ export class LocalBackend implements Backend {
         ),
       ),
     );
+    if (this.stageDir) await rm(this.stageDir, { recursive: true, force: true });
+    const isolation = this.options.isolation;
+    if (this.cgroupVersion && isolation?.mode === "users")
+      await SandboxCgroup.removeParents(this.cgroupVersion, isolation.cgroupRoot);
+  }
+
+  /** The sandbox's Unix user and cgroup (`users` isolation), for tests and the admin log. */
+  confinement(id: string): { user: SandboxUser; cgroup: SandboxCgroup } | undefined {
+    const sandbox = this.local.get(id);
+    if (!sandbox?.user || !sandbox.cgroup) return undefined;
+    return { user: sandbox.user, cgroup: sandbox.cgroup };
+  }
+
+  /** Pids of the sandbox's service processes (scheduler, workers, notebook server). */
+  servicePids(id: string): number[] {
+    return (this.local.get(id)?.processes ?? [])
+      .map((p) => p.pid)
+      .filter((pid): pid is number => pid !== undefined);
   }
 }

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LauncherError } from "../../errors.js";
 import type { CommandSpec } from "./service-process.js";
@@ -22,6 +22,13 @@ export interface RuntimeCommands {
     rootDir: string;
     jupyterDir: string;
   }): CommandSpec;
+  /**
+   * Directories the commands read from (the venv, Python, kernels, this repository).
+   * When the launcher runs as root and one of them sits in a directory other users cannot
+   * enter (e.g. `/root/.cache/launchbay`), it is mounted, read-only and alone, into each
+   * sandbox's view of the file system.
+   */
+  sharedPaths?: string[];
 }
 
 /** web/, from src/backend/local and dist/backend/local alike. */
@@ -81,20 +88,73 @@ export function defaultSandboxesDir(): string {
   return join(process.env.LAUNCHBAY_CACHE ?? join(homedir(), ".cache", "launchbay"), "sandboxes");
 }
 
+/** A PATH for sandbox processes: the venv, Node, the system; nothing of the launcher's. */
+export function sandboxPath(venvBin?: string): string {
+  return [
+    ...(venvBin ? [venvBin] : []),
+    dirname(process.execPath),
+    "/usr/local/bin",
+    "/usr/bin",
+    "/bin",
+  ].join(":");
+}
+
+/**
+ * What JupyterLab and its kernels read outside the venv: the Python installation the venv
+ * was made from (`home` in pyvenv.cfg) and each kernel's own install (tslab's
+ * `.../tslab-x/node_modules/.bin/tslab` → `.../tslab-x`).
+ */
+function venvSharedPaths(venvDir: string): string[] {
+  const paths = [venvDir];
+  try {
+    const cfg = readFileSync(join(venvDir, "pyvenv.cfg"), "utf8");
+    const home = /^home\s*=\s*(.+)$/m.exec(cfg)?.[1]?.trim();
+    if (home) paths.push(dirname(realpathSync(home)));
+  } catch {
+    // Not a venv (a plain prefix): its own directory is all there is.
+  }
+  const kernels = join(venvDir, "share", "jupyter", "kernels");
+  for (const name of existsSync(kernels) ? readdirSync(kernels) : []) {
+    try {
+      const spec = JSON.parse(readFileSync(join(kernels, name, "kernel.json"), "utf8")) as {
+        argv?: string[];
+      };
+      const program = spec.argv?.[0];
+      if (!program || !isAbsolute(program) || program.startsWith(venvDir)) continue;
+      const cut = program.indexOf(`${sep}node_modules${sep}`);
+      paths.push(realpathSync(cut > 0 ? program.slice(0, cut) : dirname(program)));
+    } catch {
+      // A kernel without a readable spec cannot be started anyway.
+    }
+  }
+  return paths;
+}
+
 /** The real runtime: the scheduler and worker CLIs and JupyterLab from the set-up venv. */
-export function defaultRuntimeCommands(venvDir: string): RuntimeCommands {
+export function defaultRuntimeCommands(configuredVenvDir: string): RuntimeCommands {
   const scheduler = binOf("@launchbay/scheduler", "launchbay-scheduler");
   const worker = binOf("@launchbay/worker", "launchbay-worker");
-  const jupyterLab = join(venvDir, "bin", "jupyter-lab");
-  if (!existsSync(jupyterLab)) {
+  if (!existsSync(join(configuredVenvDir, "bin", "jupyter-lab"))) {
     throw new LauncherError(
       "invalid-config",
-      `JupyterLab is not installed at ${jupyterLab}: run \`bash scripts/setup.sh jupyter\``,
+      `JupyterLab is not installed at ${join(configuredVenvDir, "bin", "jupyter-lab")}: run \`bash scripts/setup.sh jupyter\``,
     );
   }
+  // The real path, so a sandbox's view of the file system needs no symlink (`venv` →
+  // `venv-<hash>`) outside the directories it is shown.
+  const venvDir = realpathSync(configuredVenvDir);
+  const jupyterLab = join(venvDir, "bin", "jupyter-lab");
   // The tslab kernelspec (scripts/setup.sh jupyter) names its binary by absolute path.
-  const path = [join(venvDir, "bin"), process.env.PATH ?? ""].join(":");
+  const path = sandboxPath(join(venvDir, "bin"));
   return {
+    sharedPaths: [
+      ...venvSharedPaths(venvDir),
+      dirname(process.execPath),
+      // This repository: the scheduler and worker CLIs, the client and their node_modules.
+      dirname(WEB_DIR.replace(/[/\\]$/, "")),
+      dirname(scheduler),
+      dirname(worker),
+    ],
     scheduler: ({ token }) => ({
       command: process.execPath,
       args: [scheduler, "--host", "127.0.0.1", "--port", "0"],

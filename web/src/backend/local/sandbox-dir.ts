@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, cp, lchown, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -9,11 +9,18 @@ export interface SandboxDirLayout {
   work: string;
   /** `<root>/.jupyter`: Jupyter's config, runtime and workspace files. */
   jupyter: string;
+  /** `<root>/tmp`: the sandbox's TMPDIR (private, unlike the machine's /tmp). */
+  tmp: string;
 }
 
 export function layoutFor(sandboxesDir: string, id: string): SandboxDirLayout {
   const root = join(sandboxesDir, id);
-  return { root, work: join(root, "work"), jupyter: join(root, ".jupyter") };
+  return {
+    root,
+    work: join(root, "work"),
+    jupyter: join(root, ".jupyter"),
+    tmp: join(root, "tmp"),
+  };
 }
 
 /**
@@ -31,6 +38,7 @@ export async function prepareSandboxDir(
   typesNodeDir: string | undefined,
 ): Promise<void> {
   await mkdir(layout.work, { recursive: true });
+  await mkdir(layout.tmp, { recursive: true });
   // No "get notified about Jupyter news?" prompt: the sandbox has no business with it.
   await mkdir(join(layout.jupyter, "config", "labconfig"), { recursive: true });
   await writeFile(
@@ -58,6 +66,27 @@ export async function prepareSandboxDir(
     join(pkg, "index.d.ts"),
     `export * from ${JSON.stringify(clientEntry.dts.replace(/\.d\.ts$/, ".js"))};\n`,
   );
+}
+
+/**
+ * Gives the sandbox's directory to its own user: everything below it owned by that user
+ * (symlinks themselves, not what they point to), the directory itself 0700 so no other
+ * sandbox can look in.
+ */
+export async function handOverSandboxDir(
+  layout: SandboxDirLayout,
+  owner: { uid: number; gid: number },
+): Promise<void> {
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      await lchown(path, owner.uid, owner.gid);
+      if (entry.isDirectory()) await walk(path);
+    }
+  };
+  await walk(layout.root);
+  await lchown(layout.root, owner.uid, owner.gid);
+  await chmod(layout.root, 0o700);
 }
 
 export async function removeSandboxDir(layout: SandboxDirLayout): Promise<void> {

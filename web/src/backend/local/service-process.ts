@@ -10,6 +10,12 @@ export interface CommandSpec {
   cwd?: string;
 }
 
+/** How a service process is started beyond its command. */
+export interface ServiceOptions {
+  /** Strings (the sandbox's tokens) replaced by `[redacted]` in its output before it is logged or kept. */
+  redact?: string[];
+}
+
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -31,10 +37,13 @@ export class ServiceProcess {
     readonly name: string,
     spec: CommandSpec,
     private readonly log: FastifyBaseLogger,
+    options: ServiceOptions = {},
   ) {
+    // The environment is exactly the spec's: nothing of the launcher's own environment
+    // (its secrets included) reaches a sandbox.
     this.child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: { ...spec.env },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -49,10 +58,12 @@ export class ServiceProcess {
         resolve(this.exitInfo);
       });
     });
+    const secrets = (options.redact ?? []).filter((s) => s.length > 0);
     for (const stream of ["stdout", "stderr"] as const) {
       const source = this.child[stream];
       if (!source) continue;
-      createInterface({ input: source }).on("line", (line) => {
+      createInterface({ input: source }).on("line", (raw) => {
+        const line = redact(raw, secrets);
         this.remember(line);
         this.log.debug({ process: name, stream }, line);
         for (const listener of this.lineListeners) listener(line, stream);
@@ -118,6 +129,12 @@ export class ServiceProcess {
     // Anything left in the group (e.g. a grandchild that ignored SIGTERM) goes too.
     signalGroup(this.child.pid, "SIGKILL");
   }
+}
+
+function redact(line: string, secrets: string[]): string {
+  let out = line;
+  for (const secret of secrets) out = out.replaceAll(secret, "[redacted]");
+  return out;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
