@@ -12,9 +12,11 @@ import { registerApiRoutes } from "./http/api-routes.js";
 import { type AppContext, createLimits } from "./http/context.js";
 import { LauncherMetrics } from "./http/metrics.js";
 import { openApiDocument } from "./http/openapi.js";
-import { originProblem, ownOriginsFor } from "./http/origin-check.js";
+import { ANY_HOST_ROUTE, registerHostCheck } from "./http/host-check.js";
+import { HostPolicy } from "./http/host-policy.js";
 import { registerPageRoutes } from "./http/pages.js";
 import { registerProxyRoutes } from "./http/proxy-routes.js";
+import { SandboxCredentials } from "./http/sandbox-credentials.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
 import { LaunchService } from "./launch/launch-service.js";
 import { WarmPoolKeeper } from "./launch/warm-pool.js";
@@ -108,15 +110,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     });
   });
 
-  app.addHook("onRequest", async (request) => {
-    const problem = originProblem(
-      request.method,
-      request.headers,
-      ownOriginsFor(request.host, request.protocol, config.allowedOrigins),
-    );
-    if (problem)
-      throw new LauncherError("csrf-rejected", `${problem}; use the launcher's own pages`);
-  });
+  const hosts = new HostPolicy(config.publicHosts, config.sandboxDomain);
+  const credentials = new SandboxCredentials(config.cookieSecret, now);
+  registerHostCheck(app, config, hosts);
 
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
@@ -136,8 +132,10 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     );
   });
 
-  app.get("/healthz", async (_request, reply) => reply.type("text/plain").send("ok"));
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/healthz", { config: ANY_HOST_ROUTE }, async (_request, reply) =>
+    reply.type("text/plain").send("ok"),
+  );
+  app.get("/readyz", { config: ANY_HOST_ROUTE }, async (_request, reply) => {
     if (!ctx.ready.value) {
       throw new LauncherError(
         "shutting-down",
@@ -146,7 +144,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     }
     return reply.type("text/plain").send("ready");
   });
-  app.get("/metrics", async (_request, reply) =>
+  app.get("/metrics", { config: ANY_HOST_ROUTE }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   const openapi = openApiDocument(config.workshop.maxLifetimeMinutes);
@@ -154,9 +152,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
 
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
-  registerPageRoutes(app, ctx);
-  await registerProxyRoutes(app, ctx);
-  const detachUpgrades = attachUpgradeHandler(app, ctx);
+  registerPageRoutes(app, ctx, hosts, credentials);
+  await registerProxyRoutes(app, ctx, credentials);
+  const detachUpgrades = attachUpgradeHandler(app, ctx, hosts, credentials);
 
   app.addHook("preClose", async () => {
     ctx.ready.value = false;
