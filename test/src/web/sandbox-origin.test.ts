@@ -13,7 +13,13 @@ import {
   SANDBOX_ENV_MARKER,
 } from "@launchbay/web";
 import pino from "pino";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type Request,
+} from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // Attacks on the sandbox origins, in real Chromium against the launcher with the local
@@ -30,6 +36,8 @@ let base: string;
 let sandboxesDir: string;
 let attendee: BrowserContext;
 let attendeePage: Page;
+/** Attendee A's tab on the launcher (the API lives there, not on the sandbox origin). */
+let launcherPage: Page;
 let sandboxId: string;
 /** Where the notebook landed (JupyterLab's /lab URL), whatever origin that is. */
 let labUrl: URL;
@@ -154,7 +162,9 @@ beforeAll(async () => {
     sandboxId,
   );
   if (phase !== "Ready") throw new Error(`the sandbox did not start: ${phase}`);
-  const { notebookUrl } = await apiSandbox(attendeePage, sandboxId);
+  launcherPage = await attendee.newPage();
+  await launcherPage.goto(`${base}/s/${sandboxId}/`);
+  const { notebookUrl } = await apiSandbox(launcherPage, sandboxId);
   await attendeePage.goto(new URL(notebookUrl, base).href);
   await attendeePage.waitForURL(/\/notebook\/lab$/);
   labUrl = new URL(attendeePage.url());
@@ -170,12 +180,21 @@ afterAll(async () => {
 describe("sandbox origins under attack", () => {
   it("launcher cookies never reach a sandbox origin", async () => {
     const seen: string[] = [];
-    attendeePage.on("request", async (req) => {
-      if (new URL(req.url()).pathname.includes("/notebook/"))
-        seen.push((await req.allHeaders()).cookie ?? "");
-    });
+    const pending: Promise<void>[] = [];
+    const record = (req: Request) => {
+      if (!new URL(req.url()).pathname.includes("/notebook/")) return;
+      pending.push(
+        req.allHeaders().then(
+          (h) => void seen.push(h.cookie ?? ""),
+          () => undefined,
+        ),
+      );
+    };
+    attendeePage.on("request", record);
     await attendeePage.goto(new URL("lab/tree", `${labUrl.href}/`).href);
     await attendeePage.locator(".jp-DirListing").first().waitFor({ timeout: 90_000 });
+    attendeePage.off("request", record);
+    await Promise.all(pending);
     expect(seen.length).toBeGreaterThan(0);
     for (const cookie of seen) {
       expect(cookie).not.toContain("lb_attendee=");
@@ -256,7 +275,7 @@ describe("sandbox origins under attack", () => {
     await opened.goto(new URL(notebookUrl, base).href);
     await opened.waitForURL(/\/notebook\/lab$/);
     await opened.goto(new URL("lab/tree/evil.ipynb", `${opened.url()}/`).href);
-    await opened.locator("#evil-marker").waitFor({ timeout: 90_000 });
+    await opened.getByText("quarterly results").first().waitFor({ timeout: 90_000 });
     // A script that runs sets 'started' at once, then the status; one that never ran leaves nothing.
     const outcome = await opened.evaluate(
       () =>
@@ -291,7 +310,7 @@ describe("sandbox origins under attack", () => {
   });
 
   it("refuses .. and encoded .. in proxied dashboard paths", async () => {
-    const { dashboardUrl } = await apiSandbox(attendeePage, sandboxId);
+    const { dashboardUrl } = await apiSandbox(launcherPage, sandboxId);
     const dashboard = await attendee.newPage();
     const landed = await dashboard.goto(new URL(dashboardUrl, base).href);
     // Control: the dashboard page itself loads.

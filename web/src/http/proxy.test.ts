@@ -182,6 +182,18 @@ describe("sandbox origin and handover", () => {
     expect(set[0]).not.toMatch(/domain=/i);
   });
 
+  it("hands over to the dashboard when the dashboard is asked for", async () => {
+    const open = await send(`/s/${id}/open/dashboard`, { headers: { cookie: alice } });
+    expect(open.status).toBe(303);
+    const url = new URL(open.headers.location!);
+    const landed = await send(url.pathname + url.search, { host: url.host });
+    expect(landed.status).toBe(303);
+    expect(landed.headers.location).toBe(`/s/${id}/dashboard/`);
+    const cookie = [landed.headers["set-cookie"] ?? []].flat()[0]!.split(";")[0]!;
+    const page = await send(`/s/${id}/dashboard/`, { host: url.host, headers: { cookie } });
+    expect(page.status).toBe(200);
+  });
+
   it("a handover token works once", async () => {
     const url = await handoverUrl(alice);
     const first = await send(url.pathname + url.search, { host: url.host });
