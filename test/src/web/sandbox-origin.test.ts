@@ -191,7 +191,7 @@ describe("sandbox origins under attack", () => {
       );
     };
     attendeePage.on("request", record);
-    await attendeePage.goto(new URL("lab/tree", `${labUrl.href}/`).href);
+    await attendeePage.goto(new URL("tree", `${labUrl.href}/`).href);
     await attendeePage.locator(".jp-DirListing").first().waitFor({ timeout: 90_000 });
     attendeePage.off("request", record);
     await Promise.all(pending);
@@ -274,8 +274,11 @@ describe("sandbox origins under attack", () => {
     const opened = await context.newPage();
     await opened.goto(new URL(notebookUrl, base).href);
     await opened.waitForURL(/\/notebook\/lab$/);
-    await opened.goto(new URL("lab/tree/evil.ipynb", `${opened.url()}/`).href);
+    await opened.goto(new URL("tree/evil.ipynb", `${opened.url()}/`).href);
     await opened.getByText("quarterly results").first().waitFor({ timeout: 90_000 });
+    await opened.screenshot({
+      path: join(process.cwd(), "test-results", "web", "trusted-notebook.png"),
+    });
     // A script that runs sets 'started' at once, then the status; one that never ran leaves nothing.
     const outcome = await opened.evaluate(
       () =>
@@ -315,7 +318,7 @@ describe("sandbox origins under attack", () => {
     const landed = await dashboard.goto(new URL(dashboardUrl, base).href);
     // Control: the dashboard page itself loads.
     expect(landed?.status()).toBe(200);
-    expect(await dashboard.title()).toMatch(/dashboard/i);
+    expect(await dashboard.title()).toMatch(/launchbay scheduler/i);
     const url = new URL(dashboard.url());
     const cookie = await cookieHeader(attendee, url.href);
     for (const attack of [

@@ -65,16 +65,6 @@ export function downstreamResponseHeaders(
   return { ...out, ...override };
 }
 
-/**
- * Maps a path under the public prefix (`/s/<id>/dashboard/`) to the upstream's base path
- * (`/dashboard/`), keeping the query string.
- */
-export function upstreamPath(publicPrefix: string, upstreamBase: string, url: string): string {
-  const rest = url.startsWith(publicPrefix) ? url.slice(publicPrefix.length) : "";
-  const base = upstreamBase.endsWith("/") ? upstreamBase : `${upstreamBase}/`;
-  return base + rest;
-}
-
 /** Rewrites a redirect that points into the upstream's base path back under the public prefix. */
 export function rewriteLocation(
   location: string,
