@@ -225,6 +225,10 @@ describe("attendee in a real browser", () => {
     await page.waitForSelector(`tr[data-id="${sandboxId}"]`);
     expect(await page.textContent(`tr[data-id="${sandboxId}"] .phase-Ready`)).toBe("Ready");
     expect(await page.textContent("#used")).toBe("1");
+    // Opening the attendee's notebook from here goes through the handover (attendee-scoped).
+    expect(await page.getAttribute(`tr[data-id="${sandboxId}"] a`, "href")).toBe(
+      `/s/${sandboxId}/open/notebook`,
+    );
     await page.screenshot({ path: join(shots, "admin-page.png"), fullPage: true });
     await admin.close();
   });

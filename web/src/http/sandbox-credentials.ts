@@ -95,7 +95,7 @@ export class SandboxCredentials {
     const claims = this.open(token);
     const now = this.now();
     for (const [nonce, expiry] of this.redeemed) if (expiry <= now) this.redeemed.delete(nonce);
-    if (!claims || claims.k !== "handover") return { ok: false, reason: "not a handover token" };
+    if (claims?.k !== "handover") return { ok: false, reason: "not a handover token" };
     if (claims.s !== id) return { ok: false, reason: "the token is for another sandbox" };
     if (claims.e <= now) return { ok: false, reason: "the token has expired" };
     if (currentOwner === undefined || claims.o !== currentOwner)
