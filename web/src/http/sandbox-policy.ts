@@ -16,7 +16,9 @@ export function publicPrefix(id: string, service: ServiceName): string {
 /**
  * The notebook's CSP on its own origin: scripts only from the notebook server itself (no
  * inline script, so an HTML output's `<script>` never runs even if Jupyter trusted it), no
- * framing by anyone but itself, nothing sent elsewhere.
+ * framing by anyone but itself, nothing sent elsewhere. JupyterLab needs 'unsafe-eval'
+ * (without it a notebook never opens: tried in real Chromium); eval still only runs code
+ * that same-origin scripts hand it.
  */
 export const NOTEBOOK_CSP = [
   "default-src 'self'",
