@@ -319,6 +319,9 @@ describe("sandbox origins under attack", () => {
     // Control: the dashboard page itself loads.
     expect(landed?.status()).toBe(200);
     expect(await dashboard.title()).toMatch(/launchbay scheduler/i);
+    // …and works under the sandbox origin's CSP: its script streams the cluster's 3 workers.
+    await expect.poll(() => dashboard.locator("#workers tr").count(), { timeout: 30_000 }).toBe(3);
+    expect(await dashboard.textContent("#conn")).toMatch(/^live/);
     const url = new URL(dashboard.url());
     const cookie = await cookieHeader(attendee, url.href);
     for (const attack of [
