@@ -124,7 +124,7 @@ describe("helm template", () => {
       "workshop.example.org",
       "*.sandboxes.example.org",
     ]);
-    expect(find(manifests, "ConfigMap", "rel-launchbay-web-config").data).toMatchObject({
+    expect(find(manifests, "ConfigMap", "-web-config").data).toMatchObject({
       LAUNCHBAY_PUBLIC_HOSTS: "workshop.example.org",
       LAUNCHBAY_SANDBOX_DOMAIN: "sandboxes.example.org",
     });
