@@ -46,6 +46,10 @@ RUN apt-get update \
  && python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check jupyterlab==4.6.6
 ENV PATH=/opt/venv/bin:$PATH
+# Sandbox settings for Jupyter Server (notebook trust off: no notebook is ever signed, so no
+# attendee's HTML/JavaScript output runs for whoever opens it); the venv's etc/jupyter is on
+# Jupyter's config path, so every `jupyter lab` here loads it.
+COPY web/jupyter/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py
 # The TypeScript kernel, registered with the venv's Jupyter.
 RUN npm install -g --no-audit --no-fund tslab@1.0.22 \
  && tslab install --python=/opt/venv/bin/python3 --sys-prefix \

@@ -23,9 +23,11 @@ import {
 } from "./http/route-errors.js";
 import { limitBearerGuessing } from "./http/organiser-auth.js";
 import { MemoryOrganiserSessions, type OrganiserSessionStore } from "./http/organiser-sessions.js";
-import { originProblem, ownOriginsFor } from "./http/origin-check.js";
+import { ANY_HOST_ROUTE, registerHostCheck } from "./http/host-check.js";
+import { HostPolicy } from "./http/host-policy.js";
 import { registerPageRoutes } from "./http/pages.js";
 import { registerProxyRoutes } from "./http/proxy-routes.js";
+import { SandboxCredentials } from "./http/sandbox-credentials.js";
 import { errorResponseSchema } from "./http/schemas.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
 import { LaunchService } from "./launch/launch-service.js";
@@ -140,15 +142,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   registerMethodNotAllowed(app);
   treatMissingBodyAsEmpty(app);
 
-  app.addHook("onRequest", async (request) => {
-    const problem = originProblem(
-      request.method,
-      request.headers,
-      ownOriginsFor(request.host, request.protocol, config.allowedOrigins),
-    );
-    if (problem)
-      throw new LauncherError("csrf-rejected", `${problem}; use the launcher's own pages`);
-  });
+  const hosts = new HostPolicy(config.publicHosts, config.sandboxDomain);
+  const credentials = new SandboxCredentials(config.cookieSecret, now);
+  registerHostCheck(app, config, hosts);
 
   limitBearerGuessing(app, limits, config.organiserToken);
   capNewIdentities(app, limits);
@@ -175,12 +171,16 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   const text = (what: string) => ({ 200: z.string().describe(what) });
   app.get(
     "/healthz",
-    { schema: { summary: "Liveness", tags: ["probes"], response: text("ok (text/plain)") } },
+    {
+      config: ANY_HOST_ROUTE,
+      schema: { summary: "Liveness", tags: ["probes"], response: text("ok (text/plain)") },
+    },
     async (_request, reply) => reply.type("text/plain").send("ok"),
   );
   app.get(
     "/readyz",
     {
+      config: ANY_HOST_ROUTE,
       schema: {
         summary: "Readiness: the backend has loaded its state and the launcher is not stopping",
         tags: ["probes"],
@@ -200,6 +200,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   app.get(
     "/metrics",
     {
+      config: ANY_HOST_ROUTE,
       schema: {
         summary: "Prometheus metrics",
         tags: ["probes"],
@@ -212,9 +213,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
 
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
-  registerPageRoutes(app, ctx);
-  await registerProxyRoutes(app, ctx);
-  const detachUpgrades = attachUpgradeHandler(app, ctx);
+  registerPageRoutes(app, ctx, hosts, credentials);
+  await registerProxyRoutes(app, ctx, credentials);
+  const detachUpgrades = attachUpgradeHandler(app, ctx, hosts, credentials);
 
   app.addHook("preClose", async () => {
     ctx.ready.value = false;

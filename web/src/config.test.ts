@@ -107,4 +107,27 @@ describe("launcher configuration", () => {
     expect(() => trust("10.0.0.0/33")).toThrow("not an address or CIDR range: 10.0.0.0/33");
     expect(() => trust("proxy.local")).toThrow("not an address or CIDR range: proxy.local");
   });
+
+  it("reads public hosts (repeatable flag or comma list) and the sandbox domain, and explains bad ones", () => {
+    const config = parseConfig(
+      rawConfigFrom({ LAUNCHBAY_SANDBOX_DOMAIN: "Sandboxes.Example.org" }, [
+        "--public-host",
+        "workshop.example.org",
+        "--public-host=localhost:8080",
+      ]),
+    );
+    expect(config.publicHosts).toEqual(["workshop.example.org", "localhost:8080"]);
+    expect(config.sandboxDomain).toBe("sandboxes.example.org");
+    expect(
+      parseConfig(rawConfigFrom({ LAUNCHBAY_PUBLIC_HOSTS: "a.example,[::1]:80" }, [])).publicHosts,
+    ).toEqual(["a.example", "[::1]:80"]);
+    expect(parseConfig({}).sandboxDomain).toBe("localhost");
+    expect(() => parseConfig({ publicHosts: ["https://x.example/"] })).toThrow(
+      /publicHosts\.0: must be a host name with an optional port/,
+    );
+    expect(() => parseConfig({ sandboxDomain: "*.example.org" })).toThrow(
+      /sandboxDomain: must be a DNS name without port or scheme/,
+    );
+    expect(() => rawConfigFrom({}, ["--public-host"])).toThrow("flag --public-host needs a value");
+  });
 });

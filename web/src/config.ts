@@ -2,6 +2,12 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { LauncherError } from "./errors.js";
 
+const LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+const DOMAIN_PATTERN = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
+const PUBLIC_HOST_PATTERN = new RegExp(
+  `^(${LABEL}(\\.${LABEL})*|\\[[0-9a-f:.]+\\])(:[0-9]{1,5})?$`,
+);
+
 const positiveInt = z.coerce.number().int().positive();
 
 /** The workshop as attendees experience it. */
@@ -103,6 +109,39 @@ export const configSchema = z
       .union([z.array(z.string()), z.string()])
       .transform((v) => (Array.isArray(v) ? v : v.split(",").filter((s) => s.length > 0)))
       .default([]),
+    /**
+     * The host names (with the port browsers use, when not 80/443) the launcher answers for;
+     * any other Host is refused before routing. Empty: the loopback names with the listening
+     * port (localhost, 127.0.0.1, [::1]).
+     */
+    publicHosts: z
+      .union([z.array(z.string()), z.string()])
+      .transform((v) => (Array.isArray(v) ? v : v.split(",").filter((s) => s.length > 0)))
+      .pipe(
+        z.array(
+          z
+            .string()
+            .transform((h) => h.trim().toLowerCase())
+            .refine((h) => PUBLIC_HOST_PATTERN.test(h), {
+              message:
+                "must be a host name with an optional port, like launchbay.example.org or localhost:8080 (no scheme, no path)",
+            }),
+        ),
+      )
+      .default([]),
+    /**
+     * Each sandbox is served from its own origin `<sandbox id>.<sandboxDomain>` (a host name
+     * without port; the port is the one the attendee used for the launcher). Locally
+     * `localhost`: browsers resolve every `*.localhost` to loopback.
+     */
+    sandboxDomain: z
+      .string()
+      .transform((h) => h.trim().toLowerCase())
+      .refine((h) => DOMAIN_PATTERN.test(h), {
+        message:
+          "must be a DNS name without port or scheme, like sandboxes.example.org (wildcard DNS *.sandboxes.example.org must point at the launcher)",
+      })
+      .default("localhost"),
     logLevel: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
@@ -190,6 +229,8 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_ORGANISER_TOKEN: "organiserToken",
   LAUNCHBAY_TRUST_PROXY: "trustProxy",
   LAUNCHBAY_ALLOWED_ORIGINS: "allowedOrigins",
+  LAUNCHBAY_PUBLIC_HOSTS: "publicHosts",
+  LAUNCHBAY_SANDBOX_DOMAIN: "sandboxDomain",
   LAUNCHBAY_LOG_LEVEL: "logLevel",
   LAUNCHBAY_MAX_CONCURRENT_STARTS: "maxConcurrentStarts",
   LAUNCHBAY_RATE_LIMIT_IP_BURST: "rateLimitIp.burst",
@@ -269,6 +310,7 @@ export function helpText(): string {
     "",
     `  ${"flag".padEnd(36)} environment variable`,
     ...rows,
+    `  ${"--public-host NAME[:PORT]".padEnd(36)} (repeatable; adds to LAUNCHBAY_PUBLIC_HOSTS)`,
     "",
     "See web/README.md#configuration for what each setting does and its default.",
   ].join("\n");
@@ -293,11 +335,28 @@ export function rawConfigFrom(
       );
     }
     const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
+    if (name === "public-host") {
+      // Repeatable: each --public-host adds one name to publicHosts.
+      const value = inline ?? argv[i + 1];
+      if (inline === undefined) i += 1;
+      if (value === undefined || value.startsWith("--")) {
+        throw new LauncherError(
+          "invalid-config",
+          "flag --public-host needs a value, like --public-host launchbay.example.org",
+        );
+      }
+      const list = raw.publicHosts;
+      raw.publicHosts = [
+        ...(Array.isArray(list) ? list : typeof list === "string" ? list.split(",") : []),
+        value,
+      ];
+      continue;
+    }
     const path = FLAG_KEYS[name];
     if (!path) {
       throw new LauncherError(
         "invalid-config",
-        `unknown flag --${name}; known flags: ${Object.keys(FLAG_KEYS)
+        `unknown flag --${name}; known flags: --public-host, ${Object.keys(FLAG_KEYS)
           .map((f) => `--${f}`)
           .join(", ")}`,
       );

@@ -85,6 +85,15 @@
           call("DELETE", `/api/admin/sandboxes/${s.id}`).then(refresh),
         );
         actions.append(extend, " ", expire);
+        if (!s.warm && s.phase === "Ready") {
+          // Opens the attendee's notebook on its own origin with an attendee-scoped
+          // credential: the organiser's rights never reach the sandbox.
+          const open = el("a", "Open notebook", "button secondary");
+          open.setAttribute("href", `/s/${encodeURIComponent(s.id)}/open/notebook`);
+          open.setAttribute("target", "_blank");
+          open.setAttribute("rel", "noopener");
+          actions.append(" ", open);
+        }
         tr.append(actions);
         return tr;
       }),

@@ -1,8 +1,8 @@
-// The sandbox page: a countdown bar (Extend, Download, expiry warning) above the notebook.
+// The sandbox page: a countdown bar (Extend, Download, expiry warning) and the link that
+// opens the notebook on the sandbox's own origin (through a one-time handover).
 (() => {
   const $ = (id) => document.getElementById(id);
   const id = document.body.dataset.id;
-  const base = `/s/${encodeURIComponent(id)}/`;
   let sandbox = null;
   let warningMs = 10 * 60 * 1000;
   let serverOffset = 0;
@@ -40,9 +40,15 @@
   function update(next) {
     sandbox = next;
     if (next.phase === "Expiring") expired("Your sandbox is being removed.");
-    if (next.ready && !$("notebook").getAttribute("src")) {
-      $("notebook").setAttribute("src", next.notebookUrl);
+    if (next.ready && next.notebookUrl) {
+      $("open").setAttribute("href", next.notebookUrl);
+      $("open").classList.remove("hidden");
+      $("open-text").textContent = "Your notebook and its cluster are running.";
+    } else if (!next.ready) {
+      $("open").classList.add("hidden");
+      $("open-text").textContent = next.message || "Starting…";
     }
+    if (next.dashboardUrl) $("dashboard").setAttribute("href", next.dashboardUrl);
     tick();
   }
 
@@ -95,7 +101,6 @@
     }
   });
   $("download").setAttribute("href", `/api/sandboxes/${encodeURIComponent(id)}/download`);
-  $("dashboard").setAttribute("href", `${base}dashboard/`);
   load().then(follow);
   setInterval(tick, 1000);
 })();

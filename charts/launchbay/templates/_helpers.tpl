@@ -132,6 +132,12 @@ podAntiAffinity:
 {{- if and .Values.web.ingress.enabled .Values.web.ingress.tls.enabled (not .Values.web.ingress.host) -}}
 {{- fail "web.ingress.tls.enabled needs web.ingress.host (the name the certificate is for): set web.ingress.host=workshop.example.org, or web.ingress.tls.enabled=false" -}}
 {{- end -}}
+{{- if and .Values.web.ingress.enabled .Values.web.ingress.host (not .Values.web.sandboxDomain) -}}
+{{- fail "web.ingress.host needs web.sandboxDomain: every sandbox is served from its own origin <sandbox>.<sandboxDomain>; set web.sandboxDomain=sandboxes.example.org and point wildcard DNS *.sandboxes.example.org at the ingress" -}}
+{{- end -}}
+{{- if and .Values.web.sandboxDomain (eq .Values.web.sandboxDomain .Values.web.ingress.host) -}}
+{{- fail "web.sandboxDomain must not be web.ingress.host itself: use a subdomain such as sandboxes.example.org" -}}
+{{- end -}}
 {{- if and .Values.web.ingress.tls.certManagerIssuer .Values.web.ingress.tls.certManagerClusterIssuer -}}
 {{- fail "set only one of web.ingress.tls.certManagerIssuer and web.ingress.tls.certManagerClusterIssuer" -}}
 {{- end -}}

@@ -117,8 +117,17 @@ describe("helm template", () => {
     const ingress = find(manifests, "Ingress");
     expect(ingress.spec.ingressClassName).toBe("gce");
     expect(ingress.spec.tls).toEqual([
-      { hosts: ["workshop.example.org"], secretName: "workshop-tls" },
+      { hosts: ["workshop.example.org", "*.sandboxes.example.org"], secretName: "workshop-tls" },
     ]);
+    // Each sandbox's own origin goes to the launcher too.
+    expect(ingress.spec.rules.map((r: { host: string }) => r.host)).toEqual([
+      "workshop.example.org",
+      "*.sandboxes.example.org",
+    ]);
+    expect(find(manifests, "ConfigMap", "-web-config").data).toMatchObject({
+      LAUNCHBAY_PUBLIC_HOSTS: "workshop.example.org",
+      LAUNCHBAY_SANDBOX_DOMAIN: "sandboxes.example.org",
+    });
     expect(ingress.metadata.annotations).toMatchObject({
       "cert-manager.io/cluster-issuer": "letsencrypt",
       "kubernetes.io/ingress.global-static-ip-name": "launchbay",
@@ -245,6 +254,8 @@ describe("helm template", () => {
       "web.ingress.enabled=true",
       "--set",
       "web.ingress.host=ws.example.org",
+      "--set",
+      "web.sandboxDomain=sb.example.org",
       "--set",
       "web.ingress.tls.enabled=false",
     );

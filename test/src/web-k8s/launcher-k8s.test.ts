@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { type IncomingHttpHeaders, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { KubeClient } from "@launchbay/operator";
 import { buildApp, createKubernetesBackend, type LauncherApp, parseConfig } from "@launchbay/web";
@@ -36,6 +37,25 @@ async function startLauncher(workshopName: string): Promise<{ app: LauncherApp; 
   apps.push(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
   return { app, base: `http://localhost:${(app.server.address() as AddressInfo).port}` };
+}
+
+/** A GET to the launcher with the Host we choose (fetch cannot set it). */
+function onHost(
+  host: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: Number(host.split(":")[1]), path, headers: { host, ...headers } },
+      (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers });
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 async function newAttendee(base: string): Promise<string> {
@@ -136,12 +156,21 @@ describe("launcher on Kubernetes", () => {
     expect(ready).toMatchObject({
       id,
       sandboxUrl: `/s/${id}/`,
-      notebookUrl: `/s/${id}/notebook/lab`,
+      notebookUrl: `/s/${id}/open/notebook`,
     });
     expect(seen[seen.length - 1]).toBe("Ready");
     // Using the notebook through the proxy records activity for the idle timeout (the
     // in-cluster address itself is unreachable from this machine: no pods really run).
-    await fetch(`${base}/s/${id}/notebook/lab`, { headers: { cookie } });
+    // The notebook lives on the sandbox's own origin, <id>.localhost: follow the handover.
+    const open = await fetch(`${base}/s/${id}/open/notebook`, {
+      headers: { cookie },
+      redirect: "manual",
+    });
+    const handover = new URL(open.headers.get("location")!);
+    expect(handover.hostname).toBe(`${id}.localhost`);
+    const landed = await onHost(handover.host, handover.pathname + handover.search, {});
+    const sandboxCookie = String(landed.headers["set-cookie"]).split(";")[0]!;
+    await onHost(handover.host, `/s/${id}/notebook/lab`, { cookie: sandboxCookie });
     const touched = await waitFor<
       SandboxView & { metadata: { annotations?: Record<string, string> } }
     >(

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ const shots = join(process.cwd(), "test-results", "web");
 let app: LauncherApp;
 let browser: Browser;
 let base: string;
+let port: number;
 let sandboxesDir: string;
 let sandboxId: string | undefined;
 
@@ -46,7 +48,8 @@ beforeAll(async () => {
   const log = pino({ level: "warn" });
   app = await buildApp({ config, backend: createLocalBackend(config, log), loggerInstance: log });
   await app.listen({ host: "127.0.0.1", port: 0 });
-  base = `http://localhost:${(app.server.address() as AddressInfo).port}`;
+  port = (app.server.address() as AddressInfo).port;
+  base = `http://localhost:${port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -86,8 +89,13 @@ describe("attendee in a real browser", () => {
     sandboxId = new URL(page.url()).pathname.split("/")[2];
     await expect.poll(() => page.textContent("#countdown")).toMatch(/^1h 59m|^2h 00m/);
 
+    // "Open the notebook" hands the browser over to the sandbox's own origin in a new tab.
+    await page.waitForSelector("#open:not(.hidden)");
+    const [lab] = await Promise.all([context.waitForEvent("page"), page.click("#open")]);
+    await lab.waitForURL(`http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab`);
+
     // A fresh notebook with one TypeScript cell, written through the proxy like JupyterLab does.
-    const put = await page.evaluate(async (id) => {
+    const put = await lab.evaluate(async (id) => {
       const res = await fetch(`/s/${id}/notebook/api/contents/check.ipynb`, {
         method: "PUT",
         headers: { "content-type": "application/json" },
@@ -102,6 +110,7 @@ describe("attendee in a real browser", () => {
             cells: [
               {
                 cell_type: "code",
+                id: "cell-1",
                 metadata: {},
                 execution_count: null,
                 outputs: [],
@@ -116,26 +125,24 @@ describe("attendee in a real browser", () => {
     }, sandboxId);
     expect(put).toBe(201);
 
-    const notebook = page.frameLocator("iframe#notebook");
-    await page.locator("iframe#notebook").evaluate((frame, id) => {
-      (frame as HTMLIFrameElement).src = `/s/${id}/notebook/lab/tree/check.ipynb`;
-    }, sandboxId);
-    const cell = notebook.locator(".jp-Notebook .jp-Cell .cm-content").first();
+    await lab.goto(
+      `http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab/tree/check.ipynb`,
+    );
+    const cell = lab.locator(".jp-Notebook .jp-Cell .cm-content").first();
     await cell.waitFor({ timeout: 90_000 });
     // The status bar says "TypeScript | Idle" once the tslab kernel is up.
-    await notebook
+    await lab
       .getByText(/TypeScript \| Idle/)
       .first()
       .waitFor({ timeout: 90_000 });
     await cell.click();
-    await page.keyboard.press("Shift+Enter");
+    await lab.keyboard.press("Shift+Enter");
     await expect
-      .poll(
-        async () => (await notebook.locator(".jp-OutputArea-output").allTextContents()).join("\n"),
-        { timeout: 90_000 },
-      )
+      .poll(async () => (await lab.locator(".jp-OutputArea-output").allTextContents()).join("\n"), {
+        timeout: 90_000,
+      })
       .toContain("answer from the cluster: 42");
-    await page.screenshot({ path: join(shots, "notebook.png") });
+    await lab.screenshot({ path: join(shots, "notebook.png") });
 
     // Extend adds time (up to the workshop's max lifetime).
     const before = await page.evaluate(
@@ -163,28 +170,49 @@ describe("attendee in a real browser", () => {
     const other = await browser.newContext();
     const page = await other.newPage();
     await page.goto(`${base}/`);
-    const lab = await page.goto(`${base}/s/${sandboxId}/notebook/lab`);
+    const sandboxOrigin = `http://${sandboxId}.localhost:${port}`;
+    const lab = await page.goto(`${sandboxOrigin}/s/${sandboxId}/notebook/lab`);
     expect(lab?.status()).toBe(404);
     const wrapper = await page.goto(`${base}/s/${sandboxId}/`);
     expect(wrapper?.status()).toBe(404);
     expect(await page.textContent("h1")).toBe("Nothing here");
-    const api = await page.evaluate(
-      async (id) => (await fetch(`/s/${id}/notebook/api/contents`)).status,
-      sandboxId,
-    );
-    expect(api).toBe(404);
-    const ws = await page.evaluate(
-      (id) =>
-        new Promise<string>((resolve) => {
-          const socket = new WebSocket(
-            `ws://${location.host}/s/${id}/notebook/api/events/subscribe`,
-          );
-          socket.onopen = () => resolve("open");
-          socket.onerror = () => resolve("refused");
-        }),
-      sandboxId,
-    );
-    expect(ws).toBe("refused");
+    const open = await page.goto(`${base}/s/${sandboxId}/open/notebook`);
+    expect(open?.status()).toBe(404);
+    const handover = await page.goto(`${sandboxOrigin}/_launchbay/handover?token=x`);
+    expect(handover?.status()).toBe(403);
+    const api = await page.goto(`${sandboxOrigin}/s/${sandboxId}/notebook/api/contents`);
+    expect(api?.status()).toBe(404);
+    // A WebSocket handshake with everything this browser has (sent by hand) is refused too.
+    const cookies = (await other.cookies([base, sandboxOrigin]))
+      .map((c) => `${c.name}=${c.value}`)
+      .join("; ");
+    const ws = await new Promise<number>((resolve, reject) => {
+      const req = request({
+        host: "127.0.0.1",
+        port,
+        path: `/s/${sandboxId}/notebook/api/events/subscribe`,
+        headers: {
+          host: `${sandboxId}.localhost:${port}`,
+          origin: sandboxOrigin,
+          cookie: cookies,
+          connection: "Upgrade",
+          upgrade: "websocket",
+          "sec-websocket-version": "13",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("upgrade", (_res, socket) => {
+        socket.destroy();
+        resolve(101);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(ws).toBe(404);
     await other.close();
   });
 
@@ -197,6 +225,10 @@ describe("attendee in a real browser", () => {
     await page.waitForSelector(`tr[data-id="${sandboxId}"]`);
     expect(await page.textContent(`tr[data-id="${sandboxId}"] .phase-Ready`)).toBe("Ready");
     expect(await page.textContent("#used")).toBe("1");
+    // Opening the attendee's notebook from here goes through the handover (attendee-scoped).
+    expect(await page.getAttribute(`tr[data-id="${sandboxId}"] a`, "href")).toBe(
+      `/s/${sandboxId}/open/notebook`,
+    );
     await page.screenshot({ path: join(shots, "admin-page.png"), fullPage: true });
     await admin.close();
   });

@@ -69,8 +69,8 @@ describe("attendee API", () => {
     expect(ready).toMatchObject({
       id: body.id,
       phase: "Ready",
-      notebookUrl: `/s/${body.id}/notebook/lab`,
-      dashboardUrl: `/s/${body.id}/dashboard/`,
+      notebookUrl: `/s/${body.id}/open/notebook`,
+      dashboardUrl: `/s/${body.id}/open/dashboard`,
       sandboxUrl: `/s/${body.id}/`,
     });
     expect(Date.parse(ready.expiresAt)).toBe(fx.clock.now + 120 * 60_000);

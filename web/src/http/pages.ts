@@ -2,8 +2,15 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { SANDBOX_ID_PATTERN } from "../core/ids.js";
-import { type AppContext, identity } from "./context.js";
+import { LauncherError } from "../errors.js";
+import { type AppContext, identity, requireAccess } from "./context.js";
+import type { HostPolicy } from "./host-policy.js";
 import { ensureAttendee } from "./identity.js";
+import {
+  HANDOVER_PATH,
+  type HandoverTarget,
+  type SandboxCredentials,
+} from "./sandbox-credentials.js";
 
 /** web/static, from both src/http and dist/http. */
 export const STATIC_DIR = fileURLToPath(new URL("../../static/", import.meta.url));
@@ -32,7 +39,7 @@ export const PAGE_CSP = [
   "style-src 'self'",
   "img-src 'self' data:",
   "connect-src 'self'",
-  "frame-src 'self'",
+  "frame-src 'none'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
   "form-action 'self'",
@@ -68,7 +75,12 @@ function sendPage(reply: FastifyReply, html: string, status = 200): FastifyReply
 }
 
 /** The launch page, the sandbox page (countdown + notebook), the admin page and assets. */
-export function registerPageRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function registerPageRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  hosts: HostPolicy,
+  credentials: SandboxCredentials,
+): void {
   const pages = loadPages();
   const assets = Object.fromEntries(
     Object.keys(ASSETS).map((name) => [name, readFileSync(`${STATIC_DIR}${name}`)]),
@@ -91,6 +103,25 @@ export function registerPageRoutes(app: FastifyInstance, ctx: AppContext): void 
       return sendPage(reply, render(pages["not-found.html"], { title }), 404);
     }
     return sendPage(reply, render(pages["sandbox.html"], { title, id }));
+  });
+
+  // Opens the sandbox's own origin: a one-time handover token in a redirect, which the
+  // sandbox origin turns into its own cookie. The organiser may open an attendee's sandbox
+  // too, and gets exactly the attendee's rights there (the credential names the owner).
+  app.get("/s/:id/open/:target", async (request, reply) => {
+    const { id, target } = request.params as { id: string; target: string };
+    if (!SANDBOX_ID_PATTERN.test(id) || (target !== "notebook" && target !== "dashboard")) {
+      throw new LauncherError("not-found", "nothing here: open notebook or dashboard");
+    }
+    requireAccess(app, ctx, request, id);
+    const owner = ctx.service.ownerOf(id);
+    if (!owner) throw new LauncherError("not-found", "this sandbox has no attendee yet");
+    const token = credentials.mintHandover(id, owner, target as HandoverTarget);
+    const origin = hosts.sandboxOrigin(id, request.protocol, request.host);
+    return reply
+      .header("cache-control", "no-store")
+      .header("referrer-policy", "no-referrer")
+      .redirect(`${origin}${HANDOVER_PATH}?token=${encodeURIComponent(token)}`, 303);
   });
 
   app.get("/s/:id", async (request, reply) => {

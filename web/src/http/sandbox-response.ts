@@ -6,7 +6,11 @@ import { NEVER } from "../backend/backend.js";
 const iso = (ms: number | undefined) =>
   ms === undefined || ms >= NEVER ? null : new Date(ms).toISOString();
 
-/** The JSON shape of a sandbox in the API: the view plus its URLs (set once Ready). */
+/**
+ * The JSON shape of a sandbox in the API: the view plus its URLs (set once Ready). The
+ * notebook and dashboard URLs are launcher paths that hand the browser over to the
+ * sandbox's own origin (`<id>.<sandboxDomain>`) with a one-time token.
+ */
 export function sandboxResponse(view: SandboxView) {
   const base = `/s/${view.id}/`;
   return {
@@ -15,7 +19,7 @@ export function sandboxResponse(view: SandboxView) {
     readyAt: iso(view.readyAt),
     expiresAt: iso(view.expiresAt),
     sandboxUrl: view.ready ? base : null,
-    notebookUrl: view.ready ? `${base}notebook/lab` : null,
-    dashboardUrl: view.ready ? `${base}dashboard/` : null,
+    notebookUrl: view.ready ? `${base}open/notebook` : null,
+    dashboardUrl: view.ready ? `${base}open/dashboard` : null,
   };
 }

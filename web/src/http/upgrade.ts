@@ -1,3 +1,4 @@
+import { trustsPeer } from "./trusted-peer.js";
 import type { FastifyInstance } from "fastify";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -7,24 +8,34 @@ import { SANDBOX_ID_PATTERN } from "../core/ids.js";
 import { isLauncherError } from "../errors.js";
 import { proxyUpgrade, refuseUpgrade } from "../proxy/upgrade-proxy.js";
 import type { AppContext } from "./context.js";
+import type { HostPolicy } from "./host-policy.js";
 import { identityOfRaw } from "./identity.js";
-import { originProblem, ownOriginsFor } from "./origin-check.js";
-import { resolveTarget } from "./proxy-routes.js";
+import { originProblem } from "./origin-check.js";
+import { hasSandboxCookie, resolveTarget } from "./proxy-routes.js";
+import type { SandboxCredentials } from "./sandbox-credentials.js";
+import { sandboxPath } from "./sandbox-policy.js";
 import { sandboxResponse } from "./sandbox-response.js";
 
 const EVENTS_PATH = /^\/api\/sandboxes\/([^/]+)\/events$/;
-const PROXY_PATH = /^\/s\/([^/]+)\/(notebook|dashboard)\//;
+const PROXY_PATH = /^\/s\/([^/]+)\/(notebook|dashboard)(\/|$)/;
 const NOT_FOUND = {
   code: "not-found",
   message: "no such sandbox (it may have expired); go to / to launch one",
 };
 
 /**
- * Handles every HTTP upgrade on the launcher's server: the progress stream
- * (`/api/sandboxes/:id/events`) and WebSocket traffic to sandboxes (`/s/:id/notebook/...`,
- * `/s/:id/dashboard/...`). Both are allowed only for the sandbox's owner or the organiser.
+ * Handles every HTTP upgrade on the launcher's server, after the same Host check as HTTP
+ * requests (421 for a Host that is neither the launcher's nor a sandbox's). On the launcher
+ * origin: only the progress stream (`/api/sandboxes/:id/events`), for the sandbox's owner
+ * or the organiser. On a sandbox origin: only the notebook's WebSockets
+ * (`/s/<id>/notebook/...`), with that origin's sandbox cookie and from that origin.
  */
-export function attachUpgradeHandler(app: FastifyInstance, ctx: AppContext): () => void {
+export function attachUpgradeHandler(
+  app: FastifyInstance,
+  ctx: AppContext,
+  hosts: HostPolicy,
+  credentials: SandboxCredentials,
+): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const trustProxy = ctx.config.trustProxy;
 
@@ -35,27 +46,35 @@ export function attachUpgradeHandler(app: FastifyInstance, ctx: AppContext): () 
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     const url = new URL(req.url ?? "/", "http://launcher.invalid");
-    const forwardedProto = trustProxy
+    const trusted = trustsPeer(trustProxy, req.socket.remoteAddress);
+    const forwardedProto = trusted
       ? String(req.headers["x-forwarded-proto"] ?? "")
           .split(",")[0]
           ?.trim()
       : "";
     const protocol =
       forwardedProto || ("encrypted" in socket && socket.encrypted ? "https" : "http");
-    const forwardedHost = trustProxy
+    const forwardedHost = trusted
       ? (req.headers["x-forwarded-host"] as string | undefined)
       : undefined;
     const host = forwardedHost ?? req.headers.host;
-    const problem = originProblem(
-      "GET",
-      req.headers,
-      ownOriginsFor(host, protocol, ctx.config.allowedOrigins),
-      {
-        upgrade: true,
-      },
-    );
+    const localPort = req.socket.localPort;
+    const kind = hosts.classify(host, localPort);
+    if (kind.kind === "unknown") {
+      refuseUpgrade(socket, 421, { code: "host-not-allowed", message: kind.reason });
+      return;
+    }
+    const own =
+      kind.kind === "sandbox"
+        ? [`${protocol}://${host}`.toLowerCase()]
+        : hosts.launcherOrigins(protocol, localPort ?? ctx.config.port, ctx.config.allowedOrigins);
+    const problem = originProblem("GET", req.headers, own, { upgrade: true });
     if (problem) {
       refuseUpgrade(socket, 403, { code: "csrf-rejected", message: problem });
+      return;
+    }
+    if (kind.kind === "sandbox") {
+      sandboxUpgrade(req, socket, head, kind.id, url.pathname, protocol, host);
       return;
     }
     const who = identityOfRaw(app, req, ctx.config.organiserToken);
@@ -92,42 +111,59 @@ export function attachUpgradeHandler(app: FastifyInstance, ctx: AppContext): () 
       return;
     }
 
-    const proxied = PROXY_PATH.exec(url.pathname);
-    if (proxied) {
-      const id = proxied[1]!;
-      const service = proxied[2] as ServiceName;
-      if (!allowed(id)) return refuseUpgrade(socket, 404, NOT_FOUND);
-      ctx.backend.recordActivity(id);
-      let target: ReturnType<typeof resolveTarget>;
-      try {
-        target = resolveTarget(ctx, id, service, {
-          for: req.socket.remoteAddress,
-          proto: protocol,
-          host,
-        });
-      } catch (err) {
-        const body = isLauncherError(err)
-          ? err.toJSON()
-          : { code: "upstream-unavailable", message: "not available" };
-        return refuseUpgrade(socket, isLauncherError(err) ? err.status : 502, body);
-      }
-      proxyUpgrade(req, socket, head, target).then(
-        () => ctx.metrics.proxyRequests.inc({ service, result: "upgrade" }),
-        (err: unknown) => {
-          ctx.metrics.proxyRequests.inc({ service, result: "unreachable" });
-          app.log.warn({ err, sandbox: id, service }, "WebSocket upstream unreachable");
-          refuseUpgrade(socket, 502, {
-            code: "upstream-unavailable",
-            message: `the sandbox's ${service} did not answer; reload in a few seconds`,
-          });
-        },
-      );
-      return;
-    }
     refuseUpgrade(socket, 404, {
       code: "not-found",
       message: "no WebSocket endpoint at this path",
     });
+  };
+
+  const sandboxUpgrade = (
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    id: string,
+    pathname: string,
+    protocol: string,
+    host: string | undefined,
+  ) => {
+    const proxied = PROXY_PATH.exec(pathname);
+    const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
+    if (!proxied || proxied[1] !== id || !hasSandboxCookie(ctx, credentials, cookies, id)) {
+      return refuseUpgrade(socket, 404, NOT_FOUND);
+    }
+    const service = proxied[2] as ServiceName;
+    const path = sandboxPath(id, service, "GET", req.url ?? "/", true);
+    if (!path.ok) {
+      return refuseUpgrade(socket, path.status, {
+        code: path.status === 400 ? "path-not-allowed" : "not-found",
+        message: path.reason,
+      });
+    }
+    ctx.backend.recordActivity(id);
+    let target: ReturnType<typeof resolveTarget>;
+    try {
+      target = resolveTarget(ctx, id, service, path.rest, {
+        for: req.socket.remoteAddress,
+        proto: protocol,
+        host,
+      });
+    } catch (err) {
+      const body = isLauncherError(err)
+        ? err.toJSON()
+        : { code: "upstream-unavailable", message: "not available" };
+      return refuseUpgrade(socket, isLauncherError(err) ? err.status : 502, body);
+    }
+    proxyUpgrade(req, socket, head, target).then(
+      () => ctx.metrics.proxyRequests.inc({ service, result: "upgrade" }),
+      (err: unknown) => {
+        ctx.metrics.proxyRequests.inc({ service, result: "unreachable" });
+        app.log.warn({ err, sandbox: id, service }, "WebSocket upstream unreachable");
+        refuseUpgrade(socket, 502, {
+          code: "upstream-unavailable",
+          message: `the sandbox's ${service} did not answer; reload in a few seconds`,
+        });
+      },
+    );
   };
 
   app.server.on("upgrade", onUpgrade);

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { stripLauncherCookies } from "../http/identity.js";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -13,10 +12,20 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
+/** Every cookie the launcher sets is named `lb_*`; none of them is the sandbox's business. */
+export function stripLauncherCookies(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const kept = header
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0 && !part.startsWith("lb_"));
+  return kept.length > 0 ? kept.join("; ") : undefined;
+}
+
 /**
  * Headers for the upstream request: the browser's, minus hop-by-hop headers, the
- * launcher's own cookies and any credentials the browser sent, plus the sandbox's
- * credentials and X-Forwarded-*.
+ * launcher's own cookies (the sandbox cookie included) and any credentials the browser
+ * sent, plus the sandbox's credentials and X-Forwarded-*.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
@@ -40,24 +49,20 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Response headers to pass back: everything but hop-by-hop headers. */
-export function downstreamResponseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+/**
+ * Response headers to pass back: everything but hop-by-hop headers, with `override`
+ * (the sandbox origin's CSP and the like) replacing what the upstream said.
+ */
+export function downstreamResponseHeaders(
+  incoming: IncomingHttpHeaders,
+  override: Record<string, string> = {},
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || name in override) continue;
     out[name] = value;
   }
-  return out;
-}
-
-/**
- * Maps a path under the public prefix (`/s/<id>/dashboard/`) to the upstream's base path
- * (`/dashboard/`), keeping the query string.
- */
-export function upstreamPath(publicPrefix: string, upstreamBase: string, url: string): string {
-  const rest = url.startsWith(publicPrefix) ? url.slice(publicPrefix.length) : "";
-  const base = upstreamBase.endsWith("/") ? upstreamBase : `${upstreamBase}/`;
-  return base + rest;
+  return { ...out, ...override };
 }
 
 /** Rewrites a redirect that points into the upstream's base path back under the public prefix. */

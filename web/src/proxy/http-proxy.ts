@@ -1,17 +1,16 @@
 import { type IncomingMessage, type ServerResponse, request as httpRequest } from "node:http";
 import type { Upstream } from "../backend/backend.js";
-import {
-  downstreamResponseHeaders,
-  rewriteLocation,
-  upstreamPath,
-  upstreamRequestHeaders,
-} from "./headers.js";
+import { downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders } from "./headers.js";
 
 export interface ProxyTarget {
   upstream: Upstream;
   /** The public path prefix the request came in under, e.g. `/s/sb-x/notebook/`. */
   publicPrefix: string;
   forwarded: { for: string | undefined; proto: string; host: string | undefined };
+  /** The upstream path to request (already confined below the prefix), query included. */
+  path: string;
+  /** Response headers that replace the upstream's (lower-case names). */
+  responseHeaders?: Record<string, string>;
 }
 
 /**
@@ -32,11 +31,11 @@ export function proxyHttp(
       hostname: base.hostname,
       port: base.port,
       method: req.method,
-      path: upstreamPath(publicPrefix, base.pathname, req.url ?? "/"),
+      path: target.path,
       headers: upstreamRequestHeaders(req.headers, upstream.headers, target.forwarded),
     });
     outgoing.on("response", (incoming) => {
-      const headers = downstreamResponseHeaders(incoming.headers);
+      const headers = downstreamResponseHeaders(incoming.headers, target.responseHeaders);
       const location = incoming.headers.location;
       if (location) headers.location = rewriteLocation(location, publicPrefix, base.pathname);
       res.writeHead(incoming.statusCode ?? 502, headers);

@@ -1,19 +1,20 @@
 import { type IncomingMessage, request as httpRequest } from "node:http";
 import type { Duplex } from "node:stream";
-import { rewriteLocation, upstreamPath, upstreamRequestHeaders } from "./headers.js";
+import { rewriteLocation, upstreamRequestHeaders } from "./headers.js";
 import type { ProxyTarget } from "./http-proxy.js";
 
 /** Writes a minimal HTTP response on a raw socket and closes it (for refused upgrades). */
 export function refuseUpgrade(socket: Duplex, status: number, body: Record<string, unknown>): void {
   const text = JSON.stringify(body);
-  const reason =
-    status === 404
-      ? "Not Found"
-      : status === 403
-        ? "Forbidden"
-        : status === 401
-          ? "Unauthorized"
-          : "Bad Gateway";
+  const reasons: Record<number, string> = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    421: "Misdirected Request",
+  };
+  const reason = reasons[status] ?? "Bad Gateway";
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
@@ -41,7 +42,7 @@ export function proxyUpgrade(
       hostname: base.hostname,
       port: base.port,
       method: req.method,
-      path: upstreamPath(publicPrefix, base.pathname, req.url ?? "/"),
+      path: target.path,
       headers,
     });
     outgoing.on("upgrade", (res, upstreamSocket, upstreamHead) => {

@@ -41,6 +41,7 @@ export function createLocalBackend(
     clientEntry: clientEntry(),
     typesNodeDir: findPackageDir("@types/node"),
     commands: commands ?? defaultRuntimeCommands(config.local.venvDir ?? defaultVenvDir()),
+    sandboxDomain: config.sandboxDomain,
     workers: config.workshop.workers,
     workerThreads: config.local.workerThreads,
     workerMemoryLimit: config.local.workerMemoryLimit,

@@ -52,6 +52,8 @@ export interface LocalBackendOptions {
   /** Node's type declarations (`@types/node`), linked into each sandbox for the tslab kernel. */
   typesNodeDir?: string;
   commands: RuntimeCommands;
+  /** The sandbox origins' domain: sandbox `<id>` is served as `<id>.<sandboxDomain>`. */
+  sandboxDomain: string;
   workers: number;
   workerThreads: number;
   workerMemoryLimit: string;
@@ -308,6 +310,7 @@ export class LocalBackend implements Backend {
     const jupyterSpec = o.commands.jupyter({
       port: notebookPort,
       baseUrl,
+      hostName: `${id}.${o.sandboxDomain}`,
       token: sandbox.notebookToken,
       rootDir: sandbox.layout.work,
       jupyterDir: sandbox.layout.jupyter,

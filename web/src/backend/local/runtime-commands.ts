@@ -18,6 +18,8 @@ export interface RuntimeCommands {
   jupyter(options: {
     port: number;
     baseUrl: string;
+    /** The sandbox origin's host name (`<id>.localhost`), which Jupyter's Host check must accept. */
+    hostName: string;
     token: string;
     rootDir: string;
     jupyterDir: string;
@@ -75,6 +77,9 @@ export function clientEntry(): { js: string; dts: string } {
   }
   return { js, dts };
 }
+
+/** Jupyter Server settings for every sandbox (trust off); also installed in the notebook image. */
+export const JUPYTER_SERVER_CONFIG = join(WEB_DIR, "jupyter", "jupyter_server_config.py");
 
 export function defaultVenvDir(): string {
   return join(process.env.LAUNCHBAY_CACHE ?? join(homedir(), ".cache", "launchbay"), "venv");
@@ -174,7 +179,7 @@ export function defaultRuntimeCommands(configuredVenvDir: string): RuntimeComman
       ],
       env: { LAUNCHBAY_TOKEN: token },
     }),
-    jupyter: ({ port, baseUrl, token, rootDir, jupyterDir }) => ({
+    jupyter: ({ port, baseUrl, hostName, token, rootDir, jupyterDir }) => ({
       command: jupyterLab,
       args: [
         "--no-browser",
@@ -182,6 +187,10 @@ export function defaultRuntimeCommands(configuredVenvDir: string): RuntimeComman
         `--ServerApp.port=${port}`,
         "--ServerApp.port_retries=0",
         `--ServerApp.base_url=${baseUrl}`,
+        // The browser reaches Jupyter as <id>.<sandboxDomain> through the launcher's proxy.
+        `--ServerApp.local_hostnames=${hostName}`,
+        // Notebook trust off: no notebook is ever signed, so none renders active output.
+        `--config=${JUPYTER_SERVER_CONFIG}`,
         `--ServerApp.root_dir=${rootDir}`,
         "--MappingKernelManager.default_kernel_name=tslab",
         "--LabApp.news_url=None",
