@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
@@ -33,6 +34,11 @@ if (!isRoot) {
     "local-isolation.test.ts: skipped — a Unix user and cgroup per sandbox needs root (CI runs as root)",
   );
 }
+
+// Ids unique per run: the sandbox users (lb-<id>) are machine-wide.
+const RUN = randomBytes(3).toString("hex");
+const A = `sb-iso-a${RUN}`;
+const B = `sb-iso-b${RUN}`;
 
 const ORGANISER_TOKEN = "organiser-token-isolation-test-0123456789";
 const COOKIE_SECRET = "cookie-secret-isolation-test-0123456789abcdefgh";
@@ -107,9 +113,9 @@ describe.runIf(isRoot)(
       backend = createLocalBackend(config, pino({ level: "silent" }));
       await backend.start();
       expect(backend.isolation).toBe("users");
-      await backend.create({ id: "sb-iso-a", owner: "alice", expiresAt: Date.now() + 3_600_000 });
-      await backend.create({ id: "sb-iso-b", owner: "bob", expiresAt: Date.now() + 3_600_000 });
-      await Promise.all([waitReady("sb-iso-a"), waitReady("sb-iso-b")]);
+      await backend.create({ id: A, owner: "alice", expiresAt: Date.now() + 3_600_000 });
+      await backend.create({ id: B, owner: "bob", expiresAt: Date.now() + 3_600_000 });
+      await Promise.all([waitReady(A), waitReady(B)]);
     });
 
     afterAll(async () => {
@@ -122,30 +128,30 @@ describe.runIf(isRoot)(
     });
 
     it("attendee B's kernel cannot read attendee A's tokens or files, nor the launcher's secrets", async () => {
-      const a = backend.confinement("sb-iso-a")!;
-      const b = backend.confinement("sb-iso-b")!;
+      const a = backend.confinement(A)!;
+      const b = backend.confinement(B)!;
       expect(a.user.uid).not.toBe(b.user.uid);
       expect(a.user.uid).not.toBe(0);
-      const aWork = join(dir, "sandboxes", "sb-iso-a", "work");
-      const bWork = join(dir, "sandboxes", "sb-iso-b", "work");
-      expect(statSync(join(dir, "sandboxes", "sb-iso-a")).mode & 0o777).toBe(0o700);
+      const aWork = join(dir, "sandboxes", A, "work");
+      const bWork = join(dir, "sandboxes", B, "work");
+      expect(statSync(join(dir, "sandboxes", A)).mode & 0o777).toBe(0o700);
       expect(statSync(join(dir, "sandboxes")).mode & 0o777).toBe(0o711);
 
       // Attendee A at work: a kernel (its environment holds A's runtime token) and a file.
-      const kernelA = await kernelIn("sb-iso-a");
+      const kernelA = await kernelIn(A);
       const wrote = await kernelA.execute(
         `import * as fs from "fs"; fs.writeFileSync("secret-a.txt", "alice's work"); console.log("saved");`,
       );
       expect(wrote.stdout).toContain("saved");
-      const aRuntimeToken = backend.notebookEnvironment("sb-iso-a")!.env.LAUNCHBAY_TOKEN!;
-      const aPids = pidsWithEnvMarker(SANDBOX_ENV_MARKER, "sb-iso-a");
+      const aRuntimeToken = backend.notebookEnvironment(A)!.env.LAUNCHBAY_TOKEN!;
+      const aPids = pidsWithEnvMarker(SANDBOX_ENV_MARKER, A);
       expect(aPids.length).toBeGreaterThanOrEqual(4); // scheduler, worker, Jupyter, kernel
       // Control for the attack: the targets are real — A's processes do hold A's token.
       expect(
         aPids.some((pid) => readFileSync(`/proc/${pid}/environ`, "latin1").includes(aRuntimeToken)),
       ).toBe(true);
 
-      const kernelB = await kernelIn("sb-iso-b");
+      const kernelB = await kernelIn(B);
       const attack = await report(
         kernelB,
         `${PROBE}
@@ -191,7 +197,7 @@ console.log("REPORT " + JSON.stringify(out));`,
       expect(existsSync(join(aWork, "pwned.txt"))).toBe(false);
 
       // Control: B works normally in its own sandbox, with its own tokens.
-      const bRuntimeToken = backend.notebookEnvironment("sb-iso-b")!.env.LAUNCHBAY_TOKEN!;
+      const bRuntimeToken = backend.notebookEnvironment(B)!.env.LAUNCHBAY_TOKEN!;
       const own = await report(
         kernelB,
         `${PROBE}
@@ -210,7 +216,7 @@ console.log("REPORT " + JSON.stringify(out));`,
       expect(own.token).toBe(`OK ${bRuntimeToken}`);
       expect(own.scheduler).toMatch(/^OK ws:\/\/127\.0\.0\.1:\d+$/);
       expect(own.uid).toBe(`OK ${b.user.uid}`);
-      expect(own.home).toBe(`OK ${join(dir, "sandboxes", "sb-iso-b")}`);
+      expect(own.home).toBe(`OK ${join(dir, "sandboxes", B)}`);
       expect(readFileSync(join(bWork, "mine.txt"), "utf8")).toBe("bob's work");
       expect(statSync(join(bWork, "mine.txt")).uid).toBe(b.user.uid);
       // Files the attendee creates are private by default (umask 077).
@@ -218,7 +224,7 @@ console.log("REPORT " + JSON.stringify(out));`,
     });
 
     it("a sandbox's pids limit is enforced by its cgroup", async () => {
-      const kernel = await kernelIn("sb-iso-b");
+      const kernel = await kernelIn(B);
       const result = await report(
         kernel,
         `import { spawn, type ChildProcess } from "child_process";
@@ -242,7 +248,7 @@ console.log("REPORT " + JSON.stringify({ started: String(kids.length), refused }
     });
 
     it("a sandbox's memory limit is enforced by its cgroup", async () => {
-      const cgroup = backend.confinement("sb-iso-a")!.cgroup;
+      const cgroup = backend.confinement(A)!.cgroup;
       // The workshop's per-sandbox resources: 1 GiB and 300 pids here, 2 CPUs by default.
       const read = (i: number, file: string) =>
         readFileSync(join(cgroup.dirs[i]!, file), "utf8").trim();
@@ -255,7 +261,7 @@ console.log("REPORT " + JSON.stringify({ started: String(kids.length), refused }
         expect(read(0, "cpu.max")).toBe("200000 100000");
         expect(read(0, "pids.max")).toBe("300");
       }
-      const kernel = await kernelIn("sb-iso-a");
+      const kernel = await kernelIn(A);
       // Control: 128 MiB, well under the sandbox's 1 GiB, works.
       const small = await kernel.execute(
         `const small = Buffer.alloc(128 * 1024 * 1024, 1); console.log("allocated " + small.length);`,
@@ -270,21 +276,21 @@ console.log("REPORT " + JSON.stringify({ started: String(kids.length), refused }
       expect(big.status).toBe("died");
       expect(await cgroup.oomKills()).toBeGreaterThan(before);
       // The launcher and the other sandbox are untouched.
-      expect(backend.get("sb-iso-a")?.phase).toBe("Ready");
-      expect(backend.get("sb-iso-b")?.phase).toBe("Ready");
+      expect(backend.get(A)?.phase).toBe("Ready");
+      expect(backend.get(B)?.phase).toBe("Ready");
     });
 
     it("removes a sandbox's user, cgroup and home when it is deleted", async () => {
-      const { user, cgroup } = backend.confinement("sb-iso-a")!;
+      const { user, cgroup } = backend.confinement(A)!;
       expect(execFileSync("id", ["-u", user.name], { encoding: "utf8" }).trim()).toBe(
         String(user.uid),
       );
       for (const d of cgroup.dirs) expect(existsSync(d)).toBe(true);
-      await backend.delete("sb-iso-a");
+      await backend.delete(A);
       expect(() => execFileSync("id", ["-u", user.name], { stdio: "pipe" })).toThrow();
       for (const d of cgroup.dirs) expect(existsSync(d)).toBe(false);
-      expect(existsSync(join(dir, "sandboxes", "sb-iso-a"))).toBe(false);
-      expect(pidsWithEnvMarker(SANDBOX_ENV_MARKER, "sb-iso-a")).toEqual([]);
+      expect(existsSync(join(dir, "sandboxes", A))).toBe(false);
+      expect(pidsWithEnvMarker(SANDBOX_ENV_MARKER, A)).toEqual([]);
     });
   },
 );
