@@ -16,7 +16,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 coredns_version=v1.15.0
 kube_router_version=v2.1.0
-required_version() { awk -v m="$1" '$1 == m && $2 ~ /^v/ { print $2; exit }' "$here/$2/go.mod"; }
+required_version() { # required_version <module> <dir>: also `require <module> <version>` on one line
+  awk -v m="$1" '$1 == "require" { $1 = ""; $0 = $0 } $1 == m && $2 ~ /^v/ { print $2; exit }' "$here/$2/go.mod"
+}
 k8s_version=$(required_version k8s.io/kubernetes tools)
 [ "$(required_version github.com/coredns/coredns coredns)" = "$coredns_version" ] ||
   { echo "build-node-tools.sh: test/k8s/coredns/go.mod must require coredns $coredns_version" >&2; exit 2; }

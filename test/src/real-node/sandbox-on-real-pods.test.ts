@@ -225,15 +225,9 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
       await kubectl(["logs", "-n", namespace, scheduler.name]),
       "kubectl logs scheduler",
     );
-    expect(schedulerLog).toMatch(/listening/i);
-    const workers = await podsIn(namespace, "app.kubernetes.io/component=worker");
-    for (const worker of workers) {
-      const log = ok(
-        await kubectl(["logs", "-n", namespace, worker.metadata.name]),
-        "kubectl logs worker",
-      );
-      expect(log, worker.metadata.name).toMatch(/regist/i);
-    }
+    expect(schedulerLog).toContain("Scheduler listening");
+    // The scheduler logs each worker it admits (after the token check).
+    expect(schedulerLog.match(/Worker registered/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
   });
 
   describe.sequential("the NetworkPolicy matrix, enforced by kube-router", () => {
