@@ -173,13 +173,14 @@ export async function startRealNodeCluster(
       kubeletArgs(paths, realNodeKubeconfig(plane.dataDir, "kubelet")),
     );
     await launch("kube-proxy", bin("kube-proxy"), [`--config=${paths.kubeProxyConfig}`, "--v=1"]);
+    await raceExits(waitForNodeReady(admin, 120_000), started);
+    mark("node ready");
+    // kube-router finds its node by name: only once the kubelet has registered it.
     await launch(
       "kube-router",
       bin("kube-router"),
       kubeRouterArgs(realNodeKubeconfig(plane.dataDir, "kube-router")),
     );
-    await raceExits(waitForNodeReady(admin, 120_000), started);
-    mark("node ready");
 
     await writeFile(
       paths.corednsManifest,
