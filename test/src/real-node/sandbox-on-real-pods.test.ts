@@ -314,6 +314,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
           resolveTarget(probe.to),
           probe.port,
         );
+        console.info(`[real-node] enforced: ${probe.title}: ${result}`);
         expect(result, probe.title).not.toBe("connected");
       });
     }
