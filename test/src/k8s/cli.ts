@@ -10,7 +10,11 @@ import { backgroundDown, backgroundUp } from "./background.js";
 import { startControlPlane } from "./control-plane.js";
 import { K8sHarnessError, K8sHarnessErrorCode } from "./errors.js";
 import { realNodePaths } from "./real-node/layout.js";
-import { runningRealNode, startRealNodeCluster } from "./real-node/start-real-node.js";
+import {
+  realNodeUnsupportedReason,
+  runningRealNode,
+  startRealNodeCluster,
+} from "./real-node/start-real-node.js";
 import { teardownRealNode } from "./real-node/teardown.js";
 import { backgroundRunDir, exportLines, shellQuote } from "./run-dir.js";
 import { k8sAssetsDir } from "./tools-dir.js";
@@ -84,6 +88,9 @@ async function upWithRealNode(): Promise<number> {
     );
     return 0;
   }
+  // Say why at once (not root, a program missing) rather than after the set-up scripts.
+  const unsupported = await realNodeUnsupportedReason();
+  if (unsupported) throw new K8sHarnessError(K8sHarnessErrorCode.RealNodeUnsupported, unsupported);
   const repo = join(k8sAssetsDir, "..", "..");
   // What a real node needs beyond the control plane: packages, node binaries, images (cached).
   for (const [script, args] of [
