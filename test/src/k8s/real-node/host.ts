@@ -157,17 +157,37 @@ export async function unmountUnder(dirs: string[], errors: string[]) {
   });
 }
 
-/** Removes the kubelet's pod cgroups (kubepods under each v1 hierarchy), deepest first. */
+/**
+ * Removes the kubelet's pod cgroups (kubepods under each v1 hierarchy). Processes still in
+ * them (containers whose containerd died) are killed first, by pid; then the cgroups are
+ * removed deepest first. One error line per hierarchy left behind.
+ */
 export async function removePodCgroups(errors: string[]) {
   await tryStep(errors, "pod cgroups", async () => {
     const root = "/sys/fs/cgroup";
-    for (const controller of await readdir(root)) {
-      await removeCgroupTree(join(root, controller, "kubepods"), errors);
+    const trees = (await readdir(root)).map((c) => join(root, c, "kubepods"));
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const pids = new Set<number>();
+      for (const tree of trees) for (const pid of await cgroupPids(tree)) pids.add(pid);
+      if (pids.size === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const tree of trees) {
+      const left: string[] = [];
+      await removeCgroupTree(tree, left);
+      if (left.length > 0) errors.push(`${tree}: ${left.length} cgroups left (${left[0]})`);
     }
   });
 }
 
-async function removeCgroupTree(dir: string, errors: string[]): Promise<void> {
+async function removeCgroupTree(dir: string, left: string[]): Promise<void> {
   let entries: import("node:fs").Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -175,9 +195,26 @@ async function removeCgroupTree(dir: string, errors: string[]): Promise<void> {
     return;
   }
   for (const entry of entries) {
-    if (entry.isDirectory()) await removeCgroupTree(join(dir, entry.name), errors);
+    if (entry.isDirectory()) await removeCgroupTree(join(dir, entry.name), left);
   }
-  await rmdir(dir).catch((e: Error) => errors.push(`rmdir ${dir}: ${e.message}`));
+  await rmdir(dir).catch((e: Error) => left.push(`rmdir ${dir}: ${e.message}`));
+}
+
+async function cgroupPids(dir: string): Promise<number[]> {
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const pids = (await readFile(join(dir, "cgroup.procs"), "utf8").catch(() => ""))
+    .split("\n")
+    .filter(Boolean)
+    .map(Number);
+  for (const entry of entries) {
+    if (entry.isDirectory()) pids.push(...(await cgroupPids(join(dir, entry.name))));
+  }
+  return pids;
 }
 
 /** Network namespaces the CNI created for pods (cni-<uuid> under /run/netns). */

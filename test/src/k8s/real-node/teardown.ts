@@ -1,7 +1,7 @@
 import { cp, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { K8sHarnessError, K8sHarnessErrorCode } from "../errors.js";
-import { stopGroups } from "../processes.js";
+import { isAlive, stopGroups } from "../processes.js";
 import { readState, stopFromState } from "../state.js";
 import {
   linkExists,
@@ -44,7 +44,8 @@ export async function teardownRealNode(paths = realNodePaths()): Promise<boolean
   await tryStep(errors, "stopping kube-router, kube-proxy, kubelet", () => stopGroups(agents));
 
   const socket = state?.containerdSocket ?? paths.containerdSocket;
-  if (pids.containerd && isPid(pids.containerd)) {
+  const containerdAlive = isPid(pids.containerd) && isAlive(pids.containerd);
+  if (containerdAlive) {
     await tryStep(errors, "removing containers", () => removeAllContainers(socket));
     await tryStep(errors, "stopping containerd", () => stopGroups([pids.containerd as number]));
   }
@@ -66,7 +67,16 @@ export async function teardownRealNode(paths = realNodePaths()): Promise<boolean
   await tryStep(errors, `deleting ${realNode.bridge}`, async () => {
     if (await linkExists(realNode.bridge)) await sh("ip", ["link", "delete", realNode.bridge]);
   });
+  // Containers still running (their containerd died) are killed through their cgroups.
   await removePodCgroups(errors);
+  if (isPid(pids.containerd) && !containerdAlive) {
+    // Its records of those containers are stale: drop containerd's root (a cache of the
+    // imported images; the next start imports them again).
+    await tryStep(errors, "deleting containerd's root", async () => {
+      await unmountUnder([paths.containerdRoot], errors);
+      await rm(paths.containerdRoot, { recursive: true, force: true });
+    });
+  }
   if (state) await restoreSysctls(state.sysctls, errors);
   await tryStep(errors, "keeping the logs", async () => {
     await rm(lastLogsDir(paths), { recursive: true, force: true });
