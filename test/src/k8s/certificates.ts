@@ -31,8 +31,12 @@ export interface Pki {
 }
 
 /** Certificates for every component of a single-machine control plane. */
-export function controlPlaneCertificates(serviceClusterIp: string): CertificateSpec[] {
+export function controlPlaneCertificates(
+  serviceClusterIp: string,
+  realNode?: { address: string; nodeName: string },
+): CertificateSpec[] {
   return [
+    ...(realNode ? realNodeCertificates(realNode) : []),
     {
       name: "apiserver",
       commonName: "kube-apiserver",
@@ -44,7 +48,7 @@ export function controlPlaneCertificates(serviceClusterIp: string): CertificateS
         "kubernetes.default.svc",
         "kubernetes.default.svc.cluster.local",
       ],
-      ips: ["127.0.0.1", serviceClusterIp],
+      ips: ["127.0.0.1", serviceClusterIp, ...(realNode ? [realNode.address] : [])],
     },
     {
       name: "controller-manager-serving",
@@ -82,6 +86,42 @@ export function controlPlaneCertificates(serviceClusterIp: string): CertificateS
     {
       name: "kwok",
       commonName: "kwok-controller",
+      organization: "system:masters",
+      usage: "client",
+    },
+  ];
+}
+
+/** Identities of a real node's agents, and of the API server towards its kubelet. */
+function realNodeCertificates(node: { address: string; nodeName: string }): CertificateSpec[] {
+  return [
+    // The Node authorizer and NodeRestriction know a kubelet by this name and group.
+    {
+      name: "kubelet",
+      commonName: `system:node:${node.nodeName}`,
+      organization: "system:nodes",
+      usage: "client",
+    },
+    {
+      name: "kubelet-serving",
+      commonName: node.nodeName,
+      usage: "server",
+      dnsNames: [node.nodeName],
+      ips: [node.address],
+    },
+    // kubectl logs/exec: the API server calls the kubelet with this identity.
+    {
+      name: "apiserver-kubelet-client",
+      commonName: "kube-apiserver-kubelet-client",
+      organization: "system:masters",
+      usage: "client",
+    },
+    // Bound to the system:node-proxier ClusterRole by default.
+    { name: "kube-proxy", commonName: "system:kube-proxy", usage: "client" },
+    // The NetworkPolicy engine reads pods, namespaces, policies and nodes cluster-wide.
+    {
+      name: "kube-router",
+      commonName: "kube-router",
       organization: "system:masters",
       usage: "client",
     },

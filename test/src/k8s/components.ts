@@ -39,7 +39,12 @@ export function etcdArgs(layout: Layout, pki: Pki): string[] {
 }
 
 /** kube-apiserver: loopback only, client certificates, Node+RBAC, default admission (PodSecurity). */
-export function apiserverArgs(layout: Layout, pki: Pki, serviceCidr: string): string[] {
+export function apiserverArgs(
+  layout: Layout,
+  pki: Pki,
+  serviceCidr: string,
+  realNode = false,
+): string[] {
   const serving = cert(pki, "apiserver");
   const etcdClient = cert(pki, "apiserver-etcd-client");
   const frontProxy = cert(pki, "front-proxy-client");
@@ -48,8 +53,8 @@ export function apiserverArgs(layout: Layout, pki: Pki, serviceCidr: string): st
     `--etcd-cafile=${pki.ca.cert}`,
     `--etcd-certfile=${etcdClient.cert}`,
     `--etcd-keyfile=${etcdClient.key}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
+    `--bind-address=${layout.apiserverHost}`,
+    `--advertise-address=${layout.apiserverHost}`,
     `--secure-port=${layout.ports.apiserver}`,
     `--tls-cert-file=${serving.cert}`,
     `--tls-private-key-file=${serving.key}`,
@@ -73,8 +78,17 @@ export function apiserverArgs(layout: Layout, pki: Pki, serviceCidr: string): st
     `--service-account-issuer=${serviceAccountIssuer}`,
     `--service-account-key-file=${pki.serviceAccount.publicKey}`,
     `--service-account-signing-key-file=${pki.serviceAccount.privateKey}`,
-    // 127.0.0.1 is not a valid Endpoints address, so the `kubernetes` Service gets none.
-    "--endpoint-reconciler-type=none",
+    ...(realNode
+      ? [
+          // Pods reach the API server through the `kubernetes` Service (the bridge address).
+          "--endpoint-reconciler-type=lease",
+          `--kubelet-client-certificate=${cert(pki, "apiserver-kubelet-client").cert}`,
+          `--kubelet-client-key=${cert(pki, "apiserver-kubelet-client").key}`,
+          `--kubelet-certificate-authority=${pki.ca.cert}`,
+          "--kubelet-preferred-address-types=InternalIP",
+        ]
+      : // 127.0.0.1 is not a valid Endpoints address, so the `kubernetes` Service gets none.
+        ["--endpoint-reconciler-type=none"]),
     "--profiling=false",
     "--v=1",
   ];

@@ -84,13 +84,11 @@ async function startOnce(
     number,
     number,
   ];
-  const layout = layoutFor(dataDir, {
-    etcdClient,
-    etcdPeer,
-    apiserver,
-    controllerManager,
-    scheduler,
-  });
+  const layout = layoutFor(
+    dataDir,
+    { etcdClient, etcdPeer, apiserver, controllerManager, scheduler },
+    options.realNode?.address,
+  );
   const started: RunningComponent[] = [];
   const state = {
     version: 1 as const,
@@ -135,9 +133,9 @@ async function startOnce(
     await mkdir(layout.kwokHome, { recursive: true });
     const pki = await generatePki(
       layout.pkiDir,
-      controlPlaneCertificates(firstServiceIp(options.serviceCidr)),
+      controlPlaneCertificates(firstServiceIp(options.serviceCidr), options.realNode),
     );
-    await writeKubeconfigs(layout, pki);
+    await writeKubeconfigs(layout, pki, options.realNode !== undefined);
     startupMs.certificates = Date.now() - t0;
 
     const etcd = await launch("etcd", etcdArgs(layout, pki));
@@ -155,7 +153,7 @@ async function startOnce(
 
     const apiserverProcess = await launch(
       "kube-apiserver",
-      apiserverArgs(layout, pki, options.serviceCidr),
+      apiserverArgs(layout, pki, options.serviceCidr, options.realNode !== undefined),
     );
     const admin = await tlsEndpoint(state.server, { ca: pki.ca.cert, ...pki.certs.admin });
     await waitUntilReady(
@@ -195,7 +193,10 @@ async function startOnce(
     ]);
 
     startupMs.controllers = Date.now() - t0;
-    const nodes = await raceExits(createKwokNodes(admin, options.nodes, remaining()), started);
+    const nodes = await raceExits(
+      createKwokNodes(admin, options.nodes, remaining(), options.realNode !== undefined),
+      started,
+    );
     startupMs.nodes = Date.now() - t0;
     // The service-account controller creates `default` in every namespace; pods cannot be created before it exists.
     await raceExits(
@@ -228,7 +229,15 @@ async function startOnce(
   }
 }
 
-async function writeKubeconfigs(layout: Layout, pki: Pki): Promise<void> {
+/** Kubeconfigs of a real node's agents, in the control plane's data directory. */
+export function realNodeKubeconfig(
+  dataDir: string,
+  agent: "kubelet" | "kube-proxy" | "kube-router",
+) {
+  return join(dataDir, `${agent}.kubeconfig`);
+}
+
+async function writeKubeconfigs(layout: Layout, pki: Pki, realNode: boolean): Promise<void> {
   const server = serverUrl(layout);
   const clients: [string, string, string][] = [
     [layout.kubeconfig, "admin", "kubernetes-admin"],
@@ -240,6 +249,15 @@ async function writeKubeconfigs(layout: Layout, pki: Pki): Promise<void> {
     [layout.componentKubeconfigs.scheduler, "scheduler", "system:kube-scheduler"],
     [layout.componentKubeconfigs.kwok, "kwok", "kwok-controller"],
   ];
+  if (realNode) {
+    for (const [agent, user] of [
+      ["kubelet", "kubelet"],
+      ["kube-proxy", "system:kube-proxy"],
+      ["kube-router", "kube-router"],
+    ] as const) {
+      clients.push([realNodeKubeconfig(layout.dataDir, agent), agent, user]);
+    }
+  }
   for (const [path, certName, user] of clients) {
     const client = pki.certs[certName];
     if (!client) throw new Error(`no certificate named ${certName} was generated`);

@@ -14,6 +14,14 @@ export const K8sHarnessErrorCode = {
   ApiRequestFailed: "K8S_API_REQUEST_FAILED",
   /** The state of a background (`k8s:up`) control plane is unreadable. */
   BadState: "K8S_BAD_STATE",
+  /** A real node cannot run here (not root, a program or kernel feature missing). */
+  RealNodeUnsupported: "K8S_REAL_NODE_UNSUPPORTED",
+  /** A real node is already running on this machine. */
+  RealNodeBusy: "K8S_REAL_NODE_BUSY",
+  /** The real node's binaries or the launchbay images are not built. */
+  RealNodeAssetsMissing: "K8S_REAL_NODE_ASSETS_MISSING",
+  /** Tearing a real node down left something behind. */
+  RealNodeTeardownIncomplete: "K8S_REAL_NODE_TEARDOWN_INCOMPLETE",
 } as const;
 export type K8sHarnessErrorCode = (typeof K8sHarnessErrorCode)[keyof typeof K8sHarnessErrorCode];
 
@@ -33,6 +41,14 @@ export const k8sHarnessErrorHelp: Record<K8sHarnessErrorCode, string> = {
     "A request to the API server failed: the message holds the method, path, status and body.",
   K8S_BAD_STATE:
     "The state file of a background control plane is unreadable: stop its processes by hand (pids in the file) and delete its directory.",
+  K8S_REAL_NODE_UNSUPPORTED:
+    "A real node needs root, cgroups, iptables, ipset, containerd and runc: the message says what is missing (run `bash scripts/setup.sh realnode` as root).",
+  K8S_REAL_NODE_BUSY:
+    "A real node already runs on this machine (one per machine: it owns the bridge, iptables chains and /var/lib/kubelet): stop it with `npm run k8s:down`.",
+  K8S_REAL_NODE_ASSETS_MISSING:
+    "The real node's binaries or the images are not built: run `bash scripts/setup.sh realnode` and `npm run images`.",
+  K8S_REAL_NODE_TEARDOWN_INCOMPLETE:
+    "Tearing the real node down left something behind: the message lists each step that failed; run `npm run k8s:down` again, or remove it by hand.",
 };
 
 export class K8sHarnessError extends Error {

@@ -11,6 +11,8 @@ export interface Layout {
   kubeconfig: string;
   componentKubeconfigs: { controllerManager: string; scheduler: string; kwok: string };
   stateFile: string;
+  /** The address the API server binds to (127.0.0.1, or a real node's bridge address). */
+  apiserverHost: string;
   ports: {
     etcdClient: number;
     etcdPeer: number;
@@ -20,7 +22,11 @@ export interface Layout {
   };
 }
 
-export function layoutFor(dataDir: string, ports: Layout["ports"]): Layout {
+export function layoutFor(
+  dataDir: string,
+  ports: Layout["ports"],
+  apiserverHost = "127.0.0.1",
+): Layout {
   return {
     dataDir,
     pkiDir: join(dataDir, "pki"),
@@ -34,12 +40,13 @@ export function layoutFor(dataDir: string, ports: Layout["ports"]): Layout {
       kwok: join(dataDir, "kwok.kubeconfig"),
     },
     stateFile: join(dataDir, "state.json"),
+    apiserverHost,
     ports,
   };
 }
 
 export function serverUrl(layout: Layout): string {
-  return `https://127.0.0.1:${layout.ports.apiserver}`;
+  return `https://${layout.apiserverHost}:${layout.ports.apiserver}`;
 }
 
 /** The first address of a service CIDR: the `kubernetes` Service's cluster IP. */

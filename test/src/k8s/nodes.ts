@@ -10,8 +10,18 @@ interface NodeObject {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-/** Node objects for kwok to play: untainted, so ordinary workloads schedule onto them. */
-export function kwokNodeManifests(pool: NodePoolOptions): object[] {
+/**
+ * Beside a real node, the kwok nodes carry this taint, so ordinary workloads run real
+ * containers; scale tests tolerate it to use the simulated capacity.
+ */
+export const simulatedNodeTaint = {
+  key: "launchbay.dev/simulated-node",
+  value: "true",
+  effect: "NoSchedule",
+} as const;
+
+/** Node objects for kwok to play: untainted unless `tainted`, so ordinary workloads schedule onto them. */
+export function kwokNodeManifests(pool: NodePoolOptions, tainted = false): object[] {
   return Array.from({ length: pool.count }, (_, i) => {
     const name = `${pool.namePrefix}-${i}`;
     const resources = {
@@ -38,7 +48,7 @@ export function kwokNodeManifests(pool: NodePoolOptions): object[] {
           type: "kwok",
         },
       },
-      spec: {},
+      spec: tainted ? { taints: [simulatedNodeTaint] } : {},
       status: {
         allocatable: resources,
         capacity: resources,
@@ -57,8 +67,9 @@ export async function createKwokNodes(
   admin: TlsEndpoint,
   pool: NodePoolOptions,
   timeoutMs: number,
+  tainted = false,
 ): Promise<string[]> {
-  const manifests = kwokNodeManifests(pool);
+  const manifests = kwokNodeManifests(pool, tainted);
   const names = manifests.map((m) => (m as NodeObject).metadata.name);
   if (names.length === 0) return names;
   const ready = new Set<string>();

@@ -42,6 +42,18 @@ export const ControlPlaneOptionsSchema = z
       .string()
       .regex(/^[0-9.]+\/[0-9]+$/, "must be an IPv4 CIDR such as 10.244.0.1/16")
       .default("10.244.0.1/16"),
+    /**
+     * A real node will join (npm run k8s:up -- --real-node): the API server binds to and
+     * advertises `address` (the pod bridge's, so pods reach it), node certificates and
+     * kubeconfigs are made for `nodeName`, and the kwok nodes get the simulated-node taint.
+     */
+    realNode: z
+      .object({
+        address: z.string().regex(/^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/, "must be an IPv4 address"),
+        nodeName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label"),
+      })
+      .strict()
+      .optional(),
     serviceCidr: z
       .string()
       .regex(/^[0-9.]+\/[0-9]+$/, "must be an IPv4 CIDR such as 10.96.0.0/16")

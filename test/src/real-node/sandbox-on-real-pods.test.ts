@@ -1,0 +1,365 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { disableNetworkPolicyEnforcement } from "../k8s/real-node/enforcement.js";
+import {
+  chartDir,
+  ensureCrds,
+  helm,
+  helmEnv,
+  kubectl,
+  ok,
+  valuesFile,
+} from "../helm/chart-tools.js";
+import {
+  apply,
+  builtImages,
+  getJson,
+  idleScript,
+  listenScript,
+  nodePod,
+  podsIn,
+  probeDns,
+  probeTcp,
+  waitPodsReady,
+} from "./pods.js";
+import type {} from "./provided-context.js";
+
+/**
+ * The chart, the operator and a sandbox on real pods: the images of `npm run images` run as
+ * containers on a real kubelet, and the operator's NetworkPolicies are enforced by
+ * kube-router. Every probe is a real TCP connection from a real pod.
+ */
+const provided = inject("realNode");
+if (provided.skipped) console.warn(`[real-node] skipped: ${provided.skipped}`);
+/** The running cluster (tests only run when there is one). */
+function cluster() {
+  if (provided.skipped !== undefined) throw new Error(`no real node: ${provided.skipped}`);
+  return provided;
+}
+
+const release = "lb";
+const ns = "launchbay";
+const otherNs = "rn-other";
+const outsideNs = "rn-outside";
+let env: NodeJS.ProcessEnv;
+let disposeHelm: (() => Promise<void>) | undefined;
+let disposeValues: (() => Promise<void>) | undefined;
+let images: Record<string, string>;
+
+interface SandboxObject {
+  metadata: { name: string; creationTimestamp: string };
+  status?: { phase?: string; namespace?: string; readyAt?: string; message?: string };
+}
+
+const sandboxes: Record<"a" | "b", { name: string; namespace: string; readyMs: number }> = {
+  a: { name: "attendee-a", namespace: "", readyMs: 0 },
+  b: { name: "attendee-b", namespace: "", readyMs: 0 },
+};
+
+/** Where probes start: a pod and (optionally) its container. */
+type From = { namespace: string; pod: string; container?: string };
+const from: Record<string, From> = {};
+const target: Record<string, string> = {};
+
+async function podByComponent(
+  namespace: string,
+  component: string,
+): Promise<{ name: string; ip: string }> {
+  const pods = await podsIn(namespace, `app.kubernetes.io/component=${component}`);
+  const pod = pods.find((p) => p.status.phase === "Running" && p.status.podIP);
+  if (!pod) throw new Error(`no running ${component} pod in ${namespace}`);
+  return { name: pod.metadata.name, ip: pod.status.podIP as string };
+}
+
+describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real pods", () => {
+  beforeAll(async () => {
+    if (provided.skipped) return;
+    images = await builtImages(cluster().valuesFile);
+    ({ env, dispose: disposeHelm } = await helmEnv(cluster().kubeconfig));
+    await ensureCrds();
+    ok(await kubectl(["create", "namespace", ns]), "create the release namespace");
+    ok(
+      await kubectl([
+        "label",
+        "namespace",
+        ns,
+        "pod-security.kubernetes.io/enforce=restricted",
+        "pod-security.kubernetes.io/enforce-version=latest",
+      ]),
+      "label the release namespace restricted",
+    );
+  });
+
+  afterAll(async () => {
+    if (provided.skipped) return;
+    await kubectl(["delete", "sandboxes", "--all", "-n", ns, "--wait=true", "--timeout=60s"]);
+    await helm(["uninstall", release, "-n", ns, "--no-hooks", "--wait"], env);
+    await kubectl(["delete", "namespace", ns, otherNs, outsideNs, "--wait=false"]);
+    await disposeValues?.();
+    await disposeHelm?.();
+  });
+
+  it("helm install: the operator and the launcher run as containers on the real node, under Pod Security restricted", async () => {
+    const { server, valuesFile: imageValues, nodeName } = cluster();
+    const apiserverPort = Number(new URL(server).port);
+    // Small requests: a default sandbox asks ~4.5 CPUs, more than this 2-core node has.
+    const small = {
+      requests: { cpu: "20m", memory: "96Mi" },
+      limits: { cpu: "1", memory: "384Mi" },
+    };
+    const overrides = await valuesFile({
+      operator: {
+        replicas: 1,
+        resources: small,
+        podDisruptionBudget: { enabled: false },
+        // In-cluster clients reach the API server on its own port after the Service's DNAT.
+        networkPolicy: { apiServerPorts: [443, apiserverPort] },
+      },
+      web: {
+        replicas: 1,
+        resources: small,
+        podDisruptionBudget: { enabled: false },
+        networkPolicy: { apiServerPorts: [443, apiserverPort] },
+      },
+      workshop: {
+        sandbox: {
+          resources: {
+            scheduler: { cpu: "50m", memory: "192Mi" },
+            worker: { cpu: "50m", memory: "192Mi" },
+            notebook: { cpu: "200m", memory: "768Mi" },
+          },
+        },
+      },
+    });
+    disposeValues = overrides.dispose;
+    const result = await helm(
+      [
+        "install",
+        release,
+        chartDir,
+        "-n",
+        ns,
+        "-f",
+        imageValues,
+        "-f",
+        overrides.path,
+        "--wait",
+        "--timeout",
+        "240s",
+      ],
+      env,
+    );
+    expect(result.stderr).not.toMatch(/would violate PodSecurity/);
+    ok(result, "helm install");
+    for (const component of ["operator", "launcher"]) {
+      const pods = await podsIn(ns, `app.kubernetes.io/component=${component}`);
+      expect(pods.length, component).toBe(1);
+      const pod = pods[0] as (typeof pods)[number];
+      expect(pod.spec.nodeName, component).toBe(nodeName);
+      expect(pod.status.containerStatuses?.every((c) => c.ready && "running" in c.state)).toBe(
+        true,
+      );
+    }
+    const operatorPod = await getJson<{
+      spec: { serviceAccountName: string; containers: { image: string }[] };
+    }>("get", "pod", "-n", ns, (await podByComponent(ns, "operator")).name);
+    expect(operatorPod.spec.serviceAccountName).toBe(`${release}-launchbay-operator`);
+    expect(operatorPod.spec.containers[0]?.image).toBe(images.operator);
+  });
+
+  it("a Sandbox reaches Ready with scheduler, 3 workers and notebook as running containers under Pod Security restricted", async () => {
+    const created = Date.now();
+    await apply(
+      Object.values(sandboxes).map((s) => ({
+        apiVersion: "launchbay.dev/v1alpha1",
+        kind: "Sandbox",
+        metadata: { name: s.name, namespace: ns },
+        spec: { workshop: "workshop", owner: s.name },
+      })),
+    );
+    for (const s of Object.values(sandboxes)) {
+      ok(
+        await kubectl([
+          "wait",
+          "-n",
+          ns,
+          `sandbox/${s.name}`,
+          "--for=jsonpath={.status.phase}=Ready",
+          "--timeout=240s",
+        ]),
+        `sandbox ${s.name} Ready`,
+      );
+      s.readyMs = Date.now() - created;
+      const sandbox = await getJson<SandboxObject>("get", "sandbox", s.name, "-n", ns);
+      s.namespace = sandbox.status?.namespace ?? "";
+    }
+    console.info(
+      `[real-node] sandbox create → Ready: ${sandboxes.a.readyMs} ms (a), ${sandboxes.b.readyMs} ms (b, created at the same time)`,
+    );
+    const namespace = sandboxes.a.namespace;
+    const nsObject = await getJson<{ metadata: { labels: Record<string, string> } }>(
+      "get",
+      "namespace",
+      namespace,
+    );
+    expect(nsObject.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const pods = await podsIn(namespace);
+    const byComponent = (c: string) =>
+      pods.filter((p) => p.metadata.labels?.["app.kubernetes.io/component"] === c);
+    expect(byComponent("scheduler").length).toBe(1);
+    expect(byComponent("worker").length).toBe(3);
+    expect(byComponent("notebook").length).toBe(1);
+    for (const pod of pods) {
+      expect(pod.spec.nodeName, pod.metadata.name).toBe(cluster().nodeName);
+      expect(pod.status.phase, pod.metadata.name).toBe("Running");
+      expect(
+        pod.status.containerStatuses?.every((c) => c.ready && "running" in c.state),
+        pod.metadata.name,
+      ).toBe(true);
+    }
+  });
+
+  it("kubectl logs shows the scheduler listening and the three workers registered", async () => {
+    const namespace = sandboxes.a.namespace;
+    const scheduler = await podByComponent(namespace, "scheduler");
+    const schedulerLog = ok(
+      await kubectl(["logs", "-n", namespace, scheduler.name]),
+      "kubectl logs scheduler",
+    );
+    expect(schedulerLog).toContain("Scheduler listening");
+    // The scheduler logs each worker it admits (after the token check).
+    expect(schedulerLog.match(/Worker registered/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
+  });
+
+  describe.sequential("the NetworkPolicy matrix, enforced by kube-router", () => {
+    beforeAll(async () => {
+      if (provided.skipped) return;
+      const a = sandboxes.a.namespace;
+      const b = sandboxes.b.namespace;
+      ok(await kubectl(["create", "namespace", otherNs]), "create the other namespace");
+      ok(await kubectl(["create", "namespace", outsideNs]), "create the outside namespace");
+      await apply([
+        nodePod({ name: "client", namespace: otherNs, image: images.worker, script: idleScript }),
+        nodePod({ name: "unlabelled", namespace: ns, image: images.worker, script: idleScript }),
+        nodePod({
+          name: "internet",
+          namespace: outsideNs,
+          image: images.worker,
+          script: listenScript,
+        }),
+      ]);
+      await waitPodsReady(otherNs, ["client"]);
+      await waitPodsReady(ns, ["unlabelled"]);
+      await waitPodsReady(outsideNs, ["internet"]);
+      const launcher = await podByComponent(ns, "launcher");
+      from.launcher = { namespace: ns, pod: launcher.name };
+      from.unlabelled = { namespace: ns, pod: "unlabelled" };
+      from.otherNamespace = { namespace: otherNs, pod: "client" };
+      from.otherSandbox = { namespace: b, pod: (await podByComponent(b, "worker")).name };
+      from.sandbox = { namespace: a, pod: (await podByComponent(a, "worker")).name };
+      target.scheduler = (await podByComponent(a, "scheduler")).ip;
+      target.notebook = (await podByComponent(a, "notebook")).ip;
+      const workers = await podsIn(a, "app.kubernetes.io/component=worker");
+      target.worker =
+        workers.find((w) => w.metadata.name !== from.sandbox?.pod)?.status.podIP ?? "";
+      target.internet = (await podsIn(outsideNs))[0]?.status.podIP ?? "";
+    });
+
+    /** Probes that the policies refuse; each must connect once enforcement is off. */
+    const refused: { title: string; from: string; to: string; port: number }[] = [
+      { title: "launcher → worker data port", from: "launcher", to: "worker", port: 8789 },
+      { title: "unlabelled pod → scheduler", from: "unlabelled", to: "scheduler", port: 8786 },
+      {
+        title: "pod in another namespace → scheduler",
+        from: "otherNamespace",
+        to: "scheduler",
+        port: 8786,
+      },
+      {
+        title: "another attendee's sandbox → scheduler",
+        from: "otherSandbox",
+        to: "scheduler",
+        port: 8786,
+      },
+      {
+        title: "sandbox → the internet (a pod standing for it)",
+        from: "sandbox",
+        to: "internet",
+        port: 8080,
+      },
+      {
+        title: "sandbox → Kubernetes API (kubernetes.default Service)",
+        from: "sandbox",
+        to: "api",
+        port: 443,
+      },
+    ];
+    const resolveTarget = (to: string) => (to === "api" ? "10.96.0.1" : (target[to] as string));
+
+    it("allows launcher → scheduler and notebook, worker → its own scheduler, and DNS", async () => {
+      const launcher = from.launcher as From;
+      expect(await probeTcp(launcher, target.scheduler as string, 8786)).toBe("connected");
+      expect(await probeTcp(launcher, target.notebook as string, 8888)).toBe("connected");
+      const sandbox = from.sandbox as From;
+      const schedulerName = `scheduler.${sandboxes.a.namespace}.svc.cluster.local`;
+      const resolved = await probeDns(sandbox, schedulerName);
+      expect(resolved).toMatch(/^10\.96\./);
+      expect(await probeTcp(sandbox, schedulerName, 8786)).toBe("connected");
+      expect(await probeTcp(sandbox, target.worker as string, 8789)).toBe("connected");
+    });
+
+    for (const probe of refused) {
+      it(`refuses ${probe.title}`, async () => {
+        const result = await probeTcp(
+          from[probe.from] as From,
+          resolveTarget(probe.to),
+          probe.port,
+        );
+        console.info(`[real-node] enforced: ${probe.title}: ${result}`);
+        expect(result, probe.title).not.toBe("connected");
+      });
+    }
+
+    it("each refused probe connects once enforcement is off (kube-router stopped, its rules removed)", async () => {
+      await disableNetworkPolicyEnforcement();
+      const results: Record<string, string> = {};
+      for (const probe of refused) {
+        results[probe.title] = await probeTcp(
+          from[probe.from] as From,
+          resolveTarget(probe.to),
+          probe.port,
+        );
+      }
+      console.info(`[real-node] without enforcement: ${JSON.stringify(results)}`);
+      for (const probe of refused) expect(results[probe.title], probe.title).toBe("connected");
+    });
+  });
+
+  it("deleting a Sandbox removes its namespace with nothing left", async () => {
+    const started = Date.now();
+    for (const s of Object.values(sandboxes)) {
+      ok(
+        await kubectl(["delete", "sandbox", s.name, "-n", ns, "--wait=true", "--timeout=120s"]),
+        "delete",
+      );
+    }
+    for (const s of Object.values(sandboxes)) {
+      const gone = await kubectl([
+        "wait",
+        "--for=delete",
+        `namespace/${s.namespace}`,
+        "--timeout=120s",
+      ]);
+      expect(gone.code, `${s.namespace}: ${gone.stderr}`).toBe(0);
+      const left = await kubectl([
+        "get",
+        "namespace",
+        s.namespace,
+        "--ignore-not-found",
+        "-o",
+        "name",
+      ]);
+      expect(left.stdout.trim(), s.namespace).toBe("");
+    }
+    console.info(`[real-node] delete → namespaces gone: ${Date.now() - started} ms`);
+  });
+});
