@@ -178,6 +178,9 @@ function processesOf(id: string): string[] {
     .sort();
 }
 
+const t0 = Date.now();
+const stage = (what: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+
 const attendees: { cookie: string; id: string; file: string }[] = [];
 let starting: { cookie: string; id: string };
 let token: string;
@@ -227,9 +230,11 @@ describe.runIf(isRoot)("launcher restarts (local backend, real sandboxes)", () =
       const cookie = await newAttendee(first.base);
       attendees.push({ cookie, id: await launch(first.base, cookie), file: `mine-${i}.txt` });
     }
+    stage("launched two sandboxes");
     await Promise.all(
       attendees.map((a) => waitFor(first.base, a.cookie, a.id, (s) => s.phase === "Ready")),
     );
+    stage("two sandboxes Ready");
     // Work of each attendee, saved in their sandbox as their sandbox's user.
     for (const a of attendees) {
       const work = join(dir, "sandboxes", a.id, "work");
@@ -248,12 +253,14 @@ describe.runIf(isRoot)("launcher restarts (local backend, real sandboxes)", () =
     const oldProcesses = [...before.values()].flat().length + startingBefore.length;
     expect(oldProcesses).toBeGreaterThanOrEqual(2 * 3 + 1);
 
+    stage(`third sandbox starting (${startingBefore.length} processes); kill -9`);
     first.child.kill("SIGKILL");
     await first.exited;
 
     const restartAt = Date.now();
     const second = await startLauncher(stateDir, join(dir, "sandboxes"));
     const servingMs = Date.now() - restartAt;
+    stage("restarted launcher listening");
     const phases = await Promise.all(
       [...attendees, starting].map((a) => phaseOf(second.base, a.cookie, a.id)),
     );
@@ -267,6 +274,7 @@ describe.runIf(isRoot)("launcher restarts (local backend, real sandboxes)", () =
     // The half-started one is started again for the same attendee; nothing of the first try is left.
     await waitFor(second.base, starting.cookie, starting.id, (s) => s.phase === "Ready");
     const readyMs = Date.now() - restartAt;
+    stage("restarted sandbox Ready");
     const orphans = startingBefore.filter((p) => processesOf(starting.id).includes(p));
     expect(orphans).toEqual([]);
     expect(await used(second.base, token)).toBe(3);
@@ -276,7 +284,7 @@ describe.runIf(isRoot)("launcher restarts (local backend, real sandboxes)", () =
         `stopped ${startingBefore.length} of the starting sandbox (restarted from the beginning), orphaned ${orphans.length}; ` +
         `attendees lost ${attendeesLost}; restart to serving ${servingMs} ms, the restarted sandbox Ready after ${readyMs} ms`,
     );
-  });
+  }, 600_000);
 
   it("a clean restart (SIGTERM) keeps every attendee", async () => {
     const current = launchers.at(-1)!;

@@ -46,7 +46,7 @@ import {
 import { AdoptedProcess } from "./adopted-process.js";
 import { processStartTime } from "./process-identity.js";
 import type { SandboxRecord, SandboxRecordStore } from "./sandbox-record.js";
-import { serviceLogFiles } from "./service-logs.js";
+import { sandboxLogsDir, serviceLogFiles } from "./service-logs.js";
 
 /** Every process of a local sandbox carries this variable, so none can be left behind. */
 export const SANDBOX_ENV_MARKER = "LAUNCHBAY_LOCAL_SANDBOX";
@@ -315,6 +315,7 @@ export class LocalBackend implements Backend {
       await new SandboxCgroup(this.cgroupVersion, id, isolation.cgroupRoot).destroy();
     }
     await removeSandboxDir(sandbox.layout);
+    await rm(sandboxLogsDir(this.logsDir(), id), { recursive: true, force: true });
     const user = sandbox.user ?? (await existingSandboxUser(sandboxUserName(id)));
     if (user && isolation?.mode === "users") await removeSandboxUser(user);
     this.local.delete(id);
@@ -650,6 +651,8 @@ export class LocalBackend implements Backend {
     await sandbox.provisioning;
     await this.stopProcesses(id, sandbox);
     await removeSandboxDir(sandbox.layout);
+    if (this.options.records)
+      await rm(sandboxLogsDir(this.logsDir(), id), { recursive: true, force: true });
     if (sandbox.user) await removeSandboxUser(sandbox.user);
     this.local.delete(id);
     this.store.remove(id);

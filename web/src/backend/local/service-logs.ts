@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -12,12 +12,17 @@ export interface ServiceLogFiles {
   stderr: string;
 }
 
+/** The directory of one sandbox's service logs. */
+export function sandboxLogsDir(logsDir: string, sandboxId: string): string {
+  return join(logsDir, sandboxId);
+}
+
 export function serviceLogFiles(
   logsDir: string,
   sandboxId: string,
   service: string,
 ): ServiceLogFiles {
-  const base = join(logsDir, sandboxId, service.replace(/[^A-Za-z0-9_-]/g, "-"));
+  const base = join(sandboxLogsDir(logsDir, sandboxId), service.replace(/[^A-Za-z0-9_-]/g, "-"));
   return { stdout: `${base}.out`, stderr: `${base}.err` };
 }
 
@@ -30,8 +35,11 @@ export class FileFollower {
   constructor(
     private readonly path: string,
     private readonly onLine: (line: string) => void,
+    /** Where to start: by default the file's current end (only what is written from now on). */
+    fromOffset = fileSize(path),
     pollMs = 100,
   ) {
+    this.offset = fromOffset;
     this.timer = setInterval(() => this.poll(), pollMs);
     this.timer.unref();
   }
@@ -84,5 +92,14 @@ export function lastLines(path: string, lines: number): string[] {
       .slice(-lines);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A file's size, 0 when it does not exist yet. */
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

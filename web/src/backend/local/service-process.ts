@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import type { FastifyBaseLogger } from "fastify";
-import { FileFollower, type ServiceLogFiles } from "./service-logs.js";
+import { FileFollower, fileSize, type ServiceLogFiles } from "./service-logs.js";
 
 export interface CommandSpec {
   command: string;
@@ -55,6 +55,10 @@ export class ServiceProcess {
       mkdirSync(dirname(files.stdout), { recursive: true, mode: 0o700 });
       fds = [openSync(files.stdout, "a", 0o600), openSync(files.stderr, "a", 0o600)];
     }
+    // Lines an earlier run left in the same files (a sandbox started again) are not ours.
+    const from = files
+      ? { stdout: fileSize(files.stdout), stderr: fileSize(files.stderr) }
+      : undefined;
     try {
       this.child = spawn(spec.command, spec.args, {
         cwd: spec.cwd,
@@ -85,7 +89,7 @@ export class ServiceProcess {
         for (const listener of this.lineListeners) listener(line, stream);
       };
       if (files) {
-        this.followers.push(new FileFollower(files[stream], onLine));
+        this.followers.push(new FileFollower(files[stream], onLine, from?.[stream]));
         continue;
       }
       const source = this.child[stream];
