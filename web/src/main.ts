@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const tokenLine = !generated.includes("organiserToken")
     ? ""
     : organiserTokenFile
-      ? `\nlaunchbay: organiser token ${organiserTokenFile.created ? "written to" : "kept in"} ${organiserTokenFile.path} (readable by this user only; delete the file for a new one)`
+      ? `\nlaunchbay: ${organiserTokenFile.created && process.stderr.isTTY === true ? `organiser token (shown once, not logged): ${config.organiserToken}; ` : ""}organiser token ${organiserTokenFile.created ? "written to" : "kept in"} ${organiserTokenFile.path} (readable by this user only; delete the file for a new one)`
       : `\nlaunchbay: ${await organiserTokenNotice({ token: config.organiserToken, terminal: process.stderr.isTTY === true })}`;
   process.stderr.write(
     `\nlaunchbay: open ${shown}/ to launch; organiser page ${shown}/admin${tokenLine}\n\n`,
