@@ -247,7 +247,15 @@ afterAll(async () => {
       // Gone meanwhile.
     }
   }
-  for (const user of users) execFileSync("userdel", [user], { stdio: "ignore" });
+  for (let i = 0; i < 100 && ids.some((id) => processesOf(id).length > 0); i += 1)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const user of users) {
+    try {
+      execFileSync("userdel", [user], { stdio: "ignore" });
+    } catch {
+      // Reported below all the same.
+    }
+  }
   for (const id of left.length > 0 ? ids : []) {
     for (const c of ["", "memory/", "cpu/", "pids/"]) {
       try {
