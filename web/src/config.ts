@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { LauncherError } from "./errors.js";
 
@@ -188,6 +189,14 @@ export const configSchema = z
           .default("4GiB"),
         sandboxCpus: z.coerce.number().positive().max(1024).default(2),
         sandboxPids: positiveInt.min(64, "must be at least 64").max(1_000_000).default(1024),
+        /** Launcher state (database, cookie secret, organiser token); default ~/.cache/launchbay. */
+        stateDir: z
+          .string()
+          .min(1)
+          .refine(isAbsolute, "must be an absolute path like /var/lib/launchbay")
+          .optional(),
+        /** What stopping the launcher does to running sandboxes: keep them for the next start, or stop them. */
+        onExit: z.enum(["keep", "stop"]).default("keep"),
       })
       .default({
         workerThreads: 1,
@@ -196,6 +205,7 @@ export const configSchema = z
         sandboxMemory: "4GiB",
         sandboxCpus: 2,
         sandboxPids: 1024,
+        onExit: "keep",
       }),
     kubernetes: z
       .object({
@@ -267,6 +277,8 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_SANDBOX_MEMORY: "local.sandboxMemory",
   LAUNCHBAY_SANDBOX_CPUS: "local.sandboxCpus",
   LAUNCHBAY_SANDBOX_PIDS: "local.sandboxPids",
+  LAUNCHBAY_STATE_DIR: "local.stateDir",
+  LAUNCHBAY_ON_EXIT: "local.onExit",
   LAUNCHBAY_KUBECONFIG: "kubernetes.kubeconfig",
   LAUNCHBAY_NAMESPACE: "kubernetes.namespace",
   LAUNCHBAY_WORKSHOP: "kubernetes.workshopName",

@@ -39,6 +39,7 @@ export {
   type RuntimeCommands,
 } from "./backend/local/runtime-commands.js";
 export { pidsWithEnvMarker } from "./backend/local/service-process.js";
+export type { SandboxRecord, SandboxRecordStore } from "./backend/local/sandbox-record.js";
 export {
   createKubernetesBackend,
   loadKubeConfig,

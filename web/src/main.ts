@@ -1,10 +1,21 @@
+import { join } from "node:path";
 import pino from "pino";
 import { buildApp } from "./app.js";
 import type { Backend } from "./backend/backend.js";
 import { createLocalBackend } from "./backend/local/create-local-backend.js";
 import { decideIsolation } from "./backend/local/isolation.js";
+import {
+  COOKIE_SECRET_FILE,
+  defaultStateDir,
+  generateCookieSecret,
+  generateOrganiserToken,
+  loadOrCreateSecret,
+  lockStateDir,
+  ORGANISER_TOKEN_FILE,
+  prepareStateDir,
+} from "./backend/local/state-dir.js";
 import { generatedSecrets, helpText, parseConfig, rawConfigFrom } from "./config.js";
-import { isLauncherError } from "./errors.js";
+import { isLauncherError, LauncherError } from "./errors.js";
 import { organiserTokenNotice } from "./organiser-token-notice.js";
 
 /**
@@ -25,6 +36,8 @@ async function main(): Promise<void> {
   delete process.env.LAUNCHBAY_ACCESS_CODE;
   const log = pino({ level: config.logLevel });
   let backend: Backend;
+  let organiserTokenFile: { path: string; created: boolean } | undefined;
+  let afterClose = () => {};
   if (config.backend === "kubernetes") {
     const { createKubernetesBackend } = await import(
       "./backend/kubernetes/create-kubernetes-backend.js"
@@ -35,7 +48,37 @@ async function main(): Promise<void> {
   } else {
     const isolation = decideIsolation({ uid: process.getuid?.(), host: config.host });
     if (isolation.warning) process.stderr.write(`\n${isolation.warning}\n`);
-    backend = createLocalBackend(config, log);
+    // Durable state: secrets generated once and kept, sandboxes recorded in SQLite and
+    // re-adopted by the next launcher (web/README.md#restarts-and-what-survives-them).
+    const stateDir = config.local.stateDir ?? defaultStateDir();
+    prepareStateDir(stateDir);
+    const unlock = lockStateDir(stateDir);
+    if (raw.cookieSecret === undefined) {
+      const kept = loadOrCreateSecret(stateDir, COOKIE_SECRET_FILE, 32, generateCookieSecret);
+      config = { ...config, cookieSecret: kept.value };
+    }
+    if (raw.organiserToken === undefined) {
+      const kept = loadOrCreateSecret(stateDir, ORGANISER_TOKEN_FILE, 16, generateOrganiserToken);
+      config = { ...config, organiserToken: kept.value };
+      organiserTokenFile = kept;
+    }
+    const { StateDb } = await import("./backend/local/state-db.js").catch((err: unknown) => {
+      throw new LauncherError(
+        "invalid-config",
+        `the local backend keeps its state in SQLite, but better-sqlite3 cannot be loaded (${err instanceof Error ? err.message : String(err)}): run \`npm ci\` again; without a prebuilt binary for this platform it compiles, which needs python3, make and a C++ compiler`,
+        { cause: err },
+      );
+    });
+    const records = StateDb.open(stateDir);
+    afterClose = () => {
+      records.close();
+      unlock();
+    };
+    backend = createLocalBackend(config, log, undefined, {
+      records,
+      logsDir: join(stateDir, "logs"),
+      onClose: config.local.onExit,
+    });
   }
   const app = await buildApp({ config, backend, loggerInstance: log });
   let stopping = false;
@@ -44,6 +87,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, "Shutting down: stopping every sandbox");
     await app.close();
+    afterClose();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
@@ -54,9 +98,11 @@ async function main(): Promise<void> {
   const generated = generatedSecrets(raw);
   // Shown once so the person who ran `npm start` can open /admin (set
   // LAUNCHBAY_ORGANISER_TOKEN to choose it), but never into a log: see organiser-token-notice.ts.
-  const tokenLine = generated.includes("organiserToken")
-    ? `\nlaunchbay: ${await organiserTokenNotice({ token: config.organiserToken, terminal: process.stderr.isTTY === true })}`
-    : "";
+  const tokenLine = !generated.includes("organiserToken")
+    ? ""
+    : organiserTokenFile
+      ? `\nlaunchbay: ${organiserTokenFile.created && process.stderr.isTTY === true ? `organiser token (shown once, not logged): ${config.organiserToken}; ` : ""}organiser token ${organiserTokenFile.created ? "written to" : "kept in"} ${organiserTokenFile.path} (readable by this user only; delete the file for a new one)`
+      : `\nlaunchbay: ${await organiserTokenNotice({ token: config.organiserToken, terminal: process.stderr.isTTY === true })}`;
   process.stderr.write(
     `\nlaunchbay: open ${shown}/ to launch; organiser page ${shown}/admin${tokenLine}\n\n`,
   );

@@ -54,6 +54,9 @@ function startLauncher(): Promise<string> {
       PORT: "0",
       LAUNCHBAY_ORGANISER_TOKEN: ORGANISER,
       LAUNCHBAY_SANDBOXES_DIR: join(dir, "sandboxes"),
+      // Its own launcher state, and every sandbox stopped when the launcher stops.
+      LAUNCHBAY_STATE_DIR: join(dir, "state"),
+      LAUNCHBAY_ON_EXIT: "stop",
       LAUNCHBAY_WORKERS: "1",
       LAUNCHBAY_LOG_LEVEL: "info",
     },

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultVenvDir } from "@launchbay/web";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 // The launcher as a real process (web/dist/main.js), started the way an organiser starts
 // it, with stderr and stdout going to a pipe — i.e. into a log, not onto a terminal.
@@ -126,9 +126,10 @@ describe.runIf(isRoot)("launcher start-up", () => {
     const tokenFile = join(dir, "cache", "organiser-token");
     const token = readFileSync(tokenFile, "utf8").trim();
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    // stdout and stderr are two pipes: the log line may arrive after the notice.
+    await vi.waitFor(() => expect(run.output().stdout).toContain("Launcher listening"));
     const { stdout, stderr } = run.output();
     expect(stderr).not.toMatch(/NOT isolated/);
-    expect(stdout).toContain("Launcher listening");
     expect(stderr + stdout).not.toContain(token);
   });
 });

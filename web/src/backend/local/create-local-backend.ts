@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { LauncherConfig } from "../../config.js";
 import { parseByteSize } from "./cgroup.js";
 import { decideIsolation } from "./isolation.js";
-import { LocalBackend } from "./local-backend.js";
+import { LocalBackend, type LocalBackendOptions } from "./local-backend.js";
 import {
   clientEntry,
   defaultNotebooksDir,
@@ -22,6 +22,7 @@ export function createLocalBackend(
   config: LauncherConfig,
   log: FastifyBaseLogger,
   commands?: RuntimeCommands,
+  durable?: Pick<LocalBackendOptions, "records" | "logsDir" | "onClose">,
 ): LocalBackend {
   const { mode } = decideIsolation({ uid: process.getuid?.(), host: config.host });
   return new LocalBackend({
@@ -47,5 +48,6 @@ export function createLocalBackend(
     workerMemoryLimit: config.local.workerMemoryLimit,
     startTimeoutMs: config.local.startTimeoutSeconds * 1000,
     log,
+    ...durable,
   });
 }

@@ -1,6 +1,6 @@
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import { newToken } from "../../core/ids.js";
 import { LauncherError } from "../../errors.js";
@@ -31,6 +31,7 @@ import {
 } from "./sandbox-dir.js";
 import {
   createSandboxUser,
+  existingSandboxUser,
   removeSandboxUser,
   type SandboxUser,
   sandboxUserName,
@@ -38,9 +39,14 @@ import {
 import {
   type CommandSpec,
   describeExit,
+  type ExitInfo,
   killByEnvMarker,
   ServiceProcess,
 } from "./service-process.js";
+import { AdoptedProcess } from "./adopted-process.js";
+import { processStartTime } from "./process-identity.js";
+import type { SandboxRecord, SandboxRecordStore } from "./sandbox-record.js";
+import { sandboxLogsDir, serviceLogFiles } from "./service-logs.js";
 
 /** Every process of a local sandbox carries this variable, so none can be left behind. */
 export const SANDBOX_ENV_MARKER = "LAUNCHBAY_LOCAL_SANDBOX";
@@ -70,13 +76,39 @@ export interface LocalBackendOptions {
    * launcher's user. Either way a sandbox's processes get a minimal environment of their own.
    */
   isolation?: { mode: "users"; limits: SandboxLimits; cgroupRoot?: string } | { mode: "shared" };
+  /**
+   * Durable state (the launcher's SQLite database): every sandbox is recorded as it
+   * changes, and `start()` reconciles the records with the processes still running
+   * (see `reconcile`). Without it sandboxes live in memory only.
+   */
+  records?: SandboxRecordStore;
+  /** Where service output goes (files that outlive the launcher); needed with `records`. */
+  logsDir?: string;
+  /**
+   * `keep`: `close()` leaves every sandbox running for the next launcher to re-adopt.
+   * `stop` (default): `close()` stops every sandbox and removes its directory.
+   */
+  onClose?: "keep" | "stop";
+}
+
+/** A service process of a sandbox: started by this launcher, or adopted after a restart. */
+interface SandboxProcess {
+  readonly name: string;
+  readonly pid: number | undefined;
+  readonly exited: Promise<ExitInfo>;
+  readonly hasExited: boolean;
+  lastOutput(lines?: number): string;
+  stop(graceMs?: number): Promise<void>;
+  detach(): void;
 }
 
 interface LocalSandbox {
   layout: SandboxDirLayout;
   runtimeToken: string;
   notebookToken: string;
-  processes: ServiceProcess[];
+  processes: SandboxProcess[];
+  /** Each process's pid and start time, as recorded for re-adoption. */
+  identities: { name: string; pid: number; startTime: number }[];
   schedulerHttp?: URL;
   notebookPort?: number;
   stopping: boolean;
@@ -123,6 +155,35 @@ export class LocalBackend implements Backend {
 
   constructor(private readonly options: LocalBackendOptions) {
     this.now = options.now ?? Date.now;
+    const records = options.records;
+    if (records) {
+      // Written synchronously on every change: a kill -9 right after loses nothing.
+      this.store.subscribe((event) => {
+        if (event.type === "deleted") records.remove(event.state.id);
+        else this.save(event.state.id);
+      });
+    }
+  }
+
+  /** Writes the sandbox's record (state, tokens, ports, process identities). */
+  private save(id: string): void {
+    const records = this.options.records;
+    const state = this.store.get(id);
+    const sandbox = this.local.get(id);
+    if (!records || !state || !sandbox) return;
+    records.save({
+      state,
+      local: {
+        root: sandbox.layout.root,
+        runtimeToken: sandbox.runtimeToken,
+        notebookToken: sandbox.notebookToken,
+        notebookPort: sandbox.notebookPort,
+        schedulerHttp: sandbox.schedulerHttp?.href,
+        user: sandbox.user,
+        cgroup: sandbox.cgroup !== undefined,
+        processes: sandbox.identities,
+      },
+    });
   }
 
   get isolation(): IsolationMode {
@@ -152,8 +213,133 @@ export class LocalBackend implements Backend {
       // sandbox's view of the file system is built.
       this.stageDir = await mkdtemp(join(tmpdir(), "launchbay-stage-"));
     }
+    await this.reconcile();
     this.expiryTimer = setInterval(() => this.expireDue(), this.options.expiryCheckMs ?? 1000);
     this.expiryTimer.unref();
+  }
+
+  /**
+   * Brings the recorded sandboxes of an earlier launcher process back under control:
+   * - Ready, with every process still the one recorded (pid + start time + marker) and
+   *   the scheduler and notebook answering: re-adopted as it is (kernels, work, tokens).
+   * - Ready or Failed but not all there: every leftover process is stopped and the
+   *   sandbox is Failed, saying why; its work stays on disk.
+   * - Still starting (Pending/Provisioning): leftovers are stopped, its user, cgroup and
+   *   directory removed, and it is started again from the beginning for the same
+   *   attendee, with the same id and expiry.
+   * - Expiring: the deletion is finished.
+   * Expired sandboxes then go at the first expiry check, as they would have.
+   */
+  private async reconcile(): Promise<void> {
+    const records = this.options.records;
+    if (!records) return;
+    const { records: found, invalid } = records.load();
+    for (const bad of invalid) {
+      this.options.log.error(
+        { sandbox: bad.id, problem: bad.problem },
+        "Dropping an unreadable sandbox record; stopping whatever carries its marker",
+      );
+      killByEnvMarker(SANDBOX_ENV_MARKER, bad.id);
+      records.remove(bad.id);
+    }
+    await Promise.all(found.map((record) => this.reconcileOne(record)));
+  }
+
+  private async reconcileOne(record: SandboxRecord): Promise<void> {
+    const { state, local } = record;
+    const id = state.id;
+    const log = this.options.log.child({ sandbox: id });
+    const isolation = this.options.isolation;
+    const sandbox: LocalSandbox = {
+      layout: layoutFor(dirname(local.root), basename(local.root)),
+      runtimeToken: local.runtimeToken,
+      notebookToken: local.notebookToken,
+      notebookPort: local.notebookPort,
+      schedulerHttp: local.schedulerHttp ? new URL(local.schedulerHttp) : undefined,
+      processes: [],
+      identities: local.processes,
+      stopping: false,
+      abort: new AbortController(),
+      user: local.user,
+      cgroup:
+        local.cgroup && this.cgroupVersion && isolation?.mode === "users"
+          ? new SandboxCgroup(this.cgroupVersion, id, isolation.cgroupRoot)
+          : undefined,
+    };
+    const marker = `${SANDBOX_ENV_MARKER}=${id}`;
+    const adopted = local.processes.map(
+      (p) =>
+        new AdoptedProcess(
+          p.name,
+          { pid: p.pid, startTime: p.startTime },
+          marker,
+          serviceLogFiles(this.logsDir(), id, p.name),
+          [local.runtimeToken, local.notebookToken],
+        ),
+    );
+    sandbox.processes = adopted;
+    this.local.set(id, sandbox);
+    this.store.put(state);
+
+    if (state.phase === "Ready") {
+      const dead = adopted.filter((p) => !p.alive()).map((p) => p.name);
+      const answers =
+        dead.length === 0 &&
+        (await this.notebookAnswers(sandbox, id)) &&
+        (await this.schedulerAnswers(sandbox));
+      if (answers) {
+        for (const proc of adopted) this.watchExit(id, sandbox, proc);
+        log.info({ pids: adopted.map((p) => p.pid) }, "Re-adopted running sandbox");
+        return;
+      }
+      const why =
+        dead.length > 0
+          ? `${dead.join(", ")} stopped while the launcher was not running`
+          : "its scheduler or notebook stopped answering while the launcher was not running";
+      log.warn({ why }, "Sandbox cannot be re-adopted; stopping it");
+      this.patch(id, { phase: "Failed", message: `Your sandbox stopped: ${why}` });
+      await this.stopProcesses(id, sandbox);
+      return;
+    }
+    if (state.phase === "Failed") {
+      await this.stopProcesses(id, sandbox);
+      return;
+    }
+    if (state.phase === "Expiring") {
+      await this.delete(id);
+      return;
+    }
+    // Pending or Provisioning: whatever it had started goes, then it starts afresh.
+    log.info("Sandbox was starting when the launcher stopped; starting it again");
+    await this.stopProcesses(id, sandbox);
+    if (this.cgroupVersion && isolation?.mode === "users") {
+      // Made (or half made) before it was recorded: an empty group, or none.
+      await new SandboxCgroup(this.cgroupVersion, id, isolation.cgroupRoot).destroy();
+    }
+    await removeSandboxDir(sandbox.layout);
+    await rm(sandboxLogsDir(this.logsDir(), id), { recursive: true, force: true });
+    const user = sandbox.user ?? (await existingSandboxUser(sandboxUserName(id)));
+    if (user && isolation?.mode === "users") await removeSandboxUser(user);
+    this.local.delete(id);
+    this.store.remove(id);
+    await this.create({ id, owner: state.owner, expiresAt: state.expiresAt });
+  }
+
+  private async schedulerAnswers(sandbox: LocalSandbox): Promise<boolean> {
+    if (!sandbox.schedulerHttp) return false;
+    try {
+      const res = await fetch(new URL("/api/status", sandbox.schedulerHttp), {
+        headers: { authorization: `Bearer ${sandbox.runtimeToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private logsDir(): string {
+    return this.options.logsDir ?? join(this.options.sandboxesDir, ".logs");
   }
 
   async create(request: CreateRequest): Promise<SandboxState> {
@@ -176,6 +362,7 @@ export class LocalBackend implements Backend {
       runtimeToken: newToken(),
       notebookToken: newToken(),
       processes: [],
+      identities: [],
       stopping: false,
       abort: new AbortController(),
     };
@@ -214,9 +401,24 @@ export class LocalBackend implements Backend {
       name,
       sandbox.jail ? jailed(full, sandbox.jail) : full,
       this.options.log.child({ sandbox: id }),
-      { redact: [sandbox.runtimeToken, sandbox.notebookToken] },
+      {
+        redact: [sandbox.runtimeToken, sandbox.notebookToken],
+        logFiles: this.options.records ? serviceLogFiles(this.logsDir(), id, name) : undefined,
+      },
     );
     sandbox.processes.push(proc);
+    const startTime = proc.pid === undefined ? undefined : processStartTime(proc.pid);
+    if (proc.pid !== undefined && startTime !== undefined) {
+      sandbox.identities.push({ name, pid: proc.pid, startTime });
+      this.save(id);
+    }
+    this.watchExit(id, sandbox, proc);
+    return proc;
+  }
+
+  /** A service that stops on its own fails the sandbox (saying which and why). */
+  private watchExit(id: string, sandbox: LocalSandbox, proc: SandboxProcess): void {
+    const name = proc.name;
     proc.exited.then((info) => {
       if (sandbox.stopping || this.closing) return;
       const state = this.store.get(id);
@@ -228,7 +430,6 @@ export class LocalBackend implements Backend {
         ),
       );
     });
-    return proc;
   }
 
   /**
@@ -304,6 +505,7 @@ export class LocalBackend implements Backend {
       throw new Error(`the scheduler printed "${address}" instead of its ws:// address`);
     }
     sandbox.schedulerHttp = new URL(address.replace(/^ws/, "http"));
+    this.save(id);
     log.info({ address }, "Started scheduler");
     this.setCondition(id, "SchedulerReady");
 
@@ -401,7 +603,8 @@ export class LocalBackend implements Backend {
 
   private fail(id: string, err: unknown): void {
     const sandbox = this.local.get(id);
-    if (!sandbox || sandbox.stopping) return;
+    // Closing: `keep` leaves it for the next launcher, `stop` is deleting it anyway.
+    if (!sandbox || sandbox.stopping || this.closing) return;
     const message = err instanceof Error ? err.message : String(err);
     this.options.log.error({ sandbox: id, err }, "Sandbox failed");
     this.patch(id, { phase: "Failed", message });
@@ -451,6 +654,8 @@ export class LocalBackend implements Backend {
     await sandbox.provisioning;
     await this.stopProcesses(id, sandbox);
     await removeSandboxDir(sandbox.layout);
+    if (this.options.records)
+      await rm(sandboxLogsDir(this.logsDir(), id), { recursive: true, force: true });
     if (sandbox.user) await removeSandboxUser(sandbox.user);
     this.local.delete(id);
     this.store.remove(id);
@@ -516,10 +721,22 @@ export class LocalBackend implements Backend {
     };
   }
 
-  /** Stops every sandbox and removes its directory: nothing outlives the launcher. */
+  /**
+   * `onClose: "stop"`: stops every sandbox and removes its directory, so nothing outlives
+   * the launcher. `"keep"`: leaves every sandbox running and recorded, for the next
+   * launcher on the same state directory to re-adopt.
+   */
   async close(): Promise<void> {
     this.closing = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.options.onClose === "keep" && this.options.records) {
+      for (const [id, sandbox] of this.local) {
+        for (const proc of sandbox.processes) proc.detach();
+        this.options.log.info({ sandbox: id }, "Leaving sandbox running for the next launcher");
+      }
+      if (this.stageDir) await rm(this.stageDir, { recursive: true, force: true });
+      return;
+    }
     await Promise.all(
       [...this.local.keys()].map((id) =>
         this.delete(id).catch((err: unknown) =>
@@ -543,7 +760,7 @@ export class LocalBackend implements Backend {
   /** Pids of the sandbox's service processes (scheduler, workers, notebook server). */
   servicePids(id: string): number[] {
     return (this.local.get(id)?.processes ?? [])
-      .map((p) => p.pid)
+      .map((p) => p.pid as number | undefined)
       .filter((pid): pid is number => pid !== undefined);
   }
 }

@@ -94,3 +94,14 @@ export function removeSandboxUser(user: SandboxUser): Promise<void> {
     await withLockRetry("userdel", [user.name]);
   });
 }
+
+/** The sandbox user called `name` if it exists (one made before the launcher recorded it). */
+export async function existingSandboxUser(name: string): Promise<SandboxUser | undefined> {
+  try {
+    const uid = Number((await run("id", ["-u", name])).stdout.trim());
+    const gid = Number((await run("id", ["-g", name])).stdout.trim());
+    return { name, uid, gid };
+  } catch {
+    return undefined;
+  }
+}

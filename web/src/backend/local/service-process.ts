@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import type { FastifyBaseLogger } from "fastify";
+import { FileFollower, fileSize, type ServiceLogFiles } from "./service-logs.js";
 
 export interface CommandSpec {
   command: string;
@@ -14,6 +16,11 @@ export interface CommandSpec {
 export interface ServiceOptions {
   /** Strings (the sandbox's tokens) replaced by `[redacted]` in its output before it is logged or kept. */
   redact?: string[];
+  /**
+   * Send stdout and stderr to these files instead of pipes, so the process outlives the
+   * launcher (see service-logs.ts); their lines are followed as they are written.
+   */
+  logFiles?: ServiceLogFiles;
 }
 
 export interface ExitInfo {
@@ -32,6 +39,7 @@ export class ServiceProcess {
   private readonly tail: string[] = [];
   private exitInfo: ExitInfo | undefined;
   private readonly lineListeners = new Set<(line: string, stream: "stdout" | "stderr") => void>();
+  private readonly followers: FileFollower[] = [];
 
   constructor(
     readonly name: string,
@@ -41,12 +49,26 @@ export class ServiceProcess {
   ) {
     // The environment is exactly the spec's: nothing of the launcher's own environment
     // (its secrets included) reaches a sandbox.
-    this.child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
-      env: { ...spec.env },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
+    const files = options.logFiles;
+    let fds: [number, number] | undefined;
+    if (files) {
+      mkdirSync(dirname(files.stdout), { recursive: true, mode: 0o700 });
+      fds = [openSync(files.stdout, "a", 0o600), openSync(files.stderr, "a", 0o600)];
+    }
+    // Lines an earlier run left in the same files (a sandbox started again) are not ours.
+    const from = files
+      ? { stdout: fileSize(files.stdout), stderr: fileSize(files.stderr) }
+      : undefined;
+    try {
+      this.child = spawn(spec.command, spec.args, {
+        cwd: spec.cwd,
+        env: { ...spec.env },
+        stdio: ["ignore", fds?.[0] ?? "pipe", fds?.[1] ?? "pipe"],
+        detached: true,
+      });
+    } finally {
+      if (fds) for (const fd of fds) closeSync(fd);
+    }
     this.exited = new Promise((resolve) => {
       this.child.once("exit", (code, signal) => {
         this.exitInfo = { code, signal };
@@ -60,15 +82,27 @@ export class ServiceProcess {
     });
     const secrets = (options.redact ?? []).filter((s) => s.length > 0);
     for (const stream of ["stdout", "stderr"] as const) {
-      const source = this.child[stream];
-      if (!source) continue;
-      createInterface({ input: source }).on("line", (raw) => {
+      const onLine = (raw: string) => {
         const line = redact(raw, secrets);
         this.remember(line);
         this.log.debug({ process: name, stream }, line);
         for (const listener of this.lineListeners) listener(line, stream);
-      });
+      };
+      if (files) {
+        this.followers.push(new FileFollower(files[stream], onLine, from?.[stream]));
+        continue;
+      }
+      const source = this.child[stream];
+      if (!source) continue;
+      createInterface({ input: source }).on("line", onLine);
     }
+    if (files) void this.exited.then(() => this.detach());
+  }
+
+  /** Stops following its output and lets the launcher exit without waiting for it. */
+  detach(): void {
+    for (const follower of this.followers.splice(0)) follower.stop();
+    this.child.unref();
   }
 
   private remember(line: string): void {

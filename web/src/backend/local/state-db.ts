@@ -1,0 +1,111 @@
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { formatIssues } from "../../config.js";
+import { LauncherError } from "../../errors.js";
+import {
+  type SandboxRecord,
+  type SandboxRecordStore,
+  sandboxRecordSchema,
+} from "./sandbox-record.js";
+
+/** The database file in the launcher's state directory. */
+export const STATE_DB_FILE = "launcher.db";
+const SCHEMA_VERSION = 1;
+
+/**
+ * The local backend's launcher state in SQLite (`<state dir>/launcher.db`, mode 0600):
+ * one row per sandbox, written synchronously on every change so a `kill -9` at any moment
+ * leaves the last change on disk (WAL journal, `synchronous=NORMAL`: durable across a
+ * crash of the process; a power cut may lose the last transactions, not the file).
+ */
+export class StateDb implements SandboxRecordStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement<[string, string]>;
+  private readonly del: Database.Statement<[string]>;
+
+  private constructor(readonly path: string) {
+    if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
+    chmodSync(path, 0o600);
+    try {
+      this.db = new Database(path);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("busy_timeout = 5000");
+      this.migrate();
+    } catch (err) {
+      throw new LauncherError(
+        "invalid-config",
+        `cannot open the launcher's state database ${path}: ${(err as Error).message}; move the file away to start with no sandboxes`,
+        { cause: err },
+      );
+    }
+    // The WAL and shared-memory files hold the same secrets (tokens) as the database.
+    for (const extra of ["-wal", "-shm"]) {
+      if (existsSync(path + extra)) chmodSync(path + extra, 0o600);
+    }
+    this.upsert = this.db.prepare(
+      "INSERT INTO sandboxes (id, record) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+    );
+    this.del = this.db.prepare("DELETE FROM sandboxes WHERE id = ?");
+  }
+
+  static open(stateDir: string): StateDb {
+    return new StateDb(join(stateDir, STATE_DB_FILE));
+  }
+
+  private migrate(): void {
+    this.db.exec(
+      "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" +
+        "CREATE TABLE IF NOT EXISTS sandboxes (id TEXT PRIMARY KEY, record TEXT NOT NULL);",
+    );
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+      | { value: string }
+      | undefined;
+    if (!row) {
+      this.db
+        .prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)")
+        .run(String(SCHEMA_VERSION));
+    } else if (Number(row.value) !== SCHEMA_VERSION) {
+      throw new Error(
+        `it has schema version ${row.value}, this launcher understands ${SCHEMA_VERSION}`,
+      );
+    }
+  }
+
+  load(): { records: SandboxRecord[]; invalid: { id: string; problem: string }[] } {
+    const records: SandboxRecord[] = [];
+    const invalid: { id: string; problem: string }[] = [];
+    const rows = this.db.prepare("SELECT id, record FROM sandboxes ORDER BY rowid").all() as {
+      id: string;
+      record: string;
+    }[];
+    for (const row of rows) {
+      let json: unknown;
+      try {
+        json = JSON.parse(row.record);
+      } catch (err) {
+        invalid.push({ id: row.id, problem: `not JSON: ${(err as Error).message}` });
+        continue;
+      }
+      const parsed = sandboxRecordSchema.safeParse(json);
+      if (!parsed.success) invalid.push({ id: row.id, problem: formatIssues(parsed.error) });
+      else if (parsed.data.state.id !== row.id)
+        invalid.push({ id: row.id, problem: `the record names sandbox ${parsed.data.state.id}` });
+      else records.push(parsed.data);
+    }
+    return { records, invalid };
+  }
+
+  save(record: SandboxRecord): void {
+    this.upsert.run(record.state.id, JSON.stringify(record));
+  }
+
+  remove(id: string): void {
+    this.del.run(id);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
