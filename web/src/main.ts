@@ -15,7 +15,7 @@ import {
   prepareStateDir,
 } from "./backend/local/state-dir.js";
 import { generatedSecrets, helpText, parseConfig, rawConfigFrom } from "./config.js";
-import { isLauncherError, LauncherError } from "./errors.js";
+import { isLauncherError } from "./errors.js";
 import { organiserTokenNotice } from "./organiser-token-notice.js";
 
 /**
@@ -62,13 +62,7 @@ async function main(): Promise<void> {
       config = { ...config, organiserToken: kept.value };
       organiserTokenFile = kept;
     }
-    const { StateDb } = await import("./backend/local/state-db.js").catch((err: unknown) => {
-      throw new LauncherError(
-        "invalid-config",
-        `the local backend keeps its state in SQLite, but better-sqlite3 cannot be loaded (${err instanceof Error ? err.message : String(err)}): run \`npm ci\` again; without a prebuilt binary for this platform it compiles, which needs python3, make and a C++ compiler`,
-        { cause: err },
-      );
-    });
+    const { StateDb } = await import("./backend/local/state-db.js");
     const records = StateDb.open(stateDir);
     afterClose = () => {
       records.close();

@@ -1,3 +1,4 @@
+import { type IncomingHttpHeaders, request } from "node:http";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   chownSync,
@@ -150,18 +151,52 @@ async function used(base: string, token: string): Promise<number> {
   return ((await res.json()) as { capacity: { used: number } }).capacity.used;
 }
 
-/** A file of the attendee's, read back through the launcher's proxy from their JupyterLab. */
+/** A GET to the launcher's port with the given Host (a sandbox origin, `<id>.localhost`). */
+function onHost(
+  host: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: Number(host.split(":")[1]), path, headers: { host, ...headers } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * A file of the attendee's, read back from their JupyterLab through the launcher's proxy
+ * on the sandbox's own origin, after the handover the sandbox page would do.
+ */
 async function readThroughProxy(
   base: string,
   cookie: string,
   id: string,
   name: string,
 ): Promise<string> {
-  const res = await fetch(`${base}/s/${id}/notebook/api/contents/${name}?content=1`, {
+  const open = await fetch(`${base}/s/${id}/open/notebook`, {
     headers: { cookie },
+    redirect: "manual",
+  });
+  expect(open.status).toBe(303);
+  const handover = new URL(open.headers.get("location")!);
+  const landed = await onHost(handover.host, handover.pathname + handover.search, {});
+  const sandboxCookie = String(landed.headers["set-cookie"]).split(";")[0]!;
+  const res = await onHost(handover.host, `/s/${id}/notebook/api/contents/${name}?content=1`, {
+    cookie: sandboxCookie,
   });
   expect(res.status).toBe(200);
-  return ((await res.json()) as { content: string }).content;
+  return (JSON.parse(res.body) as { content: string }).content;
 }
 
 function startTime(pid: number): string | undefined {

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import sqlite from "node-sqlite3-wasm";
+
+const { Database } = sqlite;
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SandboxRecord } from "./sandbox-record.js";
 import { StateDb } from "./state-db.js";
@@ -56,7 +58,7 @@ describe("launcher state database", () => {
   it("reports a record it cannot read instead of guessing", () => {
     StateDb.open(dir).close();
     const raw = new Database(join(dir, "launcher.db"));
-    raw.prepare("INSERT INTO sandboxes (id, record) VALUES (?, ?)").run("sb-x", '{"state":{}}');
+    raw.run("INSERT INTO sandboxes (id, record) VALUES (?, ?)", ["sb-x", '{"state":{}}']);
     raw.close();
     const db = StateDb.open(dir);
     const { records, invalid } = db.load();

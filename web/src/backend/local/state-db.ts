@@ -1,6 +1,10 @@
 import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import sqlite, { type Statement } from "node-sqlite3-wasm";
+
+// A CommonJS module: its classes are properties of the default export under Node's ESM.
+const { Database } = sqlite;
+type Database = InstanceType<typeof Database>;
 import { formatIssues } from "../../config.js";
 import { LauncherError } from "../../errors.js";
 import {
@@ -16,22 +20,25 @@ const SCHEMA_VERSION = 1;
 /**
  * The local backend's launcher state in SQLite (`<state dir>/launcher.db`, mode 0600):
  * one row per sandbox, written synchronously on every change so a `kill -9` at any moment
- * leaves the last change on disk (WAL journal, `synchronous=NORMAL`: durable across a
- * crash of the process; a power cut may lose the last transactions, not the file).
+ * leaves the last change on disk (rollback journal, `synchronous=FULL`).
+ *
+ * SQLite compiled to WebAssembly (`node-sqlite3-wasm`, file I/O through Node's own `fs`),
+ * not the native `better-sqlite3`: with no prebuilt binary reachable here the native
+ * module compiles from source against one Node ABI, which then fails to load on the
+ * other Node the project runs on (20 in CI, 24 in the images) and needs a C++ toolchain
+ * in every image build. The state is a handful of rows per sandbox, so speed is moot.
  */
 export class StateDb implements SandboxRecordStore {
-  private readonly db: Database.Database;
-  private readonly upsert: Database.Statement<[string, string]>;
-  private readonly del: Database.Statement<[string]>;
+  private readonly db: Database;
+  private readonly upsert: Statement;
+  private readonly del: Statement;
 
   private constructor(readonly path: string) {
     if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
     chmodSync(path, 0o600);
     try {
       this.db = new Database(path);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("busy_timeout = 5000");
+      this.db.exec("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;");
       this.migrate();
     } catch (err) {
       throw new LauncherError(
@@ -39,10 +46,6 @@ export class StateDb implements SandboxRecordStore {
         `cannot open the launcher's state database ${path}: ${(err as Error).message}; move the file away to start with no sandboxes`,
         { cause: err },
       );
-    }
-    // The WAL and shared-memory files hold the same secrets (tokens) as the database.
-    for (const extra of ["-wal", "-shm"]) {
-      if (existsSync(path + extra)) chmodSync(path + extra, 0o600);
     }
     this.upsert = this.db.prepare(
       "INSERT INTO sandboxes (id, record) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
@@ -59,13 +62,11 @@ export class StateDb implements SandboxRecordStore {
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" +
         "CREATE TABLE IF NOT EXISTS sandboxes (id TEXT PRIMARY KEY, record TEXT NOT NULL);",
     );
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
-      | { value: string }
-      | undefined;
+    const row = this.db.get("SELECT value FROM meta WHERE key = 'schema'") as {
+      value: string;
+    } | null;
     if (!row) {
-      this.db
-        .prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)")
-        .run(String(SCHEMA_VERSION));
+      this.db.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", [String(SCHEMA_VERSION)]);
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(
         `it has schema version ${row.value}, this launcher understands ${SCHEMA_VERSION}`,
@@ -76,7 +77,7 @@ export class StateDb implements SandboxRecordStore {
   load(): { records: SandboxRecord[]; invalid: { id: string; problem: string }[] } {
     const records: SandboxRecord[] = [];
     const invalid: { id: string; problem: string }[] = [];
-    const rows = this.db.prepare("SELECT id, record FROM sandboxes ORDER BY rowid").all() as {
+    const rows = this.db.all("SELECT id, record FROM sandboxes ORDER BY rowid") as {
       id: string;
       record: string;
     }[];
@@ -98,14 +99,17 @@ export class StateDb implements SandboxRecordStore {
   }
 
   save(record: SandboxRecord): void {
-    this.upsert.run(record.state.id, JSON.stringify(record));
+    this.upsert.run([record.state.id, JSON.stringify(record)]);
   }
 
   remove(id: string): void {
-    this.del.run(id);
+    this.del.run([id]);
   }
 
   close(): void {
+    if (!this.db.isOpen) return;
+    this.upsert.finalize();
+    this.del.finalize();
     this.db.close();
   }
 }
