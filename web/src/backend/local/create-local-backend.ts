@@ -3,10 +3,12 @@ import type { LauncherConfig } from "../../config.js";
 import { parseByteSize } from "./cgroup.js";
 import { decideIsolation } from "./isolation.js";
 import { LocalBackend } from "./local-backend.js";
+import { WorkArchive } from "./work-archive.js";
 import {
   clientEntry,
   defaultNotebooksDir,
   defaultRuntimeCommands,
+  defaultArchivesDir,
   defaultSandboxesDir,
   defaultVenvDir,
   findPackageDir,
@@ -46,5 +48,10 @@ export function createLocalBackend(
     workerMemoryLimit: config.local.workerMemoryLimit,
     startTimeoutMs: config.local.startTimeoutSeconds * 1000,
     log,
+    archive: new WorkArchive({
+      dir: config.local.archivesDir ?? defaultArchivesDir(),
+      retentionMs: config.local.archiveRetentionDays * 24 * 3_600_000,
+      log,
+    }),
   });
 }

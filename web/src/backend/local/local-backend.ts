@@ -17,6 +17,7 @@ import type {
 } from "../backend.js";
 import { SandboxStore } from "../sandbox-store.js";
 import { type CgroupVersion, detectCgroups, SandboxCgroup, type SandboxLimits } from "./cgroup.js";
+import { CrashWindow, DEFAULT_RESTART_POLICY, type RestartPolicy } from "./crash-window.js";
 import { type NeededPath, planCovers } from "./exposure.js";
 import { freePort } from "./free-port.js";
 import type { IsolationMode } from "./isolation.js";
@@ -38,9 +39,11 @@ import {
 import {
   type CommandSpec,
   describeExit,
+  type ExitInfo,
   killByEnvMarker,
   ServiceProcess,
 } from "./service-process.js";
+import type { ArchivedWork, WorkArchive } from "./work-archive.js";
 
 /** Every process of a local sandbox carries this variable, so none can be left behind. */
 export const SANDBOX_ENV_MARKER = "LAUNCHBAY_LOCAL_SANDBOX";
@@ -68,6 +71,29 @@ export interface LocalBackendOptions {
    * launcher's user. Either way a sandbox's processes get a minimal environment of their own.
    */
   isolation?: { mode: "users"; limits: SandboxLimits; cgroupRoot?: string } | { mode: "shared" };
+  /**
+   * A Ready sandbox's process that dies is restarted with backoff (the scheduler on its
+   * own port and token); the sandbox turns Failed only after `maxCrashes` of one process
+   * within `windowMs`.
+   */
+  restartPolicy?: RestartPolicy;
+  /**
+   * Where attendees' work is kept after their sandbox ends (expiry, Expire, failure,
+   * shutdown) and restored from into their next sandbox. Without it, work ends with the
+   * sandbox.
+   */
+  archive?: WorkArchive;
+  /** How often archives past their retention are deleted (also once at start). */
+  archiveSweepMs?: number;
+}
+
+/** One supervised process of a sandbox: how to start it again, and its crash history. */
+interface Service {
+  name: string;
+  spec: CommandSpec;
+  proc?: ServiceProcess;
+  crashes: CrashWindow;
+  restartTimer?: NodeJS.Timeout;
 }
 
 interface LocalSandbox {
@@ -75,6 +101,9 @@ interface LocalSandbox {
   runtimeToken: string;
   notebookToken: string;
   processes: ServiceProcess[];
+  services: Map<string, Service>;
+  /** True once the work directory holds the attendee's work (tutorials, restored archive). */
+  workInPlace: boolean;
   schedulerHttp?: URL;
   notebookPort?: number;
   stopping: boolean;
@@ -105,6 +134,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", onAbort, { once: true });
   });
 
+/** An exit in plain words for an attendee. */
+function plainExit(info: ExitInfo): string {
+  if (info.signal === "SIGKILL") return "it was killed";
+  if (info.signal) return `it was stopped by ${info.signal}`;
+  return `it exited with code ${info.code}`;
+}
+
 /**
  * Runs each sandbox as processes on this machine: a scheduler, N workers and a JupyterLab
  * server (tslab kernel), each sandbox in its own directory with its own ports and tokens.
@@ -115,6 +151,7 @@ export class LocalBackend implements Backend {
   private readonly local = new Map<string, LocalSandbox>();
   private readonly now: () => number;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private cgroupVersion: CgroupVersion | undefined;
   private stageDir: string | undefined;
@@ -152,6 +189,16 @@ export class LocalBackend implements Backend {
     }
     this.expiryTimer = setInterval(() => this.expireDue(), this.options.expiryCheckMs ?? 1000);
     this.expiryTimer.unref();
+    const archive = this.options.archive;
+    if (archive) {
+      const sweep = () =>
+        archive
+          .sweep()
+          .catch((err: unknown) => this.options.log.error({ err }, "Sweeping archives failed"));
+      await sweep();
+      this.sweepTimer = setInterval(sweep, this.options.archiveSweepMs ?? 3_600_000);
+      this.sweepTimer.unref();
+    }
   }
 
   async create(request: CreateRequest): Promise<SandboxState> {
@@ -174,6 +221,8 @@ export class LocalBackend implements Backend {
       runtimeToken: newToken(),
       notebookToken: newToken(),
       processes: [],
+      services: new Map(),
+      workInPlace: false,
       stopping: false,
       abort: new AbortController(),
     };
@@ -201,32 +250,96 @@ export class LocalBackend implements Backend {
     this.patch(id, { conditions });
   }
 
-  private spawn(id: string, sandbox: LocalSandbox, name: string, spec: CommandSpec) {
-    if (sandbox.stopping) throw new Error("sandbox deleted while starting");
+  /** The spec as it runs: the sandbox's environment, directory and (as root) confinement. */
+  private fullSpec(id: string, sandbox: LocalSandbox, spec: CommandSpec): CommandSpec {
     const full: CommandSpec = {
       ...spec,
       cwd: spec.cwd ?? sandbox.layout.work,
       env: { ...this.baseEnv(id, sandbox), ...spec.env, [SANDBOX_ENV_MARKER]: id },
     };
-    const proc = new ServiceProcess(
+    return sandbox.jail ? jailed(full, sandbox.jail) : full;
+  }
+
+  private spawn(id: string, sandbox: LocalSandbox, name: string, spec: CommandSpec) {
+    if (sandbox.stopping) throw new Error("sandbox deleted while starting");
+    const service: Service = {
       name,
-      sandbox.jail ? jailed(full, sandbox.jail) : full,
+      spec: this.fullSpec(id, sandbox, spec),
+      crashes: new CrashWindow(this.options.restartPolicy ?? DEFAULT_RESTART_POLICY),
+    };
+    sandbox.services.set(name, service);
+    return this.run(id, sandbox, service);
+  }
+
+  private run(id: string, sandbox: LocalSandbox, service: Service): ServiceProcess {
+    const proc = new ServiceProcess(
+      service.name,
+      service.spec,
       this.options.log.child({ sandbox: id }),
       { redact: [sandbox.runtimeToken, sandbox.notebookToken] },
     );
+    service.proc = proc;
     sandbox.processes.push(proc);
-    proc.exited.then((info) => {
-      if (sandbox.stopping || this.closing) return;
-      const state = this.store.get(id);
-      if (!state || state.phase === "Failed" || state.phase === "Expiring") return;
+    proc.exited.then((info) => this.onExit(id, sandbox, service, proc, info));
+    return proc;
+  }
+
+  /**
+   * A process ended on its own. While the sandbox starts, that fails it (the start has
+   * its own timeout); once Ready, the process is restarted with backoff, and the sandbox
+   * fails only when the same process crashed too often within the window.
+   */
+  private onExit(
+    id: string,
+    sandbox: LocalSandbox,
+    service: Service,
+    proc: ServiceProcess,
+    info: ExitInfo,
+  ): void {
+    if (sandbox.stopping || this.closing) return;
+    const state = this.store.get(id);
+    if (!state || state.phase === "Failed" || state.phase === "Expiring") return;
+    const name = service.name;
+    if (state.phase !== "Ready") {
       this.fail(
         id,
         new Error(
           `the ${name} stopped unexpectedly (${describeExit(info)}): ${proc.lastOutput(3)}`,
         ),
       );
-    });
-    return proc;
+      return;
+    }
+    const policy = this.options.restartPolicy ?? DEFAULT_RESTART_POLICY;
+    const decision = service.crashes.crashed(this.now());
+    if (!decision.restart) {
+      this.fail(
+        id,
+        new Error(
+          `The ${name} stopped ${decision.crashes} times within ${Math.round(policy.windowMs / 1000)} seconds (the last time ${plainExit(info)}), so this sandbox was stopped. Your work was saved: download it, or press Try again to start a new sandbox with your work in it.`,
+        ),
+      );
+      return;
+    }
+    this.options.log.warn(
+      { sandbox: id, process: name, exit: describeExit(info), delayMs: decision.delayMs },
+      "Restarting sandbox process",
+    );
+    this.patch(id, { message: `Restarting the ${name}, which stopped (${plainExit(info)})` });
+    service.restartTimer = setTimeout(() => {
+      service.restartTimer = undefined;
+      if (sandbox.stopping || this.closing) return;
+      sandbox.processes = sandbox.processes.filter((p) => p !== proc);
+      // Whatever the dead process started (its process group) goes before the new one.
+      proc.killGroup();
+      try {
+        this.run(id, sandbox, service);
+      } catch (err) {
+        this.fail(id, err);
+        return;
+      }
+      if (this.store.get(id)?.phase === "Ready")
+        this.patch(id, { message: "Your sandbox is running" });
+    }, decision.delayMs);
   }
 
   /**
@@ -282,6 +395,12 @@ export class LocalBackend implements Backend {
     const signal = sandbox.abort.signal;
     await prepareSandboxDir(sandbox.layout, o.notebooksDir, o.clientEntry, o.typesNodeDir);
     if (signal.aborted) return;
+    const owner = this.store.get(id)?.owner ?? "";
+    if (o.archive && (await o.archive.restore(owner, sandbox.layout.work))) {
+      this.patch(id, { message: "Your saved work is back in place" });
+    }
+    sandbox.workInPlace = true;
+    if (signal.aborted) return;
     await this.confine(id, sandbox);
     if (signal.aborted) return;
     this.patch(id, { phase: "Provisioning", message: "Starting the scheduler" });
@@ -302,6 +421,19 @@ export class LocalBackend implements Backend {
       throw new Error(`the scheduler printed "${address}" instead of its ws:// address`);
     }
     sandbox.schedulerHttp = new URL(address.replace(/^ws/, "http"));
+    // A restarted scheduler comes back on the same port with the same token, so the
+    // workers (which redial forever) and the notebook's client find it again.
+    const schedulerService = sandbox.services.get("scheduler");
+    if (schedulerService) {
+      schedulerService.spec = this.fullSpec(
+        id,
+        sandbox,
+        o.commands.scheduler({
+          token: sandbox.runtimeToken,
+          port: Number(sandbox.schedulerHttp.port),
+        }),
+      );
+    }
     log.info({ address }, "Started scheduler");
     this.setCondition(id, "SchedulerReady");
 
@@ -402,12 +534,33 @@ export class LocalBackend implements Backend {
     const message = err instanceof Error ? err.message : String(err);
     this.options.log.error({ sandbox: id, err }, "Sandbox failed");
     this.patch(id, { phase: "Failed", message });
-    void this.stopProcesses(id, sandbox);
+    void this.stopProcesses(id, sandbox).then(() => this.archiveWork(id, sandbox));
+  }
+
+  /**
+   * Copies the attendee's work into the archive (when configured). Resolves false when it
+   * could not: the caller then keeps the work directory.
+   */
+  private async archiveWork(id: string, sandbox: LocalSandbox): Promise<boolean> {
+    const archive = this.options.archive;
+    const owner = this.store.get(id)?.owner ?? "";
+    if (!archive?.enabled || owner === "" || !sandbox.workInPlace) return true;
+    try {
+      await archive.save(owner, sandbox.layout.work, id);
+      return true;
+    } catch (err) {
+      this.options.log.error(
+        { sandbox: id, err, workDir: sandbox.layout.work },
+        "Archiving work failed; keeping the work directory",
+      );
+      return false;
+    }
   }
 
   private async stopProcesses(id: string, sandbox: LocalSandbox): Promise<void> {
     sandbox.stopping = true;
     sandbox.abort.abort();
+    for (const service of sandbox.services.values()) clearTimeout(service.restartTimer);
     await Promise.all(sandbox.processes.map((p) => p.stop()));
     // Whatever a sandbox started on its own: its cgroup holds all of it (a process
     // cannot leave it); the environment marker finds it without one.
@@ -420,7 +573,25 @@ export class LocalBackend implements Backend {
   async claim(request: ClaimRequest): Promise<SandboxState | undefined> {
     const warm = this.store.list().find((s) => s.warm && s.owner === "" && s.phase === "Ready");
     if (!warm) return undefined;
-    return this.patch(warm.id, { owner: request.owner, expiresAt: request.expiresAt, warm: false });
+    const claimed = this.patch(warm.id, {
+      owner: request.owner,
+      expiresAt: request.expiresAt,
+      warm: false,
+    });
+    const sandbox = this.local.get(warm.id);
+    if (sandbox && this.options.archive) {
+      await this.options.archive
+        .restore(request.owner, sandbox.layout.work, sandbox.user)
+        .catch((err: unknown) =>
+          this.options.log.error({ sandbox: warm.id, err }, "Restoring archived work failed"),
+        );
+    }
+    return claimed;
+  }
+
+  /** The attendee's archived work (from a sandbox that ended), within its retention. */
+  async archivedWork(owner: string): Promise<ArchivedWork | undefined> {
+    return this.options.archive?.find(owner);
   }
 
   get(id: string): SandboxState | undefined {
@@ -447,7 +618,9 @@ export class LocalBackend implements Backend {
     // (it stops at its next step), then clear up everything it made.
     await sandbox.provisioning;
     await this.stopProcesses(id, sandbox);
-    await removeSandboxDir(sandbox.layout);
+    // The work is archived before anything of the sandbox is deleted; if that fails, the
+    // work directory stays on disk (and the log says where).
+    if (await this.archiveWork(id, sandbox)) await removeSandboxDir(sandbox.layout);
     if (sandbox.user) await removeSandboxUser(sandbox.user);
     this.local.delete(id);
     this.store.remove(id);
@@ -513,10 +686,14 @@ export class LocalBackend implements Backend {
     };
   }
 
-  /** Stops every sandbox and removes its directory: nothing outlives the launcher. */
+  /**
+   * Stops every sandbox, archives its work and removes its directory: no process outlives
+   * the launcher, and no work is lost with it.
+   */
   async close(): Promise<void> {
     this.closing = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     await Promise.all(
       [...this.local.keys()].map((id) =>
         this.delete(id).catch((err: unknown) =>
