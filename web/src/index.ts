@@ -35,6 +35,7 @@ export { WorkArchive, type WorkArchiveOptions } from "./backend/local/work-archi
 export { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./backend/local/crash-window.js";
 export {
   clientEntry,
+  defaultNotebooksDir,
   defaultRuntimeCommands,
   defaultVenvDir,
   findPackageDir,

@@ -315,7 +315,7 @@ export class LocalBackend implements Backend {
       this.fail(
         id,
         new Error(
-          `The ${name} stopped ${decision.crashes} times within ${Math.round(policy.windowMs / 1000)} seconds (the last time ${plainExit(info)}), so this sandbox was stopped. Your work was saved: download it, or press Try again to start a new sandbox with your work in it.`,
+          `The ${name} stopped ${decision.crashes} times within ${Math.round(policy.windowMs / 1000)} seconds (the last time ${plainExit(info)}), so this sandbox was stopped.${this.options.archive?.enabled ? " Your work was saved: download it, or press Try again to start a new sandbox with your work in it." : ""}`,
         ),
       );
       return;
@@ -712,6 +712,11 @@ export class LocalBackend implements Backend {
     const sandbox = this.local.get(id);
     if (!sandbox?.user || !sandbox.cgroup) return undefined;
     return { user: sandbox.user, cgroup: sandbox.cgroup };
+  }
+
+  /** The pid of one service process now (`scheduler`, `notebook`, `worker 1`...). */
+  servicePid(id: string, name: string): number | undefined {
+    return this.local.get(id)?.services.get(name)?.proc?.pid;
   }
 
   /** Pids of the sandbox's service processes (scheduler, workers, notebook server). */
