@@ -282,4 +282,24 @@ describe("work kept", () => {
     expect(backend.get(first)).toBeUndefined();
     expect(await readFile(backend, second, "draft.txt")).toBe("an unfinished exercise");
   }, 180_000);
+
+  it("restores saved work into a claimed warm-pool sandbox", async () => {
+    dir = mkdtempSync(join(tmpdir(), "lb-archive-"));
+    const { backend } = await startLauncher();
+    // Work saved from an earlier sandbox of "alice".
+    const earlier = join(dir, "earlier-work");
+    mkdirSync(earlier);
+    writeFileSync(join(earlier, "kept.txt"), "from last time");
+    await new WorkArchive({
+      dir: join(dir, "archives"),
+      retentionMs: 7 * 86_400_000,
+      log,
+    }).save("alice", earlier, "sb-earlier");
+    await backend.create({ id: "sb-warm1", owner: "", expiresAt: 8.64e15 });
+    await until(backend, "sb-warm1", (s) => s?.phase === "Ready");
+    expect(await readFile(backend, "sb-warm1", "kept.txt")).toBeNull();
+    const claimed = await backend.claim({ owner: "alice", expiresAt: Date.now() + 3_600_000 });
+    expect(claimed?.id).toBe("sb-warm1");
+    expect(await readFile(backend, "sb-warm1", "kept.txt")).toBe("from last time");
+  }, 120_000);
 });
