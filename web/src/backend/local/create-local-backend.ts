@@ -49,7 +49,7 @@ export function createLocalBackend(
     startTimeoutMs: config.local.startTimeoutSeconds * 1000,
     log,
     archive: new WorkArchive({
-      dir: config.local.archivesDir ?? defaultArchivesDir(),
+      dir: config.local.archivesDir ?? defaultArchivesDir(config.local.sandboxesDir),
       retentionMs: config.local.archiveRetentionDays * 24 * 3_600_000,
       log,
     }),

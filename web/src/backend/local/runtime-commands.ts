@@ -89,9 +89,12 @@ export function defaultSandboxesDir(): string {
   return join(process.env.LAUNCHBAY_CACHE ?? join(homedir(), ".cache", "launchbay"), "sandboxes");
 }
 
-/** Where attendees' work is kept after their sandbox ends (one folder per attendee). */
-export function defaultArchivesDir(): string {
-  return join(process.env.LAUNCHBAY_CACHE ?? join(homedir(), ".cache", "launchbay"), "archives");
+/**
+ * Where attendees' work is kept after their sandbox ends (one folder per attendee):
+ * `archives` beside the sandboxes directory (`~/.cache/launchbay/archives` by default).
+ */
+export function defaultArchivesDir(sandboxesDir = defaultSandboxesDir()): string {
+  return join(dirname(sandboxesDir.replace(/[/\\]+$/, "")), "archives");
 }
 
 /** A PATH for sandbox processes: the venv, Node, the system; nothing of the launcher's. */
