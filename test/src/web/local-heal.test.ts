@@ -23,6 +23,7 @@ import { Client } from "launchbay";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { seededRandom } from "../seeded-random.js";
+import { JupyterKernel } from "./jupyter-kernel.js";
 
 let dir: string | undefined;
 let backend: LocalBackend | undefined;
@@ -82,6 +83,19 @@ function until(
       }
     });
   });
+}
+
+/** Whether any worker is running a task now (the scheduler's /api/status). */
+async function busyWorkers(b: LocalBackend, id: string): Promise<boolean> {
+  const up = b.upstream(id, "dashboard");
+  if (!up) return false;
+  try {
+    const res = await fetch(new URL("/api/status", up.baseUrl), { headers: up.headers });
+    const body = (await res.json()) as { workers: Array<{ processing: number }> };
+    return body.workers.some((w) => w.processing > 0);
+  } catch {
+    return false;
+  }
 }
 
 /** The scheduler's view of its workers, through the sandbox's dashboard credentials. */
@@ -255,4 +269,51 @@ describe("local sandboxes heal", () => {
       .poll(() => pidsWithEnvMarker(SANDBOX_ENV_MARKER, id), { timeout: 15_000 })
       .toEqual([]);
   }, 180_000);
+
+  it("in a notebook: a map survives a worker kill, a scheduler kill is one plain sentence in the cell, and the next cell runs", async () => {
+    const id = "sb-heal4";
+    const { b, phases } = await readySandbox(id);
+    await expect.poll(() => workerNames(b, id), { timeout: 20_000 }).toHaveLength(3);
+    const notebook = b.upstream(id, "notebook")!;
+    const kernel = await JupyterKernel.start(notebook.baseUrl, notebook.headers);
+    const setup = await kernel.execute(
+      'import { Client } from "launchbay";\nconst client = await Client.connect();\nconsole.log("connected");',
+    );
+    expect(setup.stdout, setup.error).toContain("connected");
+
+    // A worker killed while the cell's map runs: the cell still prints the right sum.
+    const mapCell =
+      kernel.execute(`const slow = (i: number) => { const end = Date.now() + 40; while (Date.now() < end) {} return i * 2; };
+const doubled = await client.gather(client.map(slow, Array.from({ length: 150 }, (_, i) => i)));
+console.log("SUM " + doubled.reduce((a, x) => a + x, 0));`);
+    await expect.poll(() => busyWorkers(b, id), { timeout: 30_000, interval: 100 }).toBe(true);
+    process.kill(b.servicePid(id, "worker 2")!, "SIGKILL");
+    const mapped = await mapCell;
+    expect(mapped.status, mapped.error).toBe("ok");
+    expect(mapped.stdout).toContain(`SUM ${149 * 150}`);
+
+    // The scheduler killed while a cell waits on a future: the cell says so in one sentence.
+    const waitCell = kernel.execute(`try {
+  await client.submit((ms: number) => { const end = Date.now() + ms; while (Date.now() < end) {} return 1; }, 60_000).result();
+} catch (e) {
+  console.log("LOST " + (e as Error).message);
+}`);
+    await expect.poll(() => busyWorkers(b, id), { timeout: 30_000, interval: 100 }).toBe(true);
+    process.kill(b.servicePid(id, "scheduler")!, "SIGKILL");
+    const waited = await waitCell;
+    const lost = waited.stdout.split("\n").filter((l) => l.trim() !== "");
+    expect(lost, waited.stdout).toHaveLength(1);
+    expect(lost[0]).toMatch(
+      /^LOST the connection to the scheduler at ws:\/\/127\.0\.0\.1:\d+ closed.*lost; submit them again$/,
+    );
+    expect(lost[0]).not.toMatch(/[{}]/);
+
+    // Recovered: the next cell runs new work on the same client.
+    await expect.poll(() => workerNames(b, id), { timeout: 30_000, interval: 200 }).toHaveLength(3);
+    const next = await kernel.execute(
+      'await client.whenConnected();\nconsole.log("NEW " + (await client.gather(client.map((x: number) => x + 1, [1, 2, 3]))).join(","));',
+    );
+    expect(next.stdout, next.error).toContain("NEW 2,3,4");
+    expect(phases).toEqual(["Pending", "Provisioning", "Ready"]);
+  }, 240_000);
 });
