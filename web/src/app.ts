@@ -11,6 +11,7 @@ import type { LauncherConfig } from "./config.js";
 import { isLauncherError, LauncherError } from "./errors.js";
 import { registerAdminRoutes } from "./http/admin-routes.js";
 import { registerApiRoutes } from "./http/api-routes.js";
+import { registerArchiveRoutes } from "./http/archive-routes.js";
 import { AbuseLimits, type RateLimitStoreClass } from "./http/abuse-limits.js";
 import type { AppContext } from "./http/context.js";
 import { capNewIdentities } from "./http/identity-cap.js";
@@ -212,6 +213,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   );
 
   registerApiRoutes(app, ctx);
+  registerArchiveRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerPageRoutes(app, ctx, hosts, credentials);
   await registerProxyRoutes(app, ctx, credentials);

@@ -174,6 +174,10 @@ export const configSchema = z
     local: z
       .object({
         sandboxesDir: z.string().min(1).optional(),
+        /** Attendees' work kept after their sandbox ends (default ~/.cache/launchbay/archives). */
+        archivesDir: z.string().min(1).optional(),
+        /** Days an archive is kept and restored into the attendee's next sandbox; 0: none. */
+        archiveRetentionDays: z.coerce.number().min(0).max(3650).default(7),
         venvDir: z.string().min(1).optional(),
         notebooksDir: z.string().min(1).optional(),
         workerThreads: positiveInt.max(64).default(1),
@@ -199,6 +203,7 @@ export const configSchema = z
         onExit: z.enum(["keep", "stop"]).default("keep"),
       })
       .default({
+        archiveRetentionDays: 7,
         workerThreads: 1,
         workerMemoryLimit: "1GiB",
         startTimeoutSeconds: 180,
@@ -269,6 +274,8 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_WORKERS: "workshop.workers",
   LAUNCHBAY_ACCESS_CODE: "workshop.accessCode",
   LAUNCHBAY_SANDBOXES_DIR: "local.sandboxesDir",
+  LAUNCHBAY_ARCHIVES_DIR: "local.archivesDir",
+  LAUNCHBAY_ARCHIVE_RETENTION_DAYS: "local.archiveRetentionDays",
   LAUNCHBAY_VENV: "local.venvDir",
   LAUNCHBAY_NOTEBOOKS_DIR: "local.notebooksDir",
   LAUNCHBAY_WORKER_THREADS: "local.workerThreads",

@@ -31,8 +31,11 @@ export {
   type LocalBackendOptions,
   SANDBOX_ENV_MARKER,
 } from "./backend/local/local-backend.js";
+export { WorkArchive, type WorkArchiveOptions } from "./backend/local/work-archive.js";
+export { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./backend/local/crash-window.js";
 export {
   clientEntry,
+  defaultNotebooksDir,
   defaultRuntimeCommands,
   defaultVenvDir,
   findPackageDir,

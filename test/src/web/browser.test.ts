@@ -43,7 +43,8 @@ beforeAll(async () => {
     organiserToken: ORGANISER,
     logLevel: "warn",
     workshop: { title: "Parallel computing with launchbay", maxSandboxes: 10 },
-    local: { sandboxesDir },
+    // Attendees' work is archived when their sandbox ends: kept inside this test's folder.
+    local: { sandboxesDir, archivesDir: join(sandboxesDir, "archives") },
   });
   const log = pino({ level: "warn" });
   app = await buildApp({ config, backend: createLocalBackend(config, log), loggerInstance: log });

@@ -19,7 +19,10 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "lb-notebooks-"));
-  const config = parseConfig({ local: { sandboxesDir: dir } });
+  // Work archived when the sandbox ends stays inside this test's folder.
+  const config = parseConfig({
+    local: { sandboxesDir: dir, archivesDir: join(dir, "archives") },
+  });
   backend = createLocalBackend(config, pino({ level: "silent" }));
   await backend.start();
   await backend.create({ id: "sb-notebooks", owner: "tester", expiresAt: Date.now() + 3_600_000 });

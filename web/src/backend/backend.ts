@@ -5,6 +5,10 @@
  * queue and pages only ever talk to this interface.
  */
 
+import type { ArchivedWork } from "./local/work-archive.js";
+
+export type { ArchivedFile, ArchivedWork } from "./local/work-archive.js";
+
 /** Lifecycle of a sandbox, as the operator's Sandbox status reports it. */
 export const SANDBOX_PHASES = ["Pending", "Provisioning", "Ready", "Expiring", "Failed"] as const;
 export type SandboxPhase = (typeof SANDBOX_PHASES)[number];
@@ -111,6 +115,12 @@ export interface Backend {
    * timeout. Cheap to call often: implementations throttle.
    */
   recordActivity(id: string): void;
+  /**
+   * The attendee's work archived when their last sandbox ended (expiry, Expire, failure,
+   * shutdown), within the retention period; undefined when none is kept. Backends without
+   * an archive leave it out.
+   */
+  archivedWork?(owner: string): Promise<ArchivedWork | undefined>;
   /** Stops watching; the local backend also stops every sandbox it started. */
   close(): Promise<void>;
 }

@@ -76,6 +76,14 @@ describe("plain-word progress", () => {
     expect(view.steps.every((s) => s.status === "failed")).toBe(true);
   });
 
+  it("says a sandbox that had been running stopped working, rather than could not start", () => {
+    const view = describeSandbox(
+      { ...base, phase: "Failed", readyAt: 5_000, message: "The worker 2 stopped 5 times" },
+      ctx,
+    );
+    expect(view).toMatchObject({ failed: true, headline: "Your sandbox stopped working" });
+  });
+
   it("describes Pending, Ready and Expiring", () => {
     expect(
       describeSandbox({ ...base, phase: "Pending" }, ctx).steps.every(

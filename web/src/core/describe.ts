@@ -99,7 +99,10 @@ export function headlineFor(state: SandboxState): string {
     case "Expiring":
       return "This sandbox has expired and is being removed";
     case "Failed":
-      return "Your sandbox could not be started";
+      // A sandbox that was running and then crashed too often did start.
+      return state.readyAt === undefined
+        ? "Your sandbox could not be started"
+        : "Your sandbox stopped working";
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { timingSafeEqual } from "node:crypto";
+import { zipArchivedFiles } from "../download/archive-zip.js";
 import { listNotebookFiles } from "../download/notebook-listing.js";
 import { zipNotebookFiles } from "../download/notebook-zip.js";
 import { z } from "zod";
@@ -196,6 +197,22 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
       const who = requireAccess(app, ctx, request, id);
       await enforceRateLimit(ctx, request, reply, who.attendee);
       const upstream = ctx.backend.upstream(id, "notebook");
+      const state = ctx.backend.get(id);
+      if (!upstream && state?.phase === "Failed" && state.owner) {
+        // A failed sandbox's processes are gone; its work was archived when it failed.
+        const saved = await ctx.backend.archivedWork?.(state.owner);
+        if (saved && saved.sandbox === id) {
+          const zip = zipArchivedFiles(saved.files, {
+            maxFiles: config.downloadMaxFiles,
+            maxBytes: config.downloadMaxMib * 1024 * 1024,
+          });
+          return reply
+            .header("content-type", "application/zip")
+            .header("content-disposition", `attachment; filename="launchbay-${id}.zip"`)
+            .header("cache-control", "no-store")
+            .send(zip);
+        }
+      }
       if (!upstream) {
         throw new LauncherError(
           "sandbox-not-ready",

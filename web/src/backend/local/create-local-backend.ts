@@ -3,10 +3,12 @@ import type { LauncherConfig } from "../../config.js";
 import { parseByteSize } from "./cgroup.js";
 import { decideIsolation } from "./isolation.js";
 import { LocalBackend, type LocalBackendOptions } from "./local-backend.js";
+import { WorkArchive } from "./work-archive.js";
 import {
   clientEntry,
   defaultNotebooksDir,
   defaultRuntimeCommands,
+  defaultArchivesDir,
   defaultSandboxesDir,
   defaultVenvDir,
   findPackageDir,
@@ -49,5 +51,10 @@ export function createLocalBackend(
     startTimeoutMs: config.local.startTimeoutSeconds * 1000,
     log,
     ...durable,
+    archive: new WorkArchive({
+      dir: config.local.archivesDir ?? defaultArchivesDir(config.local.sandboxesDir),
+      retentionMs: config.local.archiveRetentionDays * 24 * 3_600_000,
+      log,
+    }),
   });
 }

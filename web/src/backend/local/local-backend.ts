@@ -17,6 +17,7 @@ import type {
 } from "../backend.js";
 import { SandboxStore } from "../sandbox-store.js";
 import { type CgroupVersion, detectCgroups, SandboxCgroup, type SandboxLimits } from "./cgroup.js";
+import { CrashWindow, DEFAULT_RESTART_POLICY, type RestartPolicy } from "./crash-window.js";
 import { type NeededPath, planCovers } from "./exposure.js";
 import { freePort } from "./free-port.js";
 import type { IsolationMode } from "./isolation.js";
@@ -47,6 +48,7 @@ import { AdoptedProcess } from "./adopted-process.js";
 import { processStartTime } from "./process-identity.js";
 import type { SandboxRecord, SandboxRecordStore } from "./sandbox-record.js";
 import { sandboxLogsDir, serviceLogFiles } from "./service-logs.js";
+import type { ArchivedWork, WorkArchive } from "./work-archive.js";
 
 /** Every process of a local sandbox carries this variable, so none can be left behind. */
 export const SANDBOX_ENV_MARKER = "LAUNCHBAY_LOCAL_SANDBOX";
@@ -89,6 +91,29 @@ export interface LocalBackendOptions {
    * `stop` (default): `close()` stops every sandbox and removes its directory.
    */
   onClose?: "keep" | "stop";
+  /**
+   * A Ready sandbox's process that dies is restarted with backoff (the scheduler on its
+   * own port and token); the sandbox turns Failed only after `maxCrashes` of one process
+   * within `windowMs`.
+   */
+  restartPolicy?: RestartPolicy;
+  /**
+   * Where attendees' work is kept after their sandbox ends (expiry, Expire, failure,
+   * shutdown) and restored from into their next sandbox. Without it, work ends with the
+   * sandbox.
+   */
+  archive?: WorkArchive;
+  /** How often archives past their retention are deleted (also once at start). */
+  archiveSweepMs?: number;
+}
+
+/** One supervised process of a sandbox: how to start it again, and its crash history. */
+interface Service {
+  name: string;
+  spec: CommandSpec;
+  proc?: ServiceProcess;
+  crashes: CrashWindow;
+  restartTimer?: NodeJS.Timeout;
 }
 
 /** A service process of a sandbox: started by this launcher, or adopted after a restart. */
@@ -109,6 +134,9 @@ interface LocalSandbox {
   processes: SandboxProcess[];
   /** Each process's pid and start time, as recorded for re-adoption. */
   identities: { name: string; pid: number; startTime: number }[];
+  services: Map<string, Service>;
+  /** True once the work directory holds the attendee's work (tutorials, restored archive). */
+  workInPlace: boolean;
   schedulerHttp?: URL;
   notebookPort?: number;
   stopping: boolean;
@@ -139,6 +167,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", onAbort, { once: true });
   });
 
+/** An exit in plain words for an attendee. */
+function plainExit(info: ExitInfo): string {
+  if (info.signal === "SIGKILL") return "it was killed";
+  if (info.signal) return `it was stopped by ${info.signal}`;
+  return `it exited with code ${info.code}`;
+}
+
 /**
  * Runs each sandbox as processes on this machine: a scheduler, N workers and a JupyterLab
  * server (tslab kernel), each sandbox in its own directory with its own ports and tokens.
@@ -149,6 +184,7 @@ export class LocalBackend implements Backend {
   private readonly local = new Map<string, LocalSandbox>();
   private readonly now: () => number;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private cgroupVersion: CgroupVersion | undefined;
   private stageDir: string | undefined;
@@ -216,6 +252,16 @@ export class LocalBackend implements Backend {
     await this.reconcile();
     this.expiryTimer = setInterval(() => this.expireDue(), this.options.expiryCheckMs ?? 1000);
     this.expiryTimer.unref();
+    const archive = this.options.archive;
+    if (archive) {
+      const sweep = () =>
+        archive
+          .sweep()
+          .catch((err: unknown) => this.options.log.error({ err }, "Sweeping archives failed"));
+      await sweep();
+      this.sweepTimer = setInterval(sweep, this.options.archiveSweepMs ?? 3_600_000);
+      this.sweepTimer.unref();
+    }
   }
 
   /**
@@ -258,6 +304,9 @@ export class LocalBackend implements Backend {
       schedulerHttp: local.schedulerHttp ? new URL(local.schedulerHttp) : undefined,
       processes: [],
       identities: local.processes,
+      services: new Map(),
+      // A recorded sandbox's work directory holds the attendee's work (archived if it ends).
+      workInPlace: true,
       stopping: false,
       abort: new AbortController(),
       user: local.user,
@@ -363,6 +412,8 @@ export class LocalBackend implements Backend {
       notebookToken: newToken(),
       processes: [],
       identities: [],
+      services: new Map(),
+      workInPlace: false,
       stopping: false,
       abort: new AbortController(),
     };
@@ -390,33 +441,55 @@ export class LocalBackend implements Backend {
     this.patch(id, { conditions });
   }
 
-  private spawn(id: string, sandbox: LocalSandbox, name: string, spec: CommandSpec) {
-    if (sandbox.stopping) throw new Error("sandbox deleted while starting");
+  /** The spec as it runs: the sandbox's environment, directory and (as root) confinement. */
+  private fullSpec(id: string, sandbox: LocalSandbox, spec: CommandSpec): CommandSpec {
     const full: CommandSpec = {
       ...spec,
       cwd: spec.cwd ?? sandbox.layout.work,
       env: { ...this.baseEnv(id, sandbox), ...spec.env, [SANDBOX_ENV_MARKER]: id },
     };
-    const proc = new ServiceProcess(
+    return sandbox.jail ? jailed(full, sandbox.jail) : full;
+  }
+
+  private spawn(id: string, sandbox: LocalSandbox, name: string, spec: CommandSpec) {
+    if (sandbox.stopping) throw new Error("sandbox deleted while starting");
+    const service: Service = {
       name,
-      sandbox.jail ? jailed(full, sandbox.jail) : full,
+      spec: this.fullSpec(id, sandbox, spec),
+      crashes: new CrashWindow(this.options.restartPolicy ?? DEFAULT_RESTART_POLICY),
+    };
+    sandbox.services.set(name, service);
+    return this.run(id, sandbox, service);
+  }
+
+  private run(id: string, sandbox: LocalSandbox, service: Service): ServiceProcess {
+    const proc = new ServiceProcess(
+      service.name,
+      service.spec,
       this.options.log.child({ sandbox: id }),
       {
         redact: [sandbox.runtimeToken, sandbox.notebookToken],
-        logFiles: this.options.records ? serviceLogFiles(this.logsDir(), id, name) : undefined,
+        logFiles: this.options.records
+          ? serviceLogFiles(this.logsDir(), id, service.name)
+          : undefined,
       },
     );
+    service.proc = proc;
     sandbox.processes.push(proc);
+    sandbox.identities = sandbox.identities.filter((i) => i.name !== service.name);
     const startTime = proc.pid === undefined ? undefined : processStartTime(proc.pid);
     if (proc.pid !== undefined && startTime !== undefined) {
-      sandbox.identities.push({ name, pid: proc.pid, startTime });
+      sandbox.identities.push({ name: service.name, pid: proc.pid, startTime });
       this.save(id);
     }
-    this.watchExit(id, sandbox, proc);
+    proc.exited.then((info) => this.onExit(id, sandbox, service, proc, info));
     return proc;
   }
 
-  /** A service that stops on its own fails the sandbox (saying which and why). */
+  /**
+   * A re-adopted process (started by an earlier launcher) that stops fails the sandbox,
+   * saying which and why: this launcher has no command to restart it with.
+   */
   private watchExit(id: string, sandbox: LocalSandbox, proc: SandboxProcess): void {
     const name = proc.name;
     proc.exited.then((info) => {
@@ -430,6 +503,64 @@ export class LocalBackend implements Backend {
         ),
       );
     });
+  }
+
+  /**
+   * A process ended on its own. While the sandbox starts, that fails it (the start has
+   * its own timeout); once Ready, the process is restarted with backoff, and the sandbox
+   * fails only when the same process crashed too often within the window.
+   */
+  private onExit(
+    id: string,
+    sandbox: LocalSandbox,
+    service: Service,
+    proc: ServiceProcess,
+    info: ExitInfo,
+  ): void {
+    if (sandbox.stopping || this.closing) return;
+    const state = this.store.get(id);
+    if (!state || state.phase === "Failed" || state.phase === "Expiring") return;
+    const name = service.name;
+    if (state.phase !== "Ready") {
+      this.fail(
+        id,
+        new Error(
+          `the ${name} stopped unexpectedly (${describeExit(info)}): ${proc.lastOutput(3)}`,
+        ),
+      );
+      return;
+    }
+    const policy = this.options.restartPolicy ?? DEFAULT_RESTART_POLICY;
+    const decision = service.crashes.crashed(this.now());
+    if (!decision.restart) {
+      this.fail(
+        id,
+        new Error(
+          `The ${name} stopped ${decision.crashes} times within ${Math.round(policy.windowMs / 1000)} seconds (the last time ${plainExit(info)}), so this sandbox was stopped.${this.options.archive?.enabled ? " Your work was saved: download it, or press Try again to start a new sandbox with your work in it." : ""}`,
+        ),
+      );
+      return;
+    }
+    this.options.log.warn(
+      { sandbox: id, process: name, exit: describeExit(info), delayMs: decision.delayMs },
+      "Restarting sandbox process",
+    );
+    this.patch(id, { message: `Restarting the ${name}, which stopped (${plainExit(info)})` });
+    service.restartTimer = setTimeout(() => {
+      service.restartTimer = undefined;
+      if (sandbox.stopping || this.closing) return;
+      sandbox.processes = sandbox.processes.filter((p) => p !== proc);
+      // Whatever the dead process started (its process group) goes before the new one.
+      proc.killGroup();
+      try {
+        this.run(id, sandbox, service);
+      } catch (err) {
+        this.fail(id, err);
+        return;
+      }
+      if (this.store.get(id)?.phase === "Ready")
+        this.patch(id, { message: "Your sandbox is running" });
+    }, decision.delayMs);
   }
 
   /**
@@ -485,6 +616,12 @@ export class LocalBackend implements Backend {
     const signal = sandbox.abort.signal;
     await prepareSandboxDir(sandbox.layout, o.notebooksDir, o.clientEntry, o.typesNodeDir);
     if (signal.aborted) return;
+    const owner = this.store.get(id)?.owner ?? "";
+    if (o.archive && (await o.archive.restore(owner, sandbox.layout.work))) {
+      this.patch(id, { message: "Your saved work is back in place" });
+    }
+    sandbox.workInPlace = true;
+    if (signal.aborted) return;
     await this.confine(id, sandbox);
     if (signal.aborted) return;
     this.patch(id, { phase: "Provisioning", message: "Starting the scheduler" });
@@ -505,6 +642,19 @@ export class LocalBackend implements Backend {
       throw new Error(`the scheduler printed "${address}" instead of its ws:// address`);
     }
     sandbox.schedulerHttp = new URL(address.replace(/^ws/, "http"));
+    // A restarted scheduler comes back on the same port with the same token, so the
+    // workers (which redial forever) and the notebook's client find it again.
+    const schedulerService = sandbox.services.get("scheduler");
+    if (schedulerService) {
+      schedulerService.spec = this.fullSpec(
+        id,
+        sandbox,
+        o.commands.scheduler({
+          token: sandbox.runtimeToken,
+          port: Number(sandbox.schedulerHttp.port),
+        }),
+      );
+    }
     this.save(id);
     log.info({ address }, "Started scheduler");
     this.setCondition(id, "SchedulerReady");
@@ -608,12 +758,33 @@ export class LocalBackend implements Backend {
     const message = err instanceof Error ? err.message : String(err);
     this.options.log.error({ sandbox: id, err }, "Sandbox failed");
     this.patch(id, { phase: "Failed", message });
-    void this.stopProcesses(id, sandbox);
+    void this.stopProcesses(id, sandbox).then(() => this.archiveWork(id, sandbox));
+  }
+
+  /**
+   * Copies the attendee's work into the archive (when configured). Resolves false when it
+   * could not: the caller then keeps the work directory.
+   */
+  private async archiveWork(id: string, sandbox: LocalSandbox): Promise<boolean> {
+    const archive = this.options.archive;
+    const owner = this.store.get(id)?.owner ?? "";
+    if (!archive?.enabled || owner === "" || !sandbox.workInPlace) return true;
+    try {
+      await archive.save(owner, sandbox.layout.work, id);
+      return true;
+    } catch (err) {
+      this.options.log.error(
+        { sandbox: id, err, workDir: sandbox.layout.work },
+        "Archiving work failed; keeping the work directory",
+      );
+      return false;
+    }
   }
 
   private async stopProcesses(id: string, sandbox: LocalSandbox): Promise<void> {
     sandbox.stopping = true;
     sandbox.abort.abort();
+    for (const service of sandbox.services.values()) clearTimeout(service.restartTimer);
     await Promise.all(sandbox.processes.map((p) => p.stop()));
     // Whatever a sandbox started on its own: its cgroup holds all of it (a process
     // cannot leave it); the environment marker finds it without one.
@@ -626,7 +797,25 @@ export class LocalBackend implements Backend {
   async claim(request: ClaimRequest): Promise<SandboxState | undefined> {
     const warm = this.store.list().find((s) => s.warm && s.owner === "" && s.phase === "Ready");
     if (!warm) return undefined;
-    return this.patch(warm.id, { owner: request.owner, expiresAt: request.expiresAt, warm: false });
+    const claimed = this.patch(warm.id, {
+      owner: request.owner,
+      expiresAt: request.expiresAt,
+      warm: false,
+    });
+    const sandbox = this.local.get(warm.id);
+    if (sandbox && this.options.archive) {
+      await this.options.archive
+        .restore(request.owner, sandbox.layout.work, sandbox.user)
+        .catch((err: unknown) =>
+          this.options.log.error({ sandbox: warm.id, err }, "Restoring archived work failed"),
+        );
+    }
+    return claimed;
+  }
+
+  /** The attendee's archived work (from a sandbox that ended), within its retention. */
+  async archivedWork(owner: string): Promise<ArchivedWork | undefined> {
+    return this.options.archive?.find(owner);
   }
 
   get(id: string): SandboxState | undefined {
@@ -653,7 +842,9 @@ export class LocalBackend implements Backend {
     // (it stops at its next step), then clear up everything it made.
     await sandbox.provisioning;
     await this.stopProcesses(id, sandbox);
-    await removeSandboxDir(sandbox.layout);
+    // The work is archived before anything of the sandbox is deleted; if that fails, the
+    // work directory stays on disk (and the log says where).
+    if (await this.archiveWork(id, sandbox)) await removeSandboxDir(sandbox.layout);
     if (this.options.records)
       await rm(sandboxLogsDir(this.logsDir(), id), { recursive: true, force: true });
     if (sandbox.user) await removeSandboxUser(sandbox.user);
@@ -722,13 +913,15 @@ export class LocalBackend implements Backend {
   }
 
   /**
-   * `onClose: "stop"`: stops every sandbox and removes its directory, so nothing outlives
-   * the launcher. `"keep"`: leaves every sandbox running and recorded, for the next
-   * launcher on the same state directory to re-adopt.
+   * `onClose: "stop"`: stops every sandbox, archives its work and removes its directory,
+   * so nothing outlives the launcher and no work is lost with it. `"keep"`: leaves every
+   * sandbox running and recorded, for the next launcher on the same state directory to
+   * re-adopt.
    */
   async close(): Promise<void> {
     this.closing = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.options.onClose === "keep" && this.options.records) {
       for (const [id, sandbox] of this.local) {
         for (const proc of sandbox.processes) proc.detach();
@@ -755,6 +948,11 @@ export class LocalBackend implements Backend {
     const sandbox = this.local.get(id);
     if (!sandbox?.user || !sandbox.cgroup) return undefined;
     return { user: sandbox.user, cgroup: sandbox.cgroup };
+  }
+
+  /** The pid of one service process now (`scheduler`, `notebook`, `worker 1`...). */
+  servicePid(id: string, name: string): number | undefined {
+    return this.local.get(id)?.services.get(name)?.proc?.pid;
   }
 
   /** Pids of the sandbox's service processes (scheduler, workers, notebook server). */

@@ -7,7 +7,8 @@ import type { CommandSpec } from "./service-process.js";
 
 /** How the local backend starts a sandbox's processes (tests may substitute their own). */
 export interface RuntimeCommands {
-  scheduler(options: { token: string }): CommandSpec;
+  /** `port`: when restarting, the port it had (so workers and clients find it again). */
+  scheduler(options: { token: string; port?: number }): CommandSpec;
   worker(options: {
     address: string;
     token: string;
@@ -93,6 +94,14 @@ export function defaultSandboxesDir(): string {
   return join(process.env.LAUNCHBAY_CACHE ?? join(homedir(), ".cache", "launchbay"), "sandboxes");
 }
 
+/**
+ * Where attendees' work is kept after their sandbox ends (one folder per attendee):
+ * `archives` beside the sandboxes directory (`~/.cache/launchbay/archives` by default).
+ */
+export function defaultArchivesDir(sandboxesDir = defaultSandboxesDir()): string {
+  return join(dirname(sandboxesDir.replace(/[/\\]+$/, "")), "archives");
+}
+
 /** A PATH for sandbox processes: the venv, Node, the system; nothing of the launcher's. */
 export function sandboxPath(venvBin?: string): string {
   return [
@@ -160,9 +169,9 @@ export function defaultRuntimeCommands(configuredVenvDir: string): RuntimeComman
       dirname(scheduler),
       dirname(worker),
     ],
-    scheduler: ({ token }) => ({
+    scheduler: ({ token, port }) => ({
       command: process.execPath,
-      args: [scheduler, "--host", "127.0.0.1", "--port", "0"],
+      args: [scheduler, "--host", "127.0.0.1", "--port", String(port ?? 0)],
       env: { LAUNCHBAY_TOKEN: token },
     }),
     worker: ({ address, token, name, nthreads, memoryLimit }) => ({

@@ -1,6 +1,6 @@
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { ServiceProcess } from "./service-process.js";
+import { plainLine, ServiceProcess } from "./service-process.js";
 
 const log = pino({ level: "silent" });
 let proc: ServiceProcess | undefined;
@@ -48,5 +48,16 @@ describe("service process", () => {
     expect(proc.lastOutput()).toBe("http://127.0.0.1:8888/lab?token=[redacted]");
     expect(lines.join("")).toContain("token=[redacted]");
     expect(lines.join("")).not.toContain("s3cret-token");
+  });
+
+  it("turns the runtime's JSON log lines into plain words for failure messages", () => {
+    expect(
+      plainLine(
+        '{"level":50,"time":1,"pid":7,"component":"scheduler","msg":"Scheduler failed to start","err":{"message":"listen EADDRINUSE"}}',
+      ),
+    ).toBe("Scheduler failed to start: listen EADDRINUSE");
+    expect(plainLine('{"level":30,"msg":"Registered"}')).toBe("Registered");
+    expect(plainLine("refusing to start")).toBe("refusing to start");
+    expect(plainLine("{not json")).toBe("{not json");
   });
 });

@@ -118,9 +118,12 @@ export class ServiceProcess {
     return this.exitInfo !== undefined;
   }
 
-  /** The last lines the process printed (for "why did it fail"). */
+  /**
+   * The last lines the process printed (for "why did it fail"), in plain words: a JSON
+   * log line (the runtime logs with pino) becomes its message and error, never raw JSON.
+   */
   lastOutput(lines = 8): string {
-    return this.tail.slice(-lines).join("\n");
+    return this.tail.slice(-lines).map(plainLine).join("\n");
   }
 
   /** Resolves with the first stdout line, or rejects if the process exits or the time runs out. */
@@ -151,6 +154,11 @@ export class ServiceProcess {
     });
   }
 
+  /** SIGKILL to whatever is left of the process group (after the process itself exited). */
+  killGroup(): void {
+    if (this.child.pid !== undefined) signalGroup(this.child.pid, "SIGKILL");
+  }
+
   /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves once it exited. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.exitInfo || this.child.pid === undefined) return;
@@ -162,6 +170,20 @@ export class ServiceProcess {
     clearTimeout(timer);
     // Anything left in the group (e.g. a grandchild that ignored SIGTERM) goes too.
     signalGroup(this.child.pid, "SIGKILL");
+  }
+}
+
+/** A pino JSON line as `message: error message`; any other line unchanged. */
+export function plainLine(line: string): string {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith("{")) return line;
+  try {
+    const parsed = JSON.parse(trimmed) as { msg?: unknown; err?: { message?: unknown } };
+    if (typeof parsed.msg !== "string") return line;
+    const err = typeof parsed.err?.message === "string" ? `: ${parsed.err.message}` : "";
+    return `${parsed.msg}${err}`;
+  } catch {
+    return line;
   }
 }
 

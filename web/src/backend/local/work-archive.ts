@@ -1,0 +1,224 @@
+import { createHash } from "node:crypto";
+import {
+  chmod,
+  cp,
+  lchown,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  writeFile,
+} from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { FastifyBaseLogger } from "fastify";
+
+export interface WorkArchiveOptions {
+  /** `<archives>/`: one folder per attendee below it, 0700, the launcher's own. */
+  dir: string;
+  /** How long an archive is kept (and restored); 0 keeps none. */
+  retentionMs: number;
+  log: FastifyBaseLogger;
+  now?: () => number;
+}
+
+/** One archived file, for the zip. */
+export interface ArchivedFile {
+  /** Path inside the work directory, `/`-separated. */
+  path: string;
+  /** Where it is on disk. */
+  file: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface ArchivedWork {
+  savedAt: number;
+  /** Until when it is kept. */
+  keptUntil: number;
+  sandbox: string;
+  files: ArchivedFile[];
+}
+
+interface Meta {
+  savedAt: number;
+  sandbox: string;
+}
+
+/**
+ * An attendee's work kept after their sandbox is gone: at expiry, Expire, failure and
+ * launcher shutdown the work directory is copied here before anything is deleted, keyed
+ * by a hash of the owner id (no attendee id appears on disk). The same attendee can
+ * download it and gets it copied into their next sandbox, until the retention ends.
+ * Only regular files, directories and symlinks (as links, never followed) are copied.
+ */
+export class WorkArchive {
+  private readonly now: () => number;
+  /** Saves and restores of one owner run one after another. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: WorkArchiveOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get enabled(): boolean {
+    return this.options.retentionMs > 0;
+  }
+
+  private folderFor(owner: string): string {
+    const key = createHash("sha256").update(owner).digest("hex").slice(0, 32);
+    return join(this.options.dir, key);
+  }
+
+  private serial<T>(owner: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(owner) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const settled = next.catch(() => undefined);
+    this.chains.set(owner, settled);
+    void settled.then(() => {
+      if (this.chains.get(owner) === settled) this.chains.delete(owner);
+    });
+    return next;
+  }
+
+  /**
+   * Copies `workDir` into the owner's archive, replacing an older one only once the new
+   * copy is complete. Throws when it cannot: the caller must then keep the work directory.
+   */
+  save(owner: string, workDir: string, sandbox: string): Promise<boolean> {
+    if (!this.enabled || owner === "") return Promise.resolve(false);
+    return this.serial(owner, async () => {
+      await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+      await chmod(this.options.dir, 0o700);
+      const folder = this.folderFor(owner);
+      const fresh = `${folder}.new`;
+      await rm(fresh, { recursive: true, force: true });
+      await mkdir(fresh, { mode: 0o700 });
+      await cp(workDir, join(fresh, "work"), {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: async (src) => {
+          const s = await lstat(src);
+          return s.isFile() || s.isDirectory() || s.isSymbolicLink();
+        },
+      });
+      const meta: Meta = { savedAt: this.now(), sandbox };
+      await writeFile(join(fresh, "meta.json"), `${JSON.stringify(meta)}\n`, { mode: 0o600 });
+      const old = `${folder}.old`;
+      await rm(old, { recursive: true, force: true });
+      await rename(folder, old).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      });
+      await rename(fresh, folder);
+      await rm(old, { recursive: true, force: true });
+      this.options.log.info({ sandbox, archive: folder }, "Archived work");
+      return true;
+    });
+  }
+
+  private async readMeta(folder: string): Promise<Meta | undefined> {
+    try {
+      const meta = JSON.parse(await readFile(join(folder, "meta.json"), "utf8")) as Meta;
+      return typeof meta.savedAt === "number" ? meta : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private live(meta: Meta | undefined): meta is Meta {
+    return meta !== undefined && this.now() < meta.savedAt + this.options.retentionMs;
+  }
+
+  /**
+   * Copies the owner's archived work into `workDir` (over the tutorial copies), owned by
+   * `owner` when given. Resolves false when there is nothing (or nothing recent enough).
+   */
+  restore(
+    owner: string,
+    workDir: string,
+    chownTo?: { uid: number; gid: number },
+  ): Promise<boolean> {
+    if (!this.enabled || owner === "") return Promise.resolve(false);
+    return this.serial(owner, async () => {
+      const folder = this.folderFor(owner);
+      if (!this.live(await this.readMeta(folder))) return false;
+      await cp(join(folder, "work"), workDir, {
+        recursive: true,
+        verbatimSymlinks: true,
+        force: true,
+      });
+      if (chownTo) await chownTree(workDir, chownTo);
+      this.options.log.info({ archive: folder, workDir }, "Restored archived work");
+      return true;
+    });
+  }
+
+  /** The owner's archived work (hidden files and node_modules left out), if kept. */
+  async find(owner: string): Promise<ArchivedWork | undefined> {
+    if (!this.enabled || owner === "") return undefined;
+    const folder = this.folderFor(owner);
+    const meta = await this.readMeta(folder);
+    if (!this.live(meta)) return undefined;
+    const root = join(folder, "work");
+    const files: ArchivedFile[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
+        const file = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(file);
+        else if (entry.isFile()) {
+          const s = await lstat(file);
+          files.push({
+            path: relative(root, file).split(sep).join("/"),
+            file,
+            size: s.size,
+            modifiedAt: s.mtime,
+          });
+        }
+      }
+    };
+    await walk(root).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+    return {
+      savedAt: meta.savedAt,
+      keptUntil: meta.savedAt + this.options.retentionMs,
+      sandbox: meta.sandbox,
+      files,
+    };
+  }
+
+  /** Deletes every archive past its retention (all of them when retention is 0). */
+  async sweep(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.options.dir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const folder = join(this.options.dir, name);
+      if (/\.(new|old)$/.test(name) && !this.chains.size) {
+        await rm(folder, { recursive: true, force: true });
+        continue;
+      }
+      if (/\./.test(name)) continue;
+      if (this.live(await this.readMeta(folder))) continue;
+      await rm(folder, { recursive: true, force: true });
+      removed += 1;
+    }
+    if (removed > 0) this.options.log.info({ removed }, "Deleted archives past their retention");
+    return removed;
+  }
+}
+
+async function chownTree(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  await lchown(dir, owner.uid, owner.gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path, owner);
+    else await lchown(path, owner.uid, owner.gid);
+  }
+}
