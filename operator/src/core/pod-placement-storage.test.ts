@@ -136,7 +136,7 @@ describe("sandbox disk", () => {
   it("seeds the notebook's work folder from the image and mounts it over the tutorials", () => {
     const notebook = objectsFor().podSpecs[2];
     const [seed] = notebook.initContainers;
-    expect(seed.command).toEqual(["cp", "-a", "/app/notebooks/.", "/seed/"]);
+    expect(seed.command).toEqual(["cp", "-R", "/app/notebooks/.", "/seed/"]);
     expect(seed.image).toBe(notebook.containers[0].image);
     expect(notebook.containers[0].volumeMounts).toContainEqual({
       name: "work",

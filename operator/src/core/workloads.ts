@@ -258,7 +258,8 @@ export function workloads(input: WorkloadInput): KubeObject[] {
         name: "seed-work",
         image: template.images.notebook ?? defaults.images.notebook,
         imagePullPolicy: pull,
-        command: ["cp", "-a", `${NOTEBOOK_WORK_DIR}/.`, "/seed/"],
+        // -R, not -a: preserving attributes onto the volume root (owned by root) is refused.
+        command: ["cp", "-R", `${NOTEBOOK_WORK_DIR}/.`, "/seed/"],
         resources: withStorage(
           resourceRequirements(template.resources.notebook),
           ephemeralStorage(),
