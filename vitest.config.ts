@@ -5,8 +5,8 @@ const realNodeTests = ["test/src/real-node/**/*.test.ts"];
 
 // Tests on real pods: the control plane plus one real node (containerd, kubelet, kube-proxy,
 // kube-router, CoreDNS) running the images of `npm run images`, started by
-// test/src/real-node/global-setup.ts. Root only; `npm run test:real-node` runs them (it
-// builds what they need first). Not yet part of `npm test`: see test/k8s/README.md.
+// test/src/real-node/global-setup.ts. Root only. `npm test` (scripts/test.sh) runs them in
+// a vitest run of their own after the other projects; `npm run test:real-node` alone.
 const realNodeProject = {
   extends: true,
   test: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything launchbay needs on a fresh machine, idempotently.
-#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s node24 realnode all (default: all)
+#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s node24 realnode images all (default: all)
 # runtime  npm packages (npm ci) and the TypeScript build
 # jupyter  a Python venv with JupyterLab + nbclient + Dask distributed, and the tslab kernel
 # chromium Debian's chromium for the browser tests (apt-get)
@@ -10,6 +10,7 @@
 # realnode what a real test node needs (root only): Debian's buildah, debootstrap, containerd,
 #          runc, CNI plugins, iptables, ipset, conntrack, gcc (apt-get), then kubelet, kube-proxy,
 #          CoreDNS, kube-router and a pause image (test/k8s/build-node-tools.sh)
+# images   the five images from their Dockerfiles with buildah (scripts/images.sh; root only)
 # Caches live outside the repository in $LAUNCHBAY_CACHE (default ~/.cache/launchbay),
 # keyed by the versions they hold, so a second run takes seconds.
 set -euo pipefail
@@ -105,6 +106,15 @@ setup_realnode() {
   bash "$root/test/k8s/build-node-tools.sh"
 }
 
+# The five images, for the real node (root only: buildah). Cached by content hash.
+setup_images() {
+  if [ "$(id -u)" != 0 ]; then
+    log "images: skipped, not root (buildah needs root here; run: sudo npm run images)"
+    return 0
+  fi
+  bash "$root/scripts/images.sh"
+}
+
 setup_k8s() {
   bash "$root/test/k8s/build-tools.sh"
 }
@@ -119,7 +129,8 @@ for part in "${parts[@]}"; do
     k8s) setup_k8s ;;
     node24) setup_node24 ;;
     realnode) setup_realnode ;;
-    all) setup_runtime; setup_jupyter; setup_chromium; setup_k8s ;;
-    *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s, node24, realnode or all)" >&2; exit 2 ;;
+    images) setup_images ;;
+    all) setup_runtime; setup_jupyter; setup_chromium; setup_k8s; setup_realnode; setup_images ;;
+    *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s, node24, realnode, images or all)" >&2; exit 2 ;;
   esac
 done
