@@ -16,7 +16,10 @@ export const PROTOCOL_VERSION = 1;
 export const Key = z.string().min(1).max(1024);
 // z.custom, not z.instanceof: TypeScript 5.9 infers `Uint8Array<ArrayBuffer>` from the
 // latter, which rejects the `Uint8Array<ArrayBufferLike>` that Buffer and v8.serialize give.
-export const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected a Uint8Array");
+export const Bytes = z.custom<Uint8Array>(
+  (value) => value instanceof Uint8Array,
+  "expected a Uint8Array",
+);
 const Count = z.number().int().nonnegative();
 const RequestId = z.number().int().nonnegative();
 const Name = z.string().min(1).max(253);
@@ -117,7 +120,9 @@ export const FunctionDefinition = z.object({
   /** Human name: the function's name, used as the key prefix and on the dashboard. */
   name: z.string().max(200),
   source: z.string().max(1_000_000).optional(),
-  module: z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), export: z.string().min(1).max(200) }).optional(),
+  module: z
+    .object({ hash: z.string().regex(/^[0-9a-f]{64}$/), export: z.string().min(1).max(200) })
+    .optional(),
 });
 export type FunctionDefinition = z.infer<typeof FunctionDefinition>;
 
@@ -165,7 +170,11 @@ export const Scatter = z.object({
   broadcast: z.boolean().default(false),
   workers: z.array(Name).optional(),
 });
-export const WhoHas = z.object({ type: z.literal("who-has"), requestId: RequestId, keys: z.array(Key) });
+export const WhoHas = z.object({
+  type: z.literal("who-has"),
+  requestId: RequestId,
+  keys: z.array(Key),
+});
 export const InfoRequest = z.object({ type: z.literal("info"), requestId: RequestId });
 
 /**
@@ -208,7 +217,11 @@ export const KeyInMemory = z.object({
   /** The result itself when it is small (≤ the scheduler's inline limit). */
   data: Bytes.optional(),
 });
-export const TaskErred = z.object({ type: z.literal("task-erred"), key: Key, error: RemoteErrorShape });
+export const TaskErred = z.object({
+  type: z.literal("task-erred"),
+  key: Key,
+  error: RemoteErrorShape,
+});
 /** The scheduler forgot this key (cancelled, or lost with no way to recompute). */
 export const KeyLost = z.object({
   type: z.literal("key-lost"),
@@ -334,7 +347,11 @@ export type SchedulerToWorker = z.infer<typeof SchedulerToWorker>;
 // ---------------------------------------------------------------------------------------
 // peer ↔ worker (data port)
 
-export const GetData = z.object({ type: z.literal("get-data"), requestId: RequestId, keys: z.array(Key) });
+export const GetData = z.object({
+  type: z.literal("get-data"),
+  requestId: RequestId,
+  keys: z.array(Key),
+});
 export const PeerToWorker = z.discriminatedUnion("type", [GetData]);
 export type PeerToWorker = z.infer<typeof PeerToWorker>;
 

@@ -18,7 +18,10 @@ describe("task values", () => {
   });
 
   it("keeps typed arrays, dates and bigints intact", () => {
-    const args = decodeArgs(encodeArgs([new Float64Array([1.5]), new Date(0), 2n ** 70n], keyOf).bytes, () => 0);
+    const args = decodeArgs(
+      encodeArgs([new Float64Array([1.5]), new Date(0), 2n ** 70n], keyOf).bytes,
+      () => 0,
+    );
     expect(args[0]).toBeInstanceOf(Float64Array);
     expect(args[1]).toEqual(new Date(0));
     expect(args[2]).toBe(2n ** 70n);
@@ -26,6 +29,8 @@ describe("task values", () => {
 
   it("explains why a function cannot be sent as a value", () => {
     expect(() => serializeValue({ f: () => 1 }, "argument 1")).toThrow(ValueEncodingError);
-    expect(() => serializeValue({ f: () => 1 }, "argument 1")).toThrow(/argument 1 cannot be sent to a worker/);
+    expect(() => serializeValue({ f: () => 1 }, "argument 1")).toThrow(
+      /argument 1 cannot be sent to a worker/,
+    );
   });
 });

@@ -52,7 +52,10 @@ export function encodeArgs(
       let out: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
         const r = replace(value[i], depth + 1);
-        if (r !== value[i]) (out ??= value.slice())[i] = r;
+        if (r !== value[i]) {
+          out ??= value.slice();
+          out[i] = r;
+        }
       }
       return out ?? value;
     }
@@ -61,7 +64,10 @@ export function encodeArgs(
     for (const k of Object.keys(value)) {
       const v = (value as Record<string, unknown>)[k];
       const r = replace(v, depth + 1);
-      if (r !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = r;
+      if (r !== v) {
+        out ??= { ...(value as Record<string, unknown>) };
+        out[k] = r;
+      }
     }
     return out ?? value;
   };
