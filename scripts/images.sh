@@ -49,7 +49,8 @@ mkdir -p "$out"
 exec 9>"$out/.build.lock"
 flock -n 9 || { log "another image build is running; waiting for it"; flock 9; }
 
-hash_files() { sha256sum "$@" | sha256sum | cut -c1-16; }
+# Content only (not the paths): a clone elsewhere reuses the same images.
+hash_files() { cat "$@" | sha256sum | cut -c1-16; }
 image_exists() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 started=$SECONDS
 timings=()

@@ -86,9 +86,12 @@ describe.each(IMAGES)("the $image image ($dockerfile)", ({ image, dockerfile, wo
       if (flags.some((f) => f.startsWith("--from="))) {
         expect(sources).toEqual(["/out/app/"]);
       } else {
-        // Only the notebook image adds files from the context: the tutorial notebooks.
+        // Only the notebook image adds files from the context: the tutorial notebooks and
+        // the Jupyter server config that strips notebook trust in sandboxes.
         expect(image).toBe("notebook");
-        expect(sources).toEqual(["web/notebooks/"]);
+        expect([["web/notebooks/"], ["web/jupyter/jupyter_server_config.py"]]).toContainEqual(
+          sources,
+        );
       }
     }
     // The runtime tree holds each listed workspace's manifest, bin/, dist/, static/ only.

@@ -5,12 +5,13 @@
  * Real processes; the browser attacks run in real Chromium, beside Node-level ones that
  * forge the headers exactly. Each attack has a control that succeeds.
  */
+import { launchChromium } from "../chromium.js";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "launchbay";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeProcess, runToExit, SCHEDULER_CLI, WORKER_CLI } from "./processes.js";
@@ -208,18 +209,10 @@ describe("runtime endpoints refuse browsers (real Chromium)", () => {
       "--allowed-origin",
       pageOrigin,
     ]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        // DNS rebinding: the attacker's name resolves to this machine's loopback.
-        "--host-resolver-rules=MAP rebind.attacker.example 127.0.0.1",
-      ],
-    });
+    browser = await launchChromium([
+      // DNS rebinding: the attacker's name resolves to this machine's loopback.
+      "--host-resolver-rules=MAP rebind.attacker.example 127.0.0.1",
+    ]);
   });
 
   afterAll(async () => {
