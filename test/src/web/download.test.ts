@@ -175,7 +175,10 @@ describe("download my work from a real sandbox", () => {
     console.log(
       `launcher RSS during a ${size / MiB} MiB download: baseline ${(baseline / MiB).toFixed(1)} MiB, peak ${(peak / MiB).toFixed(1)} MiB, growth ${(growth / MiB).toFixed(1)} MiB`,
     );
-    expect(growth).toBeLessThan(64 * MiB);
+    // Buffering the file even once would grow the launcher by more than the file (the old
+    // code grew by ~1.1 GiB); streamed, it grows by its buffers only (32-44 MiB on Node 20,
+    // ~80 MiB on Node 24, whose GC lets more of them accumulate).
+    expect(growth).toBeLessThan((size * 2) / 3);
 
     const check =
       "import zipfile,sys,json\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\ni=z.getinfo('big.bin')\nprint(json.dumps({'size':i.file_size,'crc':i.CRC,'names':z.namelist()}))";
