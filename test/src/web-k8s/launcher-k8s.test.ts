@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
+import { launchChromium } from "../chromium.js";
 import { type IncomingHttpHeaders, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { KubeClient } from "@launchbay/operator";
 import { buildApp, createKubernetesBackend, type LauncherApp, parseConfig } from "@launchbay/web";
 import pino from "pino";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import type {} from "../k8s/provided-context.js";
@@ -247,19 +248,7 @@ describe("launcher on Kubernetes", () => {
     if (!existsSync("/usr/bin/chromium"))
       throw new Error("/usr/bin/chromium is missing: run `bash scripts/setup.sh chromium`");
     const { base } = await startLauncher("attendees");
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     const page = await (await browser.newContext()).newPage();
     await page.goto(`${base}/`);
     await page.click("#launch");

@@ -5,6 +5,7 @@
  * next sandbox. Real JupyterLab (the attendee's files go in through its contents API),
  * stand-in scheduler and workers, the launcher's real routes.
  */
+import { until } from "./sandbox-until.js";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +22,6 @@ import {
   type RestartPolicy,
   type RuntimeCommands,
   SANDBOX_ENV_MARKER,
-  type SandboxState,
   WorkArchive,
 } from "@launchbay/web";
 import pino from "pino";
@@ -96,23 +96,6 @@ afterEach(async () => {
   launcher = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
-
-function until(
-  b: LocalBackend,
-  id: string,
-  predicate: (s: SandboxState | undefined) => boolean,
-): Promise<SandboxState | undefined> {
-  return new Promise((resolve) => {
-    if (predicate(b.get(id))) return resolve(b.get(id));
-    const stop = b.watch(id, (event) => {
-      const state = event.type === "deleted" ? undefined : event.state;
-      if (predicate(state)) {
-        stop();
-        resolve(state);
-      }
-    });
-  });
-}
 
 async function newAttendee(app: LauncherApp): Promise<string> {
   const res = await app.inject({ method: "GET", url: "/" });

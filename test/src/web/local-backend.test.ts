@@ -1,16 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { until } from "./sandbox-until.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  type Backend,
   defaultRuntimeCommands,
   defaultVenvDir,
   LocalBackend,
   pidsWithEnvMarker,
   type RuntimeCommands,
   SANDBOX_ENV_MARKER,
-  type SandboxState,
 } from "@launchbay/web";
 import pino from "pino";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -61,23 +60,6 @@ function makeBackend(env: Record<string, string> = {}, expiryCheckMs = 1000): Lo
     startTimeoutMs: 90_000,
     log: pino({ level: "silent" }),
     expiryCheckMs,
-  });
-}
-
-function until(
-  b: Backend,
-  id: string,
-  predicate: (s: SandboxState | undefined) => boolean,
-): Promise<SandboxState | undefined> {
-  return new Promise((resolve) => {
-    if (predicate(b.get(id))) return resolve(b.get(id));
-    const stop = b.watch(id, (event) => {
-      const state = event.type === "deleted" ? undefined : event.state;
-      if (predicate(state)) {
-        stop();
-        resolve(state);
-      }
-    });
   });
 }
 

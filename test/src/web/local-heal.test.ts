@@ -5,6 +5,7 @@
  * with the `launchbay` client and the sandbox's own address and token (what a notebook
  * kernel in it gets).
  */
+import { until } from "./sandbox-until.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,6 @@ import {
   LocalBackend,
   pidsWithEnvMarker,
   SANDBOX_ENV_MARKER,
-  type SandboxState,
 } from "@launchbay/web";
 import { Client } from "launchbay";
 import pino from "pino";
@@ -66,23 +66,6 @@ async function readySandbox(
   const state = await until(b, id, (s) => s?.phase === "Ready" || s?.phase === "Failed");
   expect(state?.phase, state?.message).toBe("Ready");
   return { b, phases };
-}
-
-function until(
-  b: LocalBackend,
-  id: string,
-  predicate: (s: SandboxState | undefined) => boolean,
-): Promise<SandboxState | undefined> {
-  return new Promise((resolve) => {
-    if (predicate(b.get(id))) return resolve(b.get(id));
-    const stop = b.watch(id, (event) => {
-      const state = event.type === "deleted" ? undefined : event.state;
-      if (predicate(state)) {
-        stop();
-        resolve(state);
-      }
-    });
-  });
 }
 
 /** Whether any worker is running a task now (the scheduler's /api/status). */
