@@ -136,17 +136,3 @@ export function endOrganiserSession(
   if (session !== undefined) app.organiserSessions.revoke(session);
   reply.clearCookie(ORGANISER_COOKIE, { path: "/" });
 }
-
-/** Removes the launcher's own cookies from a Cookie header before it goes to a sandbox. */
-export function stripLauncherCookies(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const kept = header
-    .split(";")
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0)
-    .filter((part) => {
-      const name = part.split("=", 1)[0];
-      return name !== ATTENDEE_COOKIE && name !== ORGANISER_COOKIE;
-    });
-  return kept.length > 0 ? kept.join("; ") : undefined;
-}
