@@ -1,4 +1,4 @@
-import { trustsPeer } from "./trusted-peer.js";
+import { peerTrust } from "./trusted-peer.js";
 import type { FastifyInstance } from "fastify";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -37,7 +37,7 @@ export function attachUpgradeHandler(
   credentials: SandboxCredentials,
 ): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
-  const trustProxy = ctx.config.trustProxy;
+  const trustsPeer = peerTrust(ctx.config.trustProxy);
 
   const sockets = new Set<Duplex>();
 
@@ -46,7 +46,7 @@ export function attachUpgradeHandler(
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     const url = new URL(req.url ?? "/", "http://launcher.invalid");
-    const trusted = trustsPeer(trustProxy, req.socket.remoteAddress);
+    const trusted = trustsPeer(req.socket.remoteAddress);
     const forwardedProto = trusted
       ? String(req.headers["x-forwarded-proto"] ?? "")
           .split(",")[0]
