@@ -57,3 +57,9 @@ export {
   KubernetesOrganiserSessions,
   LeaseRecords,
 } from "./backend/kubernetes/lease-records.js";
+export { proxyHttp, type ProxyTarget } from "./proxy/http-proxy.js";
+export {
+  downstreamResponseHeaders,
+  rewriteLocation,
+  upstreamRequestHeaders,
+} from "./proxy/headers.js";
