@@ -67,7 +67,7 @@ async function main(): Promise<void> {
         responseHeaders: { "content-security-policy": "default-src 'self'" },
       };
       if (variant === "reply-from") {
-        await proxyWithReplyFrom(request, reply, target);
+        await proxyWithReplyFrom(reply, target);
         return reply;
       }
       reply.hijack();

@@ -1,5 +1,5 @@
 import replyFrom from "@fastify/reply-from";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import {
   downstreamResponseHeaders,
   type ProxyTarget,
@@ -18,7 +18,6 @@ export async function registerReplyFrom(scope: FastifyInstance): Promise<void> {
  * upstream cannot be reached before anything was sent.
  */
 export function proxyWithReplyFrom(
-  request: FastifyRequest,
   reply: FastifyReply,
   target: ProxyTarget,
 ): Promise<number> {
