@@ -23,7 +23,11 @@ import {
   validationProblem,
 } from "./http/route-errors.js";
 import { limitBearerGuessing } from "./http/organiser-auth.js";
-import { MemoryOrganiserSessions, type OrganiserSessionStore } from "./http/organiser-sessions.js";
+import {
+  MemoryOrganiserSessions,
+  type NonceLedger,
+  type OrganiserSessionStore,
+} from "./http/organiser-sessions.js";
 import { ANY_HOST_ROUTE, registerHostCheck } from "./http/host-check.js";
 import { HostPolicy } from "./http/host-policy.js";
 import { registerPageRoutes } from "./http/pages.js";
@@ -48,6 +52,8 @@ export interface BuildAppOptions {
   rateLimitStore?: RateLimitStoreClass;
   /** Organiser sessions shared between replicas (default: in memory, per process). */
   organiserSessions?: OrganiserSessionStore;
+  /** Used handover tokens, shared between replicas (default: in memory, per process). */
+  handoverNonces?: NonceLedger;
 }
 
 export interface LauncherApp extends FastifyInstance {
@@ -144,7 +150,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   treatMissingBodyAsEmpty(app);
 
   const hosts = new HostPolicy(config.publicHosts, config.sandboxDomain);
-  const credentials = new SandboxCredentials(config.cookieSecret, now);
+  const credentials = new SandboxCredentials(config.cookieSecret, now, options.handoverNonces);
   registerHostCheck(app, config, hosts);
 
   limitBearerGuessing(app, limits, config.organiserToken);

@@ -217,8 +217,14 @@ export const configSchema = z
         kubeconfig: z.string().min(1).optional(),
         namespace: z.string().min(1).default("default"),
         workshopName: z.string().min(1).default("workshop"),
+        /**
+         * How many launcher replicas serve the workshop (the chart passes web.replicas).
+         * Each replica enforces 1/replicas of every rate limit, so together they never
+         * allow more than the limit, however the load balancer spreads the requests.
+         */
+        replicas: z.coerce.number().int().min(1).max(100).default(1),
       })
-      .default({ namespace: "default", workshopName: "workshop" }),
+      .default({ namespace: "default", workshopName: "workshop", replicas: 1 }),
   })
   .refine((c) => c.workshop.maxLifetimeMinutes >= c.workshop.lifetimeMinutes, {
     path: ["workshop", "maxLifetimeMinutes"],
@@ -289,6 +295,7 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_KUBECONFIG: "kubernetes.kubeconfig",
   LAUNCHBAY_NAMESPACE: "kubernetes.namespace",
   LAUNCHBAY_WORKSHOP: "kubernetes.workshopName",
+  LAUNCHBAY_REPLICAS: "kubernetes.replicas",
 };
 
 const FLAG_KEYS: Record<string, string> = Object.fromEntries(

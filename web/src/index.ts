@@ -15,9 +15,12 @@ export {
 } from "./core/rate-limit.js";
 export type { LimitKind, RateLimitStoreClass } from "./http/abuse-limits.js";
 export {
+  MemoryNonceLedger,
   MemoryOrganiserSessions,
+  type NonceLedger,
   type OrganiserSessionStore,
 } from "./http/organiser-sessions.js";
+export { SandboxCredentials } from "./http/sandbox-credentials.js";
 export {
   describeSandbox,
   describeQueued,
@@ -48,3 +51,15 @@ export {
   loadKubeConfig,
 } from "./backend/kubernetes/create-kubernetes-backend.js";
 export { KubernetesBackend } from "./backend/kubernetes/kubernetes-backend.js";
+export { KubeRest } from "./backend/kubernetes/kube-rest.js";
+export {
+  KubernetesNonceLedger,
+  KubernetesOrganiserSessions,
+  LeaseRecords,
+} from "./backend/kubernetes/lease-records.js";
+export { proxyHttp, type ProxyTarget } from "./proxy/http-proxy.js";
+export {
+  downstreamResponseHeaders,
+  rewriteLocation,
+  upstreamRequestHeaders,
+} from "./proxy/headers.js";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import pino from "pino";
-import { buildApp } from "./app.js";
+import { type BuildAppOptions, buildApp } from "./app.js";
 import type { Backend } from "./backend/backend.js";
 import { createLocalBackend } from "./backend/local/create-local-backend.js";
 import { decideIsolation } from "./backend/local/isolation.js";
@@ -38,12 +38,15 @@ async function main(): Promise<void> {
   let backend: Backend;
   let organiserTokenFile: { path: string; created: boolean } | undefined;
   let afterClose = () => {};
+  let shared: Pick<BuildAppOptions, "organiserSessions" | "handoverNonces"> = {};
   if (config.backend === "kubernetes") {
     const { createKubernetesBackend } = await import(
       "./backend/kubernetes/create-kubernetes-backend.js"
     );
     const created = await createKubernetesBackend(config, log);
     backend = created.backend;
+    shared = created.shared;
+    afterClose = created.stopSweeping;
     config = { ...config, workshop: created.workshop };
   } else {
     const isolation = decideIsolation({ uid: process.getuid?.(), host: config.host });
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
       onClose: config.local.onExit,
     });
   }
-  const app = await buildApp({ config, backend, loggerInstance: log });
+  const app = await buildApp({ config, backend, loggerInstance: log, ...shared });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

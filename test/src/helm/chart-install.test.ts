@@ -163,6 +163,11 @@ describe.sequential("helm install on a real control plane", () => {
       ),
     ).toBe(false);
     expect(await can(webName, "create", "pods", "-n", namespace)).toBe(false);
+    // Organiser sessions and used handover tokens: Leases in its own namespace only.
+    expect(await can(webName, "create", "leases.coordination.k8s.io", "-n", namespace)).toBe(true);
+    expect(await can(webName, "delete", "leases.coordination.k8s.io", "-n", namespace)).toBe(true);
+    expect(await can(webName, "create", "leases.coordination.k8s.io", "-n", "default")).toBe(false);
+    expect(await can(webName, "update", "leases.coordination.k8s.io", "-n", namespace)).toBe(false);
     // The operator: sandbox namespaces and their contents; no RBAC, no pod writes, no exec.
     expect(await can(operatorName, "create", "namespaces")).toBe(true);
     expect(await can(operatorName, "patch", "deployments.apps", "-n", "sbx-any")).toBe(true);

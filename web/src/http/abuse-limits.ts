@@ -64,15 +64,19 @@ export class AbuseLimits {
       max: rule.burst,
       windowSeconds: Math.max(1, Math.round((rule.burst / rule.perMinute) * 60)),
     });
+    // With several replicas each one allows its share, so N replicas together never allow
+    // more than the limit (web/README.md#abuse-limits).
+    const replicas = config.backend === "kubernetes" ? config.kubernetes.replicas : 1;
+    const share = (max: number) => Math.max(1, Math.floor(max / replicas));
     const byIp = (rule: LimitRule, backoff = false) =>
       app.createRateLimit({
-        max: rule.max,
+        max: share(rule.max),
         timeWindow: rule.windowSeconds * 1000,
         ...(backoff ? { exponentialBackoff: true } : {}),
       } as never);
     const byKey = (rule: LimitRule) =>
       app.createRateLimit({
-        max: rule.max,
+        max: share(rule.max),
         timeWindow: rule.windowSeconds * 1000,
         keyGenerator: (request) => (request as Keyed)[KEY] ?? "-",
       });

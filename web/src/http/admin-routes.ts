@@ -59,13 +59,13 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
         request.log.warn("Organiser sign-in with a wrong token");
         return reply.redirect("/admin?error=wrong-token", 303);
       }
-      startOrganiserSession(app, request, reply, config.organiserSessionHours * 3600);
+      await startOrganiserSession(app, request, reply, config.organiserSessionHours * 3600);
       return reply.redirect("/admin", 303);
     },
   );
 
   app.post("/admin/logout", { schema: { hide: true } }, async (request, reply) => {
-    endOrganiserSession(app, request, reply);
+    await endOrganiserSession(app, request, reply);
     return reply.redirect("/admin", 303);
   });
 
@@ -78,7 +78,7 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request) => {
-      requireOrganiser(app, ctx, request);
+      await requireOrganiser(app, ctx, request);
       const stats = service.stats;
       const { accessCode, ...settings } = config.workshop;
       return {
@@ -108,7 +108,7 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request) => {
-      requireOrganiser(app, ctx, request);
+      await requireOrganiser(app, ctx, request);
       const now = ctx.now();
       return {
         sandboxes: service.listAll().map(({ view, owner, warm, createdAt }) => ({
@@ -142,7 +142,7 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request, reply) => {
-      requireOrganiser(app, ctx, request);
+      await requireOrganiser(app, ctx, request);
       const { count } = request.body;
       const created: string[] = [];
       for (let i = 0; i < count; i += 1) {
@@ -170,7 +170,7 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request) => {
-      requireOrganiser(app, ctx, request);
+      await requireOrganiser(app, ctx, request);
       const { id } = request.params;
       return sandboxResponse(await service.extend(id, request.body.minutes));
     },
@@ -189,7 +189,7 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request, reply) => {
-      requireOrganiser(app, ctx, request);
+      await requireOrganiser(app, ctx, request);
       const { id } = request.params;
       await service.expire(id);
       reply.code(204);
@@ -210,7 +210,7 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request) => {
-      requireOrganiser(app, ctx, request);
+      await requireOrganiser(app, ctx, request);
       const body = request.body;
       const results = await Promise.allSettled(
         ctx.backend
@@ -248,7 +248,7 @@ export function registerAdminRoutes(root: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request) => {
-      requireOrganiser(app, ctx, request);
+      await requireOrganiser(app, ctx, request);
       const ids = service.listAll().map((e) => e.view.id);
       const results = await Promise.allSettled(ids.map((id) => service.expire(id)));
       return {

@@ -117,7 +117,7 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
     },
     async (request) => {
       const { id } = request.params;
-      requireAccess(app, ctx, request, id);
+      await requireAccess(app, ctx, request, id);
       const view = service.view(id);
       if (!view)
         throw new LauncherError(
@@ -158,7 +158,7 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) => {
       const { id } = request.params;
-      const who = requireAccess(app, ctx, request, id);
+      const who = await requireAccess(app, ctx, request, id);
       await enforceRateLimit(ctx, request, reply, who.attendee);
       return sandboxResponse(await service.extend(id, request.body.minutes));
     },
@@ -175,7 +175,7 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) => {
       const { id } = request.params;
-      const who = requireAccess(app, ctx, request, id);
+      const who = await requireAccess(app, ctx, request, id);
       await enforceRateLimit(ctx, request, reply, who.attendee);
       await service.expire(id);
       reply.code(204);
@@ -194,7 +194,7 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) => {
       const { id } = request.params;
-      const who = requireAccess(app, ctx, request, id);
+      const who = await requireAccess(app, ctx, request, id);
       await enforceRateLimit(ctx, request, reply, who.attendee);
       const upstream = ctx.backend.upstream(id, "notebook");
       const state = ctx.backend.get(id);
@@ -248,7 +248,7 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) => {
       const attendee = ensureAttendee(app, request, reply);
-      const who = identity(app, ctx, request);
+      const who = await identity(app, ctx, request);
       return { attendee, organiser: who.organiser, sandbox: service.findByOwner(attendee) ?? null };
     },
   );

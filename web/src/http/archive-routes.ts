@@ -45,7 +45,7 @@ export function registerArchiveRoutes(root: FastifyInstance, ctx: AppContext): v
       },
     },
     async (request, reply) => {
-      const { attendee } = identity(app, ctx, request);
+      const { attendee } = await identity(app, ctx, request);
       await enforceRateLimit(ctx, request, reply, attendee);
       const work = await findArchive(attendee);
       return {
@@ -67,7 +67,7 @@ export function registerArchiveRoutes(root: FastifyInstance, ctx: AppContext): v
       },
     },
     async (request, reply) => {
-      const { attendee } = identity(app, ctx, request);
+      const { attendee } = await identity(app, ctx, request);
       await enforceRateLimit(ctx, request, reply, attendee);
       const work = await findArchive(attendee);
       const zip = zipArchivedFiles(work.files, {

@@ -19,7 +19,11 @@ export interface AppContext {
   ready: { value: boolean };
 }
 
-export function identity(app: FastifyInstance, ctx: AppContext, request: FastifyRequest): Identity {
+export function identity(
+  app: FastifyInstance,
+  ctx: AppContext,
+  request: FastifyRequest,
+): Promise<Identity> {
   return identityOf(app, request, ctx.config.organiserToken);
 }
 
@@ -35,12 +39,12 @@ export async function enforceRateLimit(
 }
 
 /** The organiser, or a 401/403. */
-export function requireOrganiser(
+export async function requireOrganiser(
   app: FastifyInstance,
   ctx: AppContext,
   request: FastifyRequest,
-): void {
-  const who = identity(app, ctx, request);
+): Promise<void> {
+  const who = await identity(app, ctx, request);
   if (who.organiser) return;
   if (request.headers.authorization) {
     throw new LauncherError(
@@ -58,13 +62,13 @@ export function requireOrganiser(
  * Finds a sandbox the caller may see: their own, or any for the organiser. Anyone else
  * gets the same 404 as for an id that does not exist, so ids cannot be probed.
  */
-export function requireAccess(
+export async function requireAccess(
   app: FastifyInstance,
   ctx: AppContext,
   request: FastifyRequest,
   id: string,
-): Identity {
-  const who = identity(app, ctx, request);
+): Promise<Identity> {
+  const who = await identity(app, ctx, request);
   const owner = ctx.service.ownerOf(id);
   if (
     owner !== undefined &&

@@ -51,7 +51,7 @@ export function identityOf(
   app: FastifyInstance,
   request: FastifyRequest,
   organiserToken: string,
-): Identity {
+): Promise<Identity> {
   return identityFromCookies(
     app,
     request.cookies as Record<string, string | undefined>,
@@ -65,21 +65,21 @@ export function identityOfRaw(
   app: FastifyInstance,
   req: IncomingMessage,
   organiserToken: string,
-): Identity {
+): Promise<Identity> {
   const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
   return identityFromCookies(app, cookies, req.headers.authorization, organiserToken);
 }
 
-function identityFromCookies(
+async function identityFromCookies(
   app: FastifyInstance,
   cookies: Record<string, string | undefined>,
   authorization: string | undefined,
   organiserToken: string,
-): Identity {
+): Promise<Identity> {
   const attendee = readSigned(app, cookies[ATTENDEE_COOKIE]);
   const session = readSigned(app, cookies[ORGANISER_COOKIE]);
   let organiser =
-    session !== undefined && app.organiserSessions.isValid(session, app.launcherNow());
+    session !== undefined && (await app.organiserSessions.isValid(session, app.launcherNow()));
   if (!organiser && authorization?.startsWith("Bearer ")) {
     organiser = safeEqual(authorization.slice("Bearer ".length).trim(), organiserToken);
   }
@@ -109,13 +109,13 @@ export function ensureAttendee(
 }
 
 /** Starts an organiser session and sets its cookie. */
-export function startOrganiserSession(
+export async function startOrganiserSession(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
   maxAgeSeconds: number,
-): void {
-  const id = app.organiserSessions.create(app.launcherNow());
+): Promise<void> {
+  const id = await app.organiserSessions.create(app.launcherNow());
   reply.setCookie(ORGANISER_COOKIE, id, {
     path: "/",
     httpOnly: true,
@@ -127,12 +127,12 @@ export function startOrganiserSession(
 }
 
 /** Ends the caller's organiser session (server-side, so a copied cookie dies too). */
-export function endOrganiserSession(
+export async function endOrganiserSession(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
-): void {
+): Promise<void> {
   const session = readSigned(app, request.cookies[ORGANISER_COOKIE]);
-  if (session !== undefined) app.organiserSessions.revoke(session);
+  if (session !== undefined) await app.organiserSessions.revoke(session);
   reply.clearCookie(ORGANISER_COOKIE, { path: "/" });
 }

@@ -1,17 +1,22 @@
 import { randomBytes } from "node:crypto";
 
 /**
- * Where organiser sessions live. The in-memory store below is per process: with several
- * launcher replicas, a session exists only on the replica that signed the organiser in
- * (see web/README.md#abuse-limits); a shared store implements the same three methods.
+ * Where organiser sessions live. The in-memory store below is per process (the local
+ * launcher); the Kubernetes backend keeps them in the API (lease-records.ts), so every
+ * launcher replica sees a sign-in and a sign-out at once.
  */
 export interface OrganiserSessionStore {
   /** Starts a session and returns its id (random, 256 bits). */
-  create(now: number): string;
+  create(now: number): Promise<string>;
   /** Whether the id names a live session. */
-  isValid(id: string, now: number): boolean;
+  isValid(id: string, now: number): Promise<boolean>;
   /** Ends the session (sign-out); unknown ids are ignored. */
-  revoke(id: string): void;
+  revoke(id: string): Promise<void>;
+}
+
+/** A new organiser session id: 256 random bits. */
+export function newSessionId(): string {
+  return randomBytes(32).toString("base64url");
 }
 
 export class MemoryOrganiserSessions implements OrganiserSessionStore {
@@ -22,18 +27,18 @@ export class MemoryOrganiserSessions implements OrganiserSessionStore {
     private readonly maxSessions = 1000,
   ) {}
 
-  create(now: number): string {
+  async create(now: number): Promise<string> {
     if (this.sessions.size >= this.maxSessions) this.prune(now);
     if (this.sessions.size >= this.maxSessions) {
       const oldest = this.sessions.keys().next().value;
       if (oldest !== undefined) this.sessions.delete(oldest);
     }
-    const id = randomBytes(32).toString("base64url");
+    const id = newSessionId();
     this.sessions.set(id, now + this.ttlMs);
     return id;
   }
 
-  isValid(id: string, now: number): boolean {
+  async isValid(id: string, now: number): Promise<boolean> {
     const expiresAt = this.sessions.get(id);
     if (expiresAt === undefined) return false;
     if (expiresAt <= now) {
@@ -43,11 +48,31 @@ export class MemoryOrganiserSessions implements OrganiserSessionStore {
     return true;
   }
 
-  revoke(id: string): void {
+  async revoke(id: string): Promise<void> {
     this.sessions.delete(id);
   }
 
   private prune(now: number): void {
     for (const [id, expiresAt] of this.sessions) if (expiresAt <= now) this.sessions.delete(id);
+  }
+}
+
+/**
+ * Single-use tokens: `claim` answers true the first time a nonce is claimed (until its
+ * expiry) and false ever after. In memory per process (local launcher); in the API with
+ * the Kubernetes backend (a create that only one replica can win).
+ */
+export interface NonceLedger {
+  claim(nonce: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
+export class MemoryNonceLedger implements NonceLedger {
+  private readonly claimed = new Map<string, number>();
+
+  async claim(nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    for (const [n, expiry] of this.claimed) if (expiry <= now) this.claimed.delete(n);
+    if (this.claimed.has(nonce)) return false;
+    this.claimed.set(nonce, expiresAt);
+    return true;
   }
 }

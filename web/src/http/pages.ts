@@ -94,7 +94,7 @@ export function registerPageRoutes(
 
   app.get("/s/:id/", async (request, reply) => {
     const { id } = request.params as { id: string };
-    const who = identity(app, ctx, request);
+    const who = await identity(app, ctx, request);
     const owner = SANDBOX_ID_PATTERN.test(id) ? ctx.service.ownerOf(id) : undefined;
     if (
       owner === undefined ||
@@ -113,7 +113,7 @@ export function registerPageRoutes(
     if (!SANDBOX_ID_PATTERN.test(id) || (target !== "notebook" && target !== "dashboard")) {
       throw new LauncherError("not-found", "nothing here: open notebook or dashboard");
     }
-    requireAccess(app, ctx, request, id);
+    await requireAccess(app, ctx, request, id);
     const owner = ctx.service.ownerOf(id);
     if (!owner) throw new LauncherError("not-found", "this sandbox has no attendee yet");
     const token = credentials.mintHandover(id, owner, target as HandoverTarget);
@@ -130,7 +130,7 @@ export function registerPageRoutes(
   });
 
   app.get("/admin", async (request, reply) => {
-    const who = identity(app, ctx, request);
+    const who = await identity(app, ctx, request);
     if (!who.organiser) {
       const wrong = (request.query as Record<string, unknown>).error === "wrong-token";
       return sendPage(

@@ -109,7 +109,7 @@ export async function registerProxyRoutes(
     scope.get(HANDOVER_PATH, { config: SANDBOX_ROUTE }, async (request, reply) => {
       const id = sandboxOfRequest(request);
       const { token } = request.query as { token?: unknown };
-      const result = credentials.redeemHandover(
+      const result = await credentials.redeemHandover(
         typeof token === "string" ? token : undefined,
         id,
         ctx.service.ownerOf(id),

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { safeEqual } from "./identity.js";
+import { MemoryNonceLedger, type NonceLedger } from "./organiser-sessions.js";
 
 /** The cookie that opens one sandbox's origin (set there by the handover, host-only). */
 export const SANDBOX_COOKIE = "lb_sandbox";
@@ -40,12 +41,12 @@ type Claims = HandoverClaims | CookieClaims;
  */
 export class SandboxCredentials {
   private readonly key: Buffer;
-  /** Nonces redeemed and not yet expired (single use). */
-  private readonly redeemed = new Map<string, number>();
 
+  /** `redeemed` remembers the nonces used (shared between replicas on Kubernetes). */
   constructor(
     cookieSecret: string,
     private readonly now: () => number,
+    private readonly redeemed: NonceLedger = new MemoryNonceLedger(),
   ) {
     this.key = createHmac("sha256", cookieSecret)
       .update("launchbay sandbox credential v1")
@@ -87,21 +88,20 @@ export class SandboxCredentials {
    * Redeems a handover token on the origin of sandbox `id`: the token must be for this
    * sandbox, unexpired, for its current owner, and never used before.
    */
-  redeemHandover(
+  async redeemHandover(
     token: string | undefined,
     id: string,
     currentOwner: string | undefined,
-  ): { ok: true; owner: string; target: HandoverTarget } | { ok: false; reason: string } {
+  ): Promise<{ ok: true; owner: string; target: HandoverTarget } | { ok: false; reason: string }> {
     const claims = this.open(token);
     const now = this.now();
-    for (const [nonce, expiry] of this.redeemed) if (expiry <= now) this.redeemed.delete(nonce);
     if (claims?.k !== "handover") return { ok: false, reason: "not a handover token" };
     if (claims.s !== id) return { ok: false, reason: "the token is for another sandbox" };
     if (claims.e <= now) return { ok: false, reason: "the token has expired" };
     if (currentOwner === undefined || claims.o !== currentOwner)
       return { ok: false, reason: "the sandbox is gone or has another owner" };
-    if (this.redeemed.has(claims.n)) return { ok: false, reason: "the token was already used" };
-    this.redeemed.set(claims.n, claims.e);
+    if (!(await this.redeemed.claim(claims.n, claims.e, now)))
+      return { ok: false, reason: "the token was already used" };
     return { ok: true, owner: claims.o, target: claims.t };
   }
 

@@ -42,6 +42,13 @@ export function attachUpgradeHandler(
   const sockets = new Set<Duplex>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handleUpgrade(req, socket, head).catch((err: unknown) => {
+      app.log.warn({ err }, "WebSocket upgrade failed");
+      socket.destroy();
+    });
+  };
+
+  const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -77,7 +84,7 @@ export function attachUpgradeHandler(
       sandboxUpgrade(req, socket, head, kind.id, url.pathname, protocol, host);
       return;
     }
-    const who = identityOfRaw(app, req, ctx.config.organiserToken);
+    const who = await identityOfRaw(app, req, ctx.config.organiserToken);
     const allowed = (id: string) => {
       if (!SANDBOX_ID_PATTERN.test(id)) return false;
       const owner = ctx.service.ownerOf(id);

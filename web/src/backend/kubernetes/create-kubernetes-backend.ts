@@ -10,7 +10,9 @@ import {
 import type { FastifyBaseLogger } from "fastify";
 import type { LauncherConfig, WorkshopSettings } from "../../config.js";
 import { LauncherError } from "../../errors.js";
+import type { BuildAppOptions } from "../../app.js";
 import { KubeRest, KubeStatusError } from "./kube-rest.js";
+import { kubernetesSharedRecords } from "./lease-records.js";
 import { KubernetesBackend } from "./kubernetes-backend.js";
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -68,7 +70,14 @@ export async function workshopSettingsFrom(
 export async function createKubernetesBackend(
   config: LauncherConfig,
   log: FastifyBaseLogger,
-): Promise<{ backend: KubernetesBackend; workshop: WorkshopSettings }> {
+): Promise<{
+  backend: KubernetesBackend;
+  workshop: WorkshopSettings;
+  /** For buildApp: what every replica must agree on, kept in the API. */
+  shared: Pick<BuildAppOptions, "organiserSessions" | "handoverNonces">;
+  /** Stops the periodic sweep of expired records (after app.close()). */
+  stopSweeping: () => void;
+}> {
   const kc = loadKubeConfig(config.kubernetes.kubeconfig);
   const rest = await KubeRest.create(kc);
   const { namespace, workshopName } = config.kubernetes;
@@ -108,5 +117,22 @@ export async function createKubernetesBackend(
     workers: workshop.workers,
     log,
   });
-  return { backend, workshop };
+  const records = kubernetesSharedRecords(
+    rest,
+    namespace,
+    config.organiserSessionHours * 3_600_000,
+    {
+      now: Date.now,
+      onSweepError: (err) => log.warn({ err }, "Sweeping expired session records failed"),
+    },
+  );
+  return {
+    backend,
+    workshop,
+    shared: {
+      organiserSessions: records.organiserSessions,
+      handoverNonces: records.handoverNonces,
+    },
+    stopSweeping: records.stop,
+  };
 }
