@@ -61,6 +61,7 @@ import {
   sumAndCount,
 } from "./bag-builtins.js";
 import { CollectionError } from "./errors.js";
+import { bindingModules, needsModuleBoundary } from "./module-steps.js";
 import { npartitionsOf, type Plan } from "./plan.js";
 import { Scalar } from "./scalar.js";
 import { describeValue, userFunction } from "./user-function.js";
@@ -427,16 +428,29 @@ export class Bag<T> {
   #withOp<R>(kind: ElementOpKind, fn: unknown, args: unknown[], where: string): Bag<R> {
     const call = `bag.${kind}((item, $V) => ..., $V)`;
     const op: ElementOp = { kind, fn: userFunction(fn, where, call), args };
+    if (
+      needsModuleBoundary(
+        this.#ops.map((o) => o.fn),
+        op.fn,
+      )
+    ) {
+      return new Bag<R>(this.#client, this.#flush(), [op]);
+    }
     return new Bag<R>(this.#client, this.#base, [...this.#ops, op]);
   }
 
   /** This bag's partitions ending in `tail` (pending ops fused in). */
   #partitions(tail: Tail, tailArgs: readonly unknown[]): Plan {
+    // A tail using another module's functions than the pending ops runs as its own task.
+    const [module] = bindingModules(tail.bindings);
+    const boundary =
+      module !== undefined && this.#ops.some((op) => op.fn.module && op.fn.module.hash !== module);
+    const ops = boundary ? [] : this.#ops;
     return {
       kind: "partitions",
-      input: this.#base,
-      fn: pipelineTask("bag", this.#ops, tail),
-      args: [opArgs(this.#ops), tailArgs],
+      input: boundary ? this.#flush() : this.#base,
+      fn: pipelineTask("bag", ops, tail),
+      args: [opArgs(ops), tailArgs],
     };
   }
 

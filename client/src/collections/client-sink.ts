@@ -9,6 +9,7 @@ import type { Future } from "../futures/future.js";
 import type { TaskFunction } from "./compose.js";
 import { type ProgressOptions, trackFutures } from "../progress/progress.js";
 import { CollectionError } from "./errors.js";
+import { moduleStepFunction } from "./module-steps.js";
 import { GraphBuilder, type PartitionRef, type TaskSink } from "./graph-builder.js";
 import type { Plan } from "./plan.js";
 
@@ -25,7 +26,11 @@ export class ClientSink implements TaskSink<Future<unknown>> {
   }
 
   submit(fn: TaskFunction, args: readonly unknown[]): Future<unknown> {
-    const future = withClosedCheck(() => this.#client.submit(fn.fn, ...args));
+    const future = withClosedCheck(() =>
+      fn.module
+        ? this.#client.submit(moduleStepFunction(fn, fn.module), fn.source, ...args)
+        : this.#client.submit(fn.fn, ...args),
+    );
     this.#made.push(future);
     return future;
   }

@@ -11,7 +11,6 @@
 export const COLLECTION_ERROR_CODES = [
   "invalid-argument",
   "invalid-npartitions",
-  "unsupported-function",
   "client-closed",
   "different-clients",
   "empty-collection",

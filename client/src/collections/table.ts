@@ -24,6 +24,7 @@ import {
 } from "./collection-options.js";
 import type { TaskFunction } from "./compose.js";
 import { CollectionError } from "./errors.js";
+import { needsModuleBoundary } from "./module-steps.js";
 import { npartitionsOf, type Plan } from "./plan.js";
 import { Scalar } from "./scalar.js";
 import {
@@ -391,10 +392,12 @@ export class Table<R extends Row = Record<string, unknown>> {
   // ---------------------------------------------------------------------------------------
 
   #with(op: RowOp, columns: readonly string[]): Table<R> {
+    const opFn = (o: RowOp) => ("fn" in o ? o.fn : undefined);
+    const boundary = needsModuleBoundary(this.#ops.map(opFn), opFn(op));
     return new Table<R>(
       this.#client,
-      this.#base,
-      [...this.#ops, op],
+      boundary ? this.#flush() : this.#base,
+      boundary ? [op] : [...this.#ops, op],
       columns,
       undefined,
       this.#index,
