@@ -109,18 +109,22 @@ export class ClientRun {
 }
 
 /** The errors the order and key kernels throw inside tasks, by their `name`. */
-const KERNEL_ERRORS: Record<string, "unorderable-values" | "unhashable-key"> = {
+const KERNEL_ERRORS: Record<string, "unorderable-values" | "unhashable-key" | "read-failed"> = {
   UnorderableValuesError: "unorderable-values",
   UnhashableKeyError: "unhashable-key",
+  DataSourceError: "read-failed", // readers/worker-readers.ts
 };
 
-function closedError(error: unknown): unknown {
+/** A collection's view of an error from the runtime (kernel errors get their codes). */
+export function closedError(error: unknown): unknown {
   if (error instanceof RemoteTaskError && error.remoteCode === undefined) {
     const code = Object.hasOwn(KERNEL_ERRORS, error.remoteName)
       ? KERNEL_ERRORS[error.remoteName]
       : undefined;
     if (code !== undefined) {
-      const message = error.message.split("\n--- remote stack ---")[0]!;
+      let message = error.message.split("\n--- remote stack ---")[0]!;
+      // A reader's message names the file and what to do: the task key adds nothing.
+      if (code === "read-failed") message = message.replace(/^task \S+ failed: \w+: /, "");
       return new CollectionError(code, message, { cause: error });
     }
   }
