@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../client.js";
 import { LocalCluster } from "../cluster/local-cluster.js";
+import { delayed } from "../delayed/delayed.js";
 import { Bag } from "./bag.js";
 import { CollectionError } from "./errors.js";
 import { Table } from "./table.js";
@@ -97,6 +98,13 @@ describe("uploaded module functions as collection steps", () => {
     expect(out).toEqual(
       rows.filter((r) => r.v > 20).map((r) => ({ ...r, bucket: local.bucket(r) })),
     );
+  });
+
+  it("uses module functions in a delayed graph", async () => {
+    const mod = await client.uploadModule<Helpers>(join(scratch, "helpers.ts"));
+    const square = delayed(client, mod.functions.square);
+    const add = delayed(client, mod.functions.add);
+    expect(await add(square(3), square(4)).compute()).toBe(25);
   });
 
   it("runs steps from two different modules (a step boundary between them)", async () => {
