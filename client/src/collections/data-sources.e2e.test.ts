@@ -270,6 +270,12 @@ describe("Bag.readText, Table.fromFutures and Bag.toTable on a LocalCluster", ()
       /partition 1, item 0 is not a record/,
     );
     await expect(Table.fromFutures([])).rejects.toMatchObject({ code: "invalid-argument" });
+    await expect(Bag.from(client, [], { npartitions: 1 }).toTable()).rejects.toThrow(
+      /got no columns.*name the columns with \{ columns/,
+    );
+    expect(
+      await (await Bag.from(client, [], { npartitions: 1 }).toTable({ columns: ["a"] })).compute(),
+    ).toEqual([]);
   });
 });
 

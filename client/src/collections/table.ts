@@ -186,10 +186,15 @@ export class Table<R extends Row = Record<string, unknown>> {
     }
     const client = checkClient(owner, "Table.fromFutures");
     const parsed = parseCollectionOptions(FromFuturesOptions, options, "Table.fromFutures options");
-    const columns = checkColumnNames(
-      parsed.columns ?? (await recordColumns(client, futures)),
-      "Table.fromFutures columns",
-    );
+    const columns = parsed.columns ?? (await recordColumns(client, futures));
+    if (columns.length === 0) {
+      throw new CollectionError(
+        "invalid-argument",
+        "Table.fromFutures (or bag.toTable) got no columns: the records have no fields (or there are none); " +
+          'name the columns with { columns: ["origin", "delay"] }',
+      );
+    }
+    checkColumnNames(columns, "Table.fromFutures columns");
     return Table.fromRecordPartitions<R>(
       client,
       { kind: "futures", futures: [...futures] },
