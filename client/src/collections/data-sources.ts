@@ -40,23 +40,22 @@ export const CsvOptions = z
   });
 export type CsvOptions = z.input<typeof CsvOptions>;
 
+const Path = z.string().refine((s) => s.trim() !== "", "a path cannot be empty");
 /** The paths/URLs/globs argument: one string or a non-empty array of them. */
+export const DataSources = z.union([Path, z.array(Path).min(1).max(100_000)]);
+
+/** Checks the paths/URLs/globs argument; relative paths become absolute (the notebook's folder). */
 export function checkSources(sources: unknown, where: string): string[] {
-  const list = typeof sources === "string" ? [sources] : sources;
-  if (
-    !Array.isArray(list) ||
-    list.length === 0 ||
-    !list.every((s) => typeof s === "string" && s.trim() !== "")
-  ) {
+  const parsed = DataSources.safeParse(sources);
+  if (!parsed.success) {
     throw new CollectionError(
       "invalid-argument",
-      `${where} takes a path, an http(s) URL or a glob ("data/*.csv"), or an array of them; got ${describeValue(sources)}`,
+      `${where} takes a path, an http(s) URL or a glob ("data/*.csv"), or a non-empty array of them; got ${describeValue(sources)}`,
     );
   }
+  const list = typeof parsed.data === "string" ? [parsed.data] : parsed.data;
   // Workers resolve relative paths against their own folder: make them absolute here.
-  return (list as string[]).map((s) =>
-    URL_PATTERN.test(s) || isAbsolute(s) ? s : resolve(process.cwd(), s),
-  );
+  return list.map((s) => (URL_PATTERN.test(s) || isAbsolute(s) ? s : resolve(process.cwd(), s)));
 }
 
 export function parseCsvOptions(options: unknown): Readers.CsvReadOptions {
