@@ -17,6 +17,14 @@ export {
   SchedulerLostError,
   TimeoutError,
 } from "./errors.js";
+export {
+  compute,
+  Delayed,
+  type DelayedArg,
+  type DelayedArgs,
+  type DelayedFunction,
+  delayed,
+} from "./delayed/delayed.js";
 export { AsCompleted } from "./futures/as-completed.js";
 export { Future } from "./futures/future.js";
 export type { FutureStatus } from "./futures/key-state.js";
@@ -25,6 +33,7 @@ export type { ReturnWhen, WaitOptions, WaitResult } from "./futures/wait.js";
 export { type ModuleFunctions, RemoteModule } from "./modules/remote-module.js";
 export type {
   ConnectOptions,
+  DelayedOptions,
   MapOptions,
   ResultOptions,
   ScatterOptions,

@@ -1,4 +1,4 @@
-/** Options of `Client.connect`, `submitWith`, `map`, `scatter` and `result`, validated with zod. */
+/** Options of `Client.connect`, `submitWith`, `map`, `scatter`, `result` and `delayed`, validated with zod. */
 import { z } from "zod";
 import { invalidOption } from "./errors.js";
 
@@ -36,6 +36,10 @@ export const SubmitOptions = z.strictObject({
   key: z.string().min(1).max(1024).optional(),
 });
 export type SubmitOptions = z.input<typeof SubmitOptions>;
+
+/** Options of `delayed(client, fn, options)`: those of submit, but no key (one per call). */
+export const DelayedOptions = z.strictObject(TaskOptionsShape);
+export type DelayedOptions = z.input<typeof DelayedOptions>;
 
 export const MapOptions = z.strictObject({
   ...TaskOptionsShape,

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { FreeVariableError } from "../errors.js";
 import { RemoteModule } from "../modules/remote-module.js";
 import { Bag } from "./bag.js";
-import { CollectionError } from "./errors.js";
+import type { CollectionError } from "./errors.js";
 import type { Scalar } from "./scalar.js";
+import type { Plan } from "./plan.js";
 import { RecordingSink } from "./testing/recording-sink.js";
 import { seededRandom } from "./testing/seeded-random.js";
 import { standInClient } from "./testing/stand-in-client.js";
@@ -316,22 +317,20 @@ describe("Bag input checks", () => {
     }
   });
 
-  it("refuses functions of uploaded modules, which have no source to compose", () => {
+  it("runs a step with a function of an uploaded module through that module, fused with plain steps", () => {
     const module = new RemoteModule({
       hash: "a".repeat(64),
       name: "helpers.ts",
       code: "",
       exports: ["parse"],
     });
-    const error = (() => {
-      try {
-        numbers(2, 1).map(module.fn("parse"));
-      } catch (e) {
-        return e as CollectionError;
-      }
-    })();
-    expect(error).toBeInstanceOf(CollectionError);
-    expect(error?.code).toBe("unsupported-function");
-    expect(error?.message).toMatch(/from an uploaded module.*self-contained function/);
+    const plan = numbers(2, 1)
+      .map((x: number) => x + 1)
+      .map(module.fn("parse")).plan;
+    expect(plan.kind).toBe("partitions");
+    const fn = (plan as Extract<Plan, { kind: "partitions" }>).fn;
+    expect(fn.module?.hash).toBe("a".repeat(64));
+    expect(fn.source).toContain('$lb_module["parse"]');
+    expect(fn.name).toBe("bag_map_map_parse");
   });
 });

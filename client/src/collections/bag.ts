@@ -11,7 +11,7 @@
  * `bag.map((x, k) => x * k, 3)`.
  */
 import type { Client } from "../client.js";
-import { Future } from "../futures/future.js";
+import type { Future } from "../futures/future.js";
 import {
   DISTINCT_COMBINE_TASK,
   distinctTail,
@@ -37,6 +37,7 @@ import { type PersistOptions, parsePersistOptions } from "./persist-options.js";
 import type { TaskFunction } from "./compose.js";
 import {
   checkClient,
+  checkFutures,
   DEFAULT_FAN_IN,
   PartitionOptions,
   parseCollectionOptions,
@@ -60,9 +61,13 @@ import {
   pluckField,
   sumAndCount,
 } from "./bag-builtins.js";
+import { checkSources, textPlan } from "./data-sources.js";
 import { CollectionError } from "./errors.js";
+import { bindingModules, needsModuleBoundary } from "./module-steps.js";
 import { npartitionsOf, type Plan } from "./plan.js";
 import { Scalar } from "./scalar.js";
+import { type Row, Table } from "./table.js";
+import { checkColumnNames, FromFuturesOptions } from "./table-sources.js";
 import { describeValue, userFunction } from "./user-function.js";
 
 type Awaitable<T> = T | Promise<T>;
@@ -127,18 +132,19 @@ export class Bag<T> {
   /** A bag whose partitions are the results of `futures` (each an array of items). */
   static fromFutures<T>(client: Client, futures: readonly Future<T[]>[]): Bag<T> {
     const c = checkClient(client, "Bag.fromFutures");
-    if (
-      !Array.isArray(futures) ||
-      futures.length === 0 ||
-      !futures.every((f) => f instanceof Future)
-    ) {
-      throw new CollectionError(
-        "invalid-argument",
-        "Bag.fromFutures needs a non-empty array of futures, each holding an array of items " +
-          "(e.g. client.map(loadChunk, paths))",
-      );
-    }
+    checkFutures(futures, "Bag.fromFutures", "items");
     return new Bag<T>(c, { kind: "futures", futures: [...futures] }, []);
+  }
+
+  /**
+   * A bag of the lines of text files, read ON THE WORKERS: `paths` is a path, an http(s)
+   * URL or a glob ("logs/*.txt"), or an array of them; one partition per file, lines
+   * without their line endings. Paths and URLs are read as for `Table.readCsv`.
+   */
+  static async readText(client: Client, paths: string | readonly string[]): Promise<Bag<string>> {
+    const c = checkClient(client, "Bag.readText");
+    const sources = checkSources(paths, "Bag.readText");
+    return new Bag<string>(c, await textPlan(c, sources), []);
   }
 
   get client(): Client {
@@ -409,6 +415,25 @@ export class Bag<T> {
     return new Bag<T>(this.#client, { kind: "futures", futures }, []);
   }
 
+  /**
+   * A Table of this bag's items, which must be records (plain objects). With
+   * `options.columns` the table is lazy; without, the bag is computed and kept on the
+   * workers (like persist()) and the columns are every key of the records in first-seen
+   * order, as `Table.fromRecords` takes them.
+   */
+  async toTable<R extends Row = T extends Row ? T : Record<string, unknown>>(
+    options?: FromFuturesOptions,
+  ): Promise<Table<R>> {
+    const parsed = parseCollectionOptions(FromFuturesOptions, options, "Bag.toTable options");
+    if (parsed.columns) {
+      const columns = checkColumnNames(parsed.columns, "Bag.toTable columns");
+      return Table.fromRecordPartitions<R>(this.#client, this.#flush(), columns);
+    }
+    const persisted = await this.persist();
+    const futures = (persisted.#base as Extract<Plan, { kind: "futures" }>).futures;
+    return Table.fromFutures(futures as Future<R[]>[]);
+  }
+
   /** @internal The graph (pending element ops fused into it), for tests. */
   get plan(): Plan {
     return this.#flush();
@@ -427,16 +452,29 @@ export class Bag<T> {
   #withOp<R>(kind: ElementOpKind, fn: unknown, args: unknown[], where: string): Bag<R> {
     const call = `bag.${kind}((item, $V) => ..., $V)`;
     const op: ElementOp = { kind, fn: userFunction(fn, where, call), args };
+    if (
+      needsModuleBoundary(
+        this.#ops.map((o) => o.fn),
+        op.fn,
+      )
+    ) {
+      return new Bag<R>(this.#client, this.#flush(), [op]);
+    }
     return new Bag<R>(this.#client, this.#base, [...this.#ops, op]);
   }
 
   /** This bag's partitions ending in `tail` (pending ops fused in). */
   #partitions(tail: Tail, tailArgs: readonly unknown[]): Plan {
+    // A tail using another module's functions than the pending ops runs as its own task.
+    const [module] = bindingModules(tail.bindings);
+    const boundary =
+      module !== undefined && this.#ops.some((op) => op.fn.module && op.fn.module.hash !== module);
+    const ops = boundary ? [] : this.#ops;
     return {
       kind: "partitions",
-      input: this.#base,
-      fn: pipelineTask("bag", this.#ops, tail),
-      args: [opArgs(this.#ops), tailArgs],
+      input: boundary ? this.#flush() : this.#base,
+      fn: pipelineTask("bag", ops, tail),
+      args: [opArgs(ops), tailArgs],
     };
   }
 

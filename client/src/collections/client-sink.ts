@@ -9,6 +9,7 @@ import type { Future } from "../futures/future.js";
 import type { TaskFunction } from "./compose.js";
 import { type ProgressOptions, trackFutures } from "../progress/progress.js";
 import { CollectionError } from "./errors.js";
+import { moduleStepFunction } from "./module-steps.js";
 import { GraphBuilder, type PartitionRef, type TaskSink } from "./graph-builder.js";
 import type { Plan } from "./plan.js";
 
@@ -25,7 +26,11 @@ export class ClientSink implements TaskSink<Future<unknown>> {
   }
 
   submit(fn: TaskFunction, args: readonly unknown[]): Future<unknown> {
-    const future = withClosedCheck(() => this.#client.submit(fn.fn, ...args));
+    const future = withClosedCheck(() =>
+      fn.module
+        ? this.#client.submit(moduleStepFunction(fn, fn.module), fn.source, ...args)
+        : this.#client.submit(fn.fn, ...args),
+    );
     this.#made.push(future);
     return future;
   }
@@ -104,18 +109,22 @@ export class ClientRun {
 }
 
 /** The errors the order and key kernels throw inside tasks, by their `name`. */
-const KERNEL_ERRORS: Record<string, "unorderable-values" | "unhashable-key"> = {
+const KERNEL_ERRORS: Record<string, "unorderable-values" | "unhashable-key" | "read-failed"> = {
   UnorderableValuesError: "unorderable-values",
   UnhashableKeyError: "unhashable-key",
+  DataSourceError: "read-failed", // readers/worker-readers.ts
 };
 
-function closedError(error: unknown): unknown {
+/** A collection's view of an error from the runtime (kernel errors get their codes). */
+export function closedError(error: unknown): unknown {
   if (error instanceof RemoteTaskError && error.remoteCode === undefined) {
     const code = Object.hasOwn(KERNEL_ERRORS, error.remoteName)
       ? KERNEL_ERRORS[error.remoteName]
       : undefined;
     if (code !== undefined) {
-      const message = error.message.split("\n--- remote stack ---")[0]!;
+      let message = error.message.split("\n--- remote stack ---")[0]!;
+      // A reader's message names the file and what to do: the task key adds nothing.
+      if (code === "read-failed") message = message.replace(/^task \S+ failed: \w+: /, "");
       return new CollectionError(code, message, { cause: error });
     }
   }

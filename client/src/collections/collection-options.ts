@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { Client } from "../client.js";
+import { Future } from "../futures/future.js";
 import { CollectionError } from "./errors.js";
 import { describeValue } from "./user-function.js";
 
@@ -85,4 +86,19 @@ export function splitEvenly<T>(items: readonly T[], n: number): T[][] {
 /** `requested` partitions for `count` items, at least one and at most one per item. */
 export function partitionCount(count: number, requested: number | undefined): number {
   return Math.max(1, Math.min(count, requested ?? DEFAULT_PARTITIONS));
+}
+
+/** Checks a non-empty array of futures, each meant to hold an array of `what`. */
+export function checkFutures<F>(futures: readonly F[], where: string, what: string): void {
+  if (
+    !Array.isArray(futures) ||
+    futures.length === 0 ||
+    !futures.every((f) => f instanceof Future)
+  ) {
+    throw new CollectionError(
+      "invalid-argument",
+      `${where} needs a non-empty array of futures, each holding an array of ${what} ` +
+        "(e.g. client.map(loadChunk, paths))",
+    );
+  }
 }

@@ -11,7 +11,6 @@
 export const COLLECTION_ERROR_CODES = [
   "invalid-argument",
   "invalid-npartitions",
-  "unsupported-function",
   "client-closed",
   "different-clients",
   "empty-collection",
@@ -20,6 +19,7 @@ export const COLLECTION_ERROR_CODES = [
   "no-index",
   "unorderable-values",
   "unhashable-key",
+  "read-failed",
 ] as const;
 export type CollectionErrorCode = (typeof COLLECTION_ERROR_CODES)[number];
 

@@ -1,5 +1,7 @@
 export { Bag, type GroupByOptions } from "./bag.js";
 export type { PartitionOptions, ReduceOptions } from "./collection-options.js";
+export type { CsvOptions } from "./data-sources.js";
+export type { FromFuturesOptions } from "./table-sources.js";
 export { COLLECTION_ERROR_CODES, CollectionError, type CollectionErrorCode } from "./errors.js";
 export type { PersistOptions } from "./persist-options.js";
 export { Scalar } from "./scalar.js";

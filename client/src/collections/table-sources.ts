@@ -3,6 +3,11 @@
  * checking them on the way (pure: no client, no tasks).
  */
 import { partitionCount, splitEvenly } from "./collection-options.js";
+import { z } from "zod";
+import type { Client } from "../client.js";
+import type { Future } from "../futures/future.js";
+import { closedError } from "./client-sink.js";
+import { composeTask, type TaskFunction } from "./compose.js";
 import { CollectionError } from "./errors.js";
 import type { TablePartition } from "./table-kernels.js";
 import { describeValue } from "./user-function.js";
@@ -119,4 +124,66 @@ export function checkColumnNames(names: unknown, where: string): string[] {
     seen.add(name);
   }
   return names as string[];
+}
+
+/**
+ * The keys of a partition of records in first-seen order (a task: Bag.toTable and
+ * Table.fromFutures learn the columns from every partition, as fromRecords does).
+ */
+export const RECORD_KEYS_TASK: TaskFunction = composeTask({
+  name: "table_record_keys",
+  params: ["records", "index"],
+  bindings: [],
+  body: `  if (!Array.isArray(records)) {
+    throw new TypeError("partition " + index + " is not an array of records (plain objects)");
+  }
+  const seen = new Set();
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    if (record === null || typeof record !== "object" || Array.isArray(record)) {
+      throw new TypeError("partition " + index + ", item " + i + " is not a record (a plain object like { name: \\"a\\", value: 1 })");
+    }
+    for (const key of Object.keys(record)) seen.add(key);
+  }
+  return [...seen];`,
+});
+
+/** A partition of records as a columnar table partition with `columns`. */
+export const RECORDS_TO_PARTITION_TASK: TaskFunction = composeTask({
+  name: "table_from_records",
+  params: ["records", "columns"],
+  bindings: [],
+  body: `  return {
+    columns: [...columns],
+    length: records.length,
+    values: columns.map((column) => records.map((record) => record[column])),
+  };`,
+});
+
+export const FromFuturesOptions = z.strictObject({
+  /** Column names and order (default: every key of the records, in first-seen order). */
+  columns: z.array(z.string()).min(1).optional(),
+});
+export type FromFuturesOptions = z.input<typeof FromFuturesOptions>;
+
+/**
+ * Every key of the records in the partitions `futures` hold, in first-seen order (as
+ * fromRecords takes them): one small task per partition, on the worker holding it.
+ */
+export async function recordColumns(
+  client: Client,
+  futures: readonly Future<unknown>[],
+): Promise<string[]> {
+  const keys = futures.map((f, i) => client.submit(RECORD_KEYS_TASK.fn, f, i));
+  let lists: string[][];
+  try {
+    lists = (await client.gather(keys)) as string[][];
+  } catch (error) {
+    throw closedError(error);
+  } finally {
+    for (const f of keys) f.release();
+  }
+  const seen = new Set<string>();
+  for (const list of lists) for (const key of list) seen.add(key);
+  return [...seen];
 }

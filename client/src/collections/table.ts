@@ -18,12 +18,14 @@ import { ClientRun } from "./client-sink.js";
 import { type PersistOptions, parsePersistOptions } from "./persist-options.js";
 import {
   checkClient,
+  checkFutures,
   DEFAULT_FAN_IN,
   PartitionOptions,
   parseCollectionOptions,
 } from "./collection-options.js";
 import type { TaskFunction } from "./compose.js";
 import { CollectionError } from "./errors.js";
+import { needsModuleBoundary } from "./module-steps.js";
 import { npartitionsOf, type Plan } from "./plan.js";
 import { Scalar } from "./scalar.js";
 import {
@@ -43,7 +45,16 @@ import {
   unknownColumn,
 } from "./table-aggregations.js";
 import { lbRows, type TablePartition } from "./table-kernels.js";
-import { checkColumnNames, columnPartitions, recordPartitions } from "./table-sources.js";
+import {
+  checkColumnNames,
+  columnPartitions,
+  FromFuturesOptions,
+  RECORDS_TO_PARTITION_TASK,
+  recordColumns,
+  recordPartitions,
+} from "./table-sources.js";
+import { type CsvOptions, checkSources, csvPlan, parseCsvOptions } from "./data-sources.js";
+import { Future } from "../futures/future.js";
 import {
   type RowOp,
   rowOpArgs,
@@ -136,6 +147,73 @@ export class Table<R extends Row = Record<string, unknown>> {
     const parsed = parseCollectionOptions(PartitionOptions, options, "Table.fromColumns options");
     const { columns: names, partitions } = columnPartitions(columns, parsed.npartitions);
     return new Table<R>(c, { kind: "literal", partitions }, [], names);
+  }
+
+  /**
+   * A table read ON THE WORKERS from CSV files: `paths` is a path, an http(s) URL or a glob
+   * ("data/*.csv"), or an array of them; one partition per file. Workers read local paths
+   * themselves (the folder must be one they can read: in a sandbox, the notebook's folder
+   * on the local backend) and fetch URLs themselves. Relative paths are taken from the
+   * notebook's folder. Awaits one small task that lists the files and reads the header.
+   */
+  static async readCsv<R extends Row = Record<string, unknown>>(
+    client: Client,
+    paths: string | readonly string[],
+    options?: CsvOptions,
+  ): Promise<Table<R>> {
+    const c = checkClient(client, "Table.readCsv");
+    const sources = checkSources(paths, "Table.readCsv");
+    const { plan, columns } = await csvPlan(c, sources, parseCsvOptions(options));
+    return new Table<R>(c, plan, [], columns);
+  }
+
+  /**
+   * A table whose partitions are the results of `futures`, each an array of records (e.g.
+   * `client.map(loadChunk, paths)`). Columns: `options.columns`, or every key of the
+   * records in first-seen order (learnt with one small task per partition).
+   */
+  static async fromFutures<R extends Row = Record<string, unknown>>(
+    futures: readonly Future<readonly R[]>[],
+    options?: FromFuturesOptions,
+  ): Promise<Table<R>> {
+    checkFutures(futures, "Table.fromFutures", "records");
+    const owner = Future.ownerOf(futures[0]!);
+    if (futures.some((f) => Future.ownerOf(f) !== owner)) {
+      throw new CollectionError(
+        "different-clients",
+        "Table.fromFutures: the futures come from different clients; make them all with one client",
+      );
+    }
+    const client = checkClient(owner, "Table.fromFutures");
+    const parsed = parseCollectionOptions(FromFuturesOptions, options, "Table.fromFutures options");
+    const columns = parsed.columns ?? (await recordColumns(client, futures));
+    if (columns.length === 0) {
+      throw new CollectionError(
+        "invalid-argument",
+        "Table.fromFutures (or bag.toTable) got no columns: the records have no fields (or there are none); " +
+          'name the columns with { columns: ["origin", "delay"] }',
+      );
+    }
+    checkColumnNames(columns, "Table.fromFutures columns");
+    return Table.fromRecordPartitions<R>(
+      client,
+      { kind: "futures", futures: [...futures] },
+      columns,
+    );
+  }
+
+  /** @internal A table over `plan`, whose partitions are arrays of records (Bag.toTable). */
+  static fromRecordPartitions<R extends Row>(
+    client: Client,
+    plan: Plan,
+    columns: readonly string[],
+  ): Table<R> {
+    return new Table<R>(
+      client,
+      { kind: "partitions", input: plan, fn: RECORDS_TO_PARTITION_TASK, args: [columns] },
+      [],
+      columns,
+    );
   }
 
   get client(): Client {
@@ -391,10 +469,12 @@ export class Table<R extends Row = Record<string, unknown>> {
   // ---------------------------------------------------------------------------------------
 
   #with(op: RowOp, columns: readonly string[]): Table<R> {
+    const opFn = (o: RowOp) => ("fn" in o ? o.fn : undefined);
+    const boundary = needsModuleBoundary(this.#ops.map(opFn), opFn(op));
     return new Table<R>(
       this.#client,
-      this.#base,
-      [...this.#ops, op],
+      boundary ? this.#flush() : this.#base,
+      boundary ? [op] : [...this.#ops, op],
       columns,
       undefined,
       this.#index,

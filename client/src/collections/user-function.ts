@@ -4,7 +4,7 @@
  * user's function and variable names, not the wrapper's.
  */
 import { FreeVariableError } from "../errors.js";
-import { shipFunction } from "../shipping/shipped-function.js";
+import { type ModuleRef, shipFunction } from "../shipping/shipped-function.js";
 import { CollectionError } from "./errors.js";
 
 /** A user function ready to embed in a task function: its name and expression source. */
@@ -12,6 +12,11 @@ export interface UserFunction {
   readonly name: string;
   /** A JavaScript expression that evaluates to the function. */
   readonly source: string;
+  /**
+   * Set for an export of an uploaded module: `source` then reads it from `$lb_module`, the
+   * module's namespace, and the step runs through the module (see module-steps.ts).
+   */
+  readonly module?: ModuleRef;
 }
 
 const checked = new WeakMap<object, UserFunction>();
@@ -46,16 +51,16 @@ export function userFunction(fn: unknown, operation: string, extraArgs?: string)
     }
     throw error;
   }
-  const source = shipped.definition.source;
-  if (source === undefined) {
-    throw new CollectionError(
-      "unsupported-function",
-      `${operation} was given \`${fn.name || "a function"}\` from an uploaded module; collections build their ` +
-        "tasks from a function's source, so they need a self-contained function: pass (x) => ... " +
-        "that does the work itself, or run the module function with client.submit/client.map",
-    );
-  }
-  const result: UserFunction = { name: shipped.definition.name, source };
+  // A function has its source, or is an export of an uploaded module (read from `$lb_module`).
+  const { name, source, module } = shipped.definition;
+  const result: UserFunction =
+    source !== undefined
+      ? { name, source }
+      : {
+          name,
+          source: `$lb_module[${JSON.stringify(module!.export)}]`,
+          module: shipped.module!,
+        };
   checked.set(fn, result);
   return result;
 }

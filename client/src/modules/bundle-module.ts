@@ -23,6 +23,25 @@ export interface ModuleBundle {
 const BANNER =
   'import { createRequire as __launchbayCreateRequire } from "node:module";\nconst require = __launchbayCreateRequire(import.meta.url);';
 
+/**
+ * The export that runs a collection step (a task function composed by the collections,
+ * as source) against this module's exports: `$lb_module` in the step's source is the
+ * module's own namespace (a module importing itself gets its evaluated namespace).
+ * Evaluated steps are cached by source. See collections/module-steps.ts.
+ */
+export const STEP_RUNNER_EXPORT = "__launchbay_step";
+const FOOTER = `const __launchbay_steps = new Map();
+export async function ${STEP_RUNNER_EXPORT}(source, ...args) {
+  let step = __launchbay_steps.get(source);
+  if (step === undefined) {
+    const self = await import(import.meta.url);
+    step = new Function("$lb_module", "return (" + source + "\\n);")(self);
+    if (__launchbay_steps.size >= 500) __launchbay_steps.delete(__launchbay_steps.keys().next().value);
+    __launchbay_steps.set(source, step);
+  }
+  return step(...args);
+}`;
+
 export async function bundleModule(path: string, cwd = process.cwd()): Promise<ModuleBundle> {
   const entry = resolve(cwd, path);
   if (!existsSync(entry)) {
@@ -43,6 +62,7 @@ export async function bundleModule(path: string, cwd = process.cwd()): Promise<M
       metafile: true,
       logLevel: "silent",
       banner: { js: BANNER },
+      footer: { js: FOOTER },
       outfile: "module.mjs",
     });
   } catch (error) {
@@ -69,6 +89,6 @@ export async function bundleModule(path: string, cwd = process.cwd()): Promise<M
     hash: createHash("sha256").update(code).digest("hex"),
     name: basename(entry),
     code,
-    exports: meta?.exports ?? [],
+    exports: (meta?.exports ?? []).filter((name) => name !== STEP_RUNNER_EXPORT),
   };
 }
