@@ -87,6 +87,9 @@ describe("launcher configuration", () => {
     expect(local.maxLifetimeMinutes * 60_000).toBe(parseDuration(spec.maxLifetime));
     expect(local.warmPool).toBe(spec.warmPool);
     expect(local.workers).toBe(spec.sandbox.workers);
+    // No idle expiry unless asked for, here as in the Workshop and the chart.
+    expect(local.idleTimeoutMinutes).toBeUndefined();
+    expect(spec.idleTimeout).toBeUndefined();
   });
 
   it("lists every flag with its environment variable, default and meaning in --help", () => {

@@ -25,6 +25,8 @@ export const workshopSettingsSchema = z.object({
   maxLifetimeMinutes: positiveInt
     .max(7 * 24 * 60)
     .default(minutesOf(WORKSHOP_DEFAULTS.maxLifetime)),
+  /** Expire an attendee's sandbox nobody used for this long; never when unset (the Workshop's default). */
+  idleTimeoutMinutes: positiveInt.max(7 * 24 * 60).optional(),
   warningMinutes: z.coerce
     .number()
     .int()
@@ -364,6 +366,11 @@ export const SETTINGS: Record<string, { path: string; meaning: string; unset?: s
   LAUNCHBAY_MAX_LIFETIME_MINUTES: {
     path: "workshop.maxLifetimeMinutes",
     meaning: "cap on a sandbox's life including extensions, in minutes",
+  },
+  LAUNCHBAY_IDLE_TIMEOUT_MINUTES: {
+    path: "workshop.idleTimeoutMinutes",
+    meaning: "local: expire a sandbox no page or API request reached for this long, in minutes",
+    unset: "none: never (the Workshop's default)",
   },
   LAUNCHBAY_WARNING_MINUTES: {
     path: "workshop.warningMinutes",
