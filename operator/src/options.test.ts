@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseOptions, usage } from "./options.js";
+import { defaultText, kebabFlag } from "./cli-help.js";
+import { FLAGS, optionsSchema, parseOptions, usage } from "./options.js";
 
 describe("operator options", () => {
   it("reads flags, falls back to env vars, and fills defaults", () => {
@@ -49,11 +50,21 @@ describe("operator options", () => {
     );
   });
 
-  it("shows every flag with its environment variable and default in --help", () => {
+  it("shows every flag with its environment variable, default and meaning in --help", () => {
     const help = usage();
     expect(help).toMatch(
       /--concurrency VALUE +Sandboxes reconciled at once \(default 16\) \[env LAUNCHBAY_CONCURRENCY\]/,
     );
-    expect(help).toContain("[env LAUNCHBAY_SANDBOX_TOLERATIONS]");
+    const defaults = optionsSchema.parse({}) as Record<string, unknown>;
+    for (const [name, { env, help: meaning }] of Object.entries(FLAGS)) {
+      const line = help.split("\n").find((l) => l.startsWith(`  ${kebabFlag(name)} VALUE `));
+      expect(line, name).toBeDefined();
+      const shown = defaultText(defaults[name]) ?? FLAGS[name as keyof typeof FLAGS].unset;
+      expect(shown, `${name} needs a default or an "unset" text`).toBeTruthy();
+      expect(line).toMatch(/ {2}\S/);
+      expect(line!.endsWith(`${meaning} (default ${shown}) [env ${env}]`)).toBe(true);
+    }
+    expect(help).toContain("(default none: the in-cluster config) [env KUBECONFIG]");
+    expect(help).toContain("(default app.kubernetes.io/component=launcher)");
   });
 });

@@ -6,6 +6,7 @@ import {
   priorityClassNameSchema,
   tolerationsSchema,
 } from "./api/placement.js";
+import { defaultText, formatFlagHelp, kebabFlag } from "./cli-help.js";
 import { OperatorError } from "./errors.js";
 
 /** A flag whose value is JSON checked by `schema` (tolerations, affinity). */
@@ -84,17 +85,28 @@ export const optionsSchema = z.object({
 });
 export type OperatorOptions = z.infer<typeof optionsSchema>;
 
-/** flag name → env var → description (the README table is generated from this too). */
-export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string }> = {
-  kubeconfig: { env: "KUBECONFIG", help: "Kubeconfig file; in-cluster config when omitted" },
+/**
+ * flag name → env var, meaning, and (for a flag without a schema default) what happens
+ * when it is not set. `--help` shows each with its default.
+ */
+export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string; unset?: string }> = {
+  kubeconfig: {
+    env: "KUBECONFIG",
+    help: "Kubeconfig file",
+    unset: "none: the in-cluster config",
+  },
   watchNamespace: {
     env: "LAUNCHBAY_WATCH_NAMESPACE",
-    help: "Only Workshops/Sandboxes in this namespace (all when omitted)",
+    help: "Only Workshops/Sandboxes in this namespace",
+    unset: "none: every namespace",
   },
   schedulerImage: { env: "LAUNCHBAY_SCHEDULER_IMAGE", help: "Default scheduler image" },
   workerImage: { env: "LAUNCHBAY_WORKER_IMAGE", help: "Default worker image" },
   notebookImage: { env: "LAUNCHBAY_NOTEBOOK_IMAGE", help: "Default notebook image" },
-  imagePullPolicy: { env: "LAUNCHBAY_IMAGE_PULL_POLICY", help: "Always | IfNotPresent | Never" },
+  imagePullPolicy: {
+    env: "LAUNCHBAY_IMAGE_PULL_POLICY",
+    help: "Pull policy of sandbox images: Always | IfNotPresent | Never",
+  },
   launcherNamespace: {
     env: "LAUNCHBAY_LAUNCHER_NAMESPACE",
     help: "Namespace of the launcher (allowed into sandboxes)",
@@ -116,18 +128,22 @@ export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string }>
   sandboxNodeSelector: {
     env: "LAUNCHBAY_SANDBOX_NODE_SELECTOR",
     help: "Default node selector of sandbox pods, k=v,k=v (a Workshop's placement wins)",
+    unset: "none",
   },
   sandboxTolerations: {
     env: "LAUNCHBAY_SANDBOX_TOLERATIONS",
     help: "Default tolerations of sandbox pods, as a JSON list of Kubernetes tolerations",
+    unset: "none",
   },
   sandboxAffinity: {
     env: "LAUNCHBAY_SANDBOX_AFFINITY",
     help: "Default affinity of sandbox pods, as a JSON Kubernetes affinity object",
+    unset: "none",
   },
   sandboxPriorityClassName: {
     env: "LAUNCHBAY_SANDBOX_PRIORITY_CLASS_NAME",
     help: "Default PriorityClass of sandbox pods",
+    unset: "none: the cluster's default priority",
   },
   concurrency: { env: "LAUNCHBAY_CONCURRENCY", help: "Sandboxes reconciled at once" },
   maxInflightRequests: {
@@ -142,7 +158,9 @@ export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string }>
   leaseName: { env: "LAUNCHBAY_LEASE_NAME", help: "Name of the leader-election Lease" },
   leaseNamespace: {
     env: "LAUNCHBAY_LEASE_NAMESPACE",
-    help: "Namespace of the Lease (the operator's own when in-cluster)",
+    help: "Namespace of the leader-election Lease",
+    unset:
+      "in a pod its own namespace; out of cluster --operator-namespace when it exists, else default",
   },
   leaseDurationSeconds: {
     env: "LAUNCHBAY_LEASE_DURATION_SECONDS",
@@ -164,6 +182,7 @@ export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string }>
   metricsToken: {
     env: "LAUNCHBAY_METRICS_TOKEN",
     help: "Bearer token for /metrics (required unless on loopback)",
+    unset: "none: /metrics only on a loopback --health-host",
   },
   idleProbeSeconds: {
     env: "LAUNCHBAY_IDLE_PROBE_SECONDS",
@@ -173,10 +192,10 @@ export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string }>
     env: "LAUNCHBAY_NOTEBOOK_URL_TEMPLATE",
     help: "Notebook base URL; {namespace}, {name}, {basePath} are filled in",
   },
-  logLevel: { env: "LAUNCHBAY_LOG_LEVEL", help: "trace | debug | info | warn | error" },
+  logLevel: { env: "LAUNCHBAY_LOG_LEVEL", help: "Log level: trace | debug | info | warn | error" },
 };
 
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const kebab = (name: string) => kebabFlag(name).slice(2);
 
 /** Parses CLI flags (`--scheduler-image x`), falling back to the env vars in FLAGS. */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOptions {
@@ -214,25 +233,19 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
 /** `--flag VALUE  meaning (default X) [env Y]`, the layout of every launchbay CLI's help. */
 export function usage(): string {
   const defaults = optionsSchema.parse({}) as Record<string, unknown>;
-  const lines = [
+  const rows = Object.entries(FLAGS).map(([name, { env, help, unset }]) => ({
+    flag: kebabFlag(name),
+    value: "VALUE",
+    env,
+    meaning: help,
+    default: defaultText(defaults[name]) ?? unset ?? "none",
+  }));
+  return [
     "Usage: launchbay-operator [flags]",
     "",
-    "Reconciles Workshop and Sandbox resources into per-sandbox namespaces; logs JSON to stderr.",
+    "Reconciles Workshop and Sandbox resources into per-sandbox namespaces; logs JSON to stdout.",
     "",
     "Flags (a flag wins over its environment variable):",
-  ];
-  for (const [name, { env, help }] of Object.entries(FLAGS)) {
-    const value = defaults[name];
-    const shown =
-      value === undefined
-        ? ""
-        : typeof value === "object"
-          ? ` (default ${Object.entries(value as Record<string, string>)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(",")})`
-          : ` (default ${String(value)})`;
-    lines.push(`  ${`--${kebab(name)} VALUE`.padEnd(34)} ${help}${shown} [env ${env}]`);
-  }
-  lines.push(`  ${"--help".padEnd(34)} show this help`);
-  return lines.join("\n");
+    ...formatFlagHelp(rows),
+  ].join("\n");
 }

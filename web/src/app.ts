@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyServerOptions,
+  LogController,
 } from "fastify";
 import type { Backend } from "./backend/backend.js";
 import type { LauncherConfig } from "./config.js";
@@ -45,6 +46,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions["logger"];
   /** An existing pino logger (main.ts shares one with the backend); wins over `logger`. */
   loggerInstance?: FastifyBaseLogger;
+  /** Log every request and response (default); main.ts turns it off on a terminal. */
+  requestLogging?: boolean;
   now?: () => number;
   /** What the slow-start notice assumes before any launch has finished (ms). */
   defaultTypicalStartMs?: number;
@@ -71,6 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     ...(options.loggerInstance
       ? { loggerInstance: options.loggerInstance }
       : { logger: options.logger ?? { level: config.logLevel } }),
+    logController: new LogController({ disableRequestLogging: options.requestLogging === false }),
     // A hop count trusts the last N addresses of X-Forwarded-For (as Fastify does for a number).
     trustProxy:
       typeof config.trustProxy === "number"

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ENV_KEYS, helpText, parseConfig, rawConfigFrom } from "./config.js";
+import { parseDuration, workshopSpecSchema } from "@launchbay/operator/api";
+import { defaultText } from "@launchbay/operator/cli-help";
+import { configSchema, helpText, parseConfig, rawConfigFrom, SETTINGS } from "./config.js";
 
 describe("launcher configuration", () => {
   it("defaults to the local backend on 127.0.0.1:8080 with generated secrets", () => {
@@ -78,17 +80,39 @@ describe("launcher configuration", () => {
     );
   });
 
-  it("lists every flag and its environment variable in --help", () => {
-    const help = helpText();
-    for (const env of Object.keys(ENV_KEYS)) {
-      expect(help).toContain(env);
+  it("starts from the Workshop resource's defaults, as the chart does (one set of defaults)", () => {
+    const local = parseConfig({}).workshop;
+    const spec = workshopSpecSchema.parse({ title: "t" });
+    expect(local.lifetimeMinutes * 60_000).toBe(parseDuration(spec.lifetime));
+    expect(local.maxLifetimeMinutes * 60_000).toBe(parseDuration(spec.maxLifetime));
+    expect(local.warmPool).toBe(spec.warmPool);
+    expect(local.workers).toBe(spec.sandbox.workers);
+    // No idle expiry unless asked for, here as in the Workshop and the chart.
+    expect(local.idleTimeoutMinutes).toBeUndefined();
+    expect(spec.idleTimeout).toBeUndefined();
+  });
+
+  it("lists every flag with its environment variable, default and meaning in --help", () => {
+    const lines = helpText().split("\n");
+    const defaults = configSchema.parse({}) as Record<string, unknown>;
+    for (const [env, { path, meaning, unset }] of Object.entries(SETTINGS)) {
       const flag = `--${env
         .replace(/^LAUNCHBAY_/, "")
         .toLowerCase()
         .replaceAll("_", "-")}`;
       expect(() => rawConfigFrom({}, [flag, "x"])).not.toThrow();
-      expect(help).toContain(flag);
+      const line = lines.find((l) => l.startsWith(`  ${flag} VALUE `));
+      expect(line, flag).toBeDefined();
+      const fromSchema = path.split(".").reduce<unknown>((node, key) => {
+        return (node as Record<string, unknown> | undefined)?.[key];
+      }, defaults);
+      const shown = unset ?? defaultText(fromSchema);
+      expect(shown, `${env} needs a schema default or an "unset" text`).toBeTruthy();
+      expect(meaning.length).toBeGreaterThan(3);
+      expect(line!.endsWith(`${meaning} (default ${shown}) [env ${env}]`), line).toBe(true);
     }
+    expect(helpText()).toMatch(/--max-lifetime-minutes VALUE +.*\(default 480\)/);
+    expect(helpText()).toMatch(/--public-host NAME\[:PORT\] +one more public host name/);
   });
 
   it("takes proxy trust as a hop count or an address list, and refuses true with what to use", () => {

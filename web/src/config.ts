@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isAbsolute } from "node:path";
+import { parseDuration, WORKSHOP_DEFAULTS } from "@launchbay/operator/api";
+import { defaultText, formatFlagHelp, kebabFlag } from "@launchbay/operator/cli-help";
 import { z } from "zod";
 import { LauncherError } from "./errors.js";
 
@@ -10,12 +12,21 @@ const PUBLIC_HOST_PATTERN = new RegExp(
 );
 
 const positiveInt = z.coerce.number().int().positive();
+const minutesOf = (duration: string) => (parseDuration(duration) ?? 0) / 60_000;
 
-/** The workshop as attendees experience it. */
+/**
+ * The workshop as attendees experience it. Lifetimes, warm pool and workers default to the
+ * Workshop resource's defaults (the chart's too); `maxSandboxes` is capped at 20 here
+ * because one machine runs them all (the Workshop has no cap, the chart sets 50).
+ */
 export const workshopSettingsSchema = z.object({
   title: z.string().min(1).max(200).default("Parallel computing workshop"),
-  lifetimeMinutes: positiveInt.max(7 * 24 * 60).default(120),
-  maxLifetimeMinutes: positiveInt.max(7 * 24 * 60).default(240),
+  lifetimeMinutes: positiveInt.max(7 * 24 * 60).default(minutesOf(WORKSHOP_DEFAULTS.lifetime)),
+  maxLifetimeMinutes: positiveInt
+    .max(7 * 24 * 60)
+    .default(minutesOf(WORKSHOP_DEFAULTS.maxLifetime)),
+  /** Expire an attendee's sandbox nobody used for this long; never when unset (the Workshop's default). */
+  idleTimeoutMinutes: positiveInt.max(7 * 24 * 60).optional(),
   warningMinutes: z.coerce
     .number()
     .int()
@@ -23,8 +34,8 @@ export const workshopSettingsSchema = z.object({
     .max(24 * 60)
     .default(10),
   maxSandboxes: positiveInt.max(100_000).default(20),
-  warmPool: z.coerce.number().int().min(0).max(10_000).default(0),
-  workers: positiveInt.max(64).default(3),
+  warmPool: z.coerce.number().int().min(0).max(10_000).default(WORKSHOP_DEFAULTS.warmPool),
+  workers: positiveInt.max(64).default(WORKSHOP_DEFAULTS.workers),
   accessCode: z.string().min(4).max(200).optional(),
 });
 export type WorkshopSettings = z.infer<typeof workshopSettingsSchema>;
@@ -146,6 +157,8 @@ export const configSchema = z
     logLevel: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
+    /** auto: readable and quiet on a terminal (stdout a TTY), JSON lines otherwise. */
+    logFormat: z.enum(["auto", "json", "pretty"]).default("auto"),
     maxConcurrentStarts: positiveInt.max(1000).default(2),
     rateLimitIp: rateRuleSchema.default({ burst: 300, perMinute: 600 }),
     rateLimitAttendee: rateRuleSchema.default({ burst: 10, perMinute: 20 }),
@@ -241,71 +254,235 @@ export type LauncherConfig = z.infer<typeof configSchema> & {
   organiserToken: string;
 };
 
-/** Environment variable → config path. Flags use the same names in kebab-case (`--max-sandboxes`). */
-export const ENV_KEYS: Record<string, string> = {
-  HOST: "host",
-  PORT: "port",
-  LAUNCHBAY_BACKEND: "backend",
-  LAUNCHBAY_COOKIE_SECRET: "cookieSecret",
-  LAUNCHBAY_ORGANISER_TOKEN: "organiserToken",
-  LAUNCHBAY_TRUST_PROXY: "trustProxy",
-  LAUNCHBAY_ALLOWED_ORIGINS: "allowedOrigins",
-  LAUNCHBAY_PUBLIC_HOSTS: "publicHosts",
-  LAUNCHBAY_SANDBOX_DOMAIN: "sandboxDomain",
-  LAUNCHBAY_LOG_LEVEL: "logLevel",
-  LAUNCHBAY_MAX_CONCURRENT_STARTS: "maxConcurrentStarts",
-  LAUNCHBAY_RATE_LIMIT_IP_BURST: "rateLimitIp.burst",
-  LAUNCHBAY_RATE_LIMIT_IP_PER_MINUTE: "rateLimitIp.perMinute",
-  LAUNCHBAY_RATE_LIMIT_ATTENDEE_BURST: "rateLimitAttendee.burst",
-  LAUNCHBAY_RATE_LIMIT_ATTENDEE_PER_MINUTE: "rateLimitAttendee.perMinute",
-  LAUNCHBAY_NEW_IDENTITIES_PER_IP: "limits.newIdentitiesPerIp.max",
-  LAUNCHBAY_NEW_IDENTITIES_PER_IP_WINDOW_SECONDS: "limits.newIdentitiesPerIp.windowSeconds",
-  LAUNCHBAY_LAUNCHES_PER_IP: "limits.launchesPerIp.max",
-  LAUNCHBAY_LAUNCHES_PER_IP_WINDOW_SECONDS: "limits.launchesPerIp.windowSeconds",
-  LAUNCHBAY_ACCESS_CODE_PER_IP: "limits.accessCodePerIp.max",
-  LAUNCHBAY_ACCESS_CODE_PER_IP_WINDOW_SECONDS: "limits.accessCodePerIp.windowSeconds",
-  LAUNCHBAY_ACCESS_CODE_PER_WORKSHOP: "limits.accessCodePerWorkshop.max",
-  LAUNCHBAY_ACCESS_CODE_PER_WORKSHOP_WINDOW_SECONDS: "limits.accessCodePerWorkshop.windowSeconds",
-  LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP: "limits.organiserSignInPerIp.max",
-  LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP_WINDOW_SECONDS: "limits.organiserSignInPerIp.windowSeconds",
-  LAUNCHBAY_ORGANISER_SESSION_HOURS: "organiserSessionHours",
-  LAUNCHBAY_DOWNLOAD_MAX_MIB: "downloadMaxMib",
-  LAUNCHBAY_DOWNLOAD_MAX_FILES: "downloadMaxFiles",
-  LAUNCHBAY_TITLE: "workshop.title",
-  LAUNCHBAY_LIFETIME_MINUTES: "workshop.lifetimeMinutes",
-  LAUNCHBAY_MAX_LIFETIME_MINUTES: "workshop.maxLifetimeMinutes",
-  LAUNCHBAY_WARNING_MINUTES: "workshop.warningMinutes",
-  LAUNCHBAY_MAX_SANDBOXES: "workshop.maxSandboxes",
-  LAUNCHBAY_WARM_POOL: "workshop.warmPool",
-  LAUNCHBAY_WORKERS: "workshop.workers",
-  LAUNCHBAY_ACCESS_CODE: "workshop.accessCode",
-  LAUNCHBAY_SANDBOXES_DIR: "local.sandboxesDir",
-  LAUNCHBAY_ARCHIVES_DIR: "local.archivesDir",
-  LAUNCHBAY_ARCHIVE_RETENTION_DAYS: "local.archiveRetentionDays",
-  LAUNCHBAY_VENV: "local.venvDir",
-  LAUNCHBAY_NOTEBOOKS_DIR: "local.notebooksDir",
-  LAUNCHBAY_WORKER_THREADS: "local.workerThreads",
-  LAUNCHBAY_WORKER_MEMORY_LIMIT: "local.workerMemoryLimit",
-  LAUNCHBAY_START_TIMEOUT_SECONDS: "local.startTimeoutSeconds",
-  LAUNCHBAY_SANDBOX_MEMORY: "local.sandboxMemory",
-  LAUNCHBAY_SANDBOX_CPUS: "local.sandboxCpus",
-  LAUNCHBAY_SANDBOX_PIDS: "local.sandboxPids",
-  LAUNCHBAY_STATE_DIR: "local.stateDir",
-  LAUNCHBAY_ON_EXIT: "local.onExit",
-  LAUNCHBAY_KUBECONFIG: "kubernetes.kubeconfig",
-  LAUNCHBAY_NAMESPACE: "kubernetes.namespace",
-  LAUNCHBAY_WORKSHOP: "kubernetes.workshopName",
-  LAUNCHBAY_REPLICAS: "kubernetes.replicas",
+/**
+ * Every setting: environment variable → config path, what it does, and (when the schema
+ * has no default) what happens when it is not set. Flags use the same names in kebab-case
+ * without `LAUNCHBAY_` (`--max-sandboxes`); `--help` shows each with its default.
+ */
+export const SETTINGS: Record<string, { path: string; meaning: string; unset?: string }> = {
+  HOST: { path: "host", meaning: "bind address" },
+  PORT: { path: "port", meaning: "port (0 = any)" },
+  LAUNCHBAY_BACKEND: { path: "backend", meaning: "local or kubernetes" },
+  LAUNCHBAY_COOKIE_SECRET: {
+    path: "cookieSecret",
+    meaning: "signs cookies (at least 32 characters)",
+    unset: "local: generated once, kept in the state dir; kubernetes: random",
+  },
+  LAUNCHBAY_ORGANISER_TOKEN: {
+    path: "organiserToken",
+    meaning: "token for /admin and the admin API (at least 16 characters)",
+    unset: "generated, shown once on the terminal or written to a 0600 file",
+  },
+  LAUNCHBAY_TRUST_PROXY: {
+    path: "trustProxy",
+    meaning: "proxies whose X-Forwarded-* to believe: a hop count (1) or addresses/CIDRs",
+  },
+  LAUNCHBAY_ALLOWED_ORIGINS: {
+    path: "allowedOrigins",
+    meaning: "extra origins allowed to change state, comma-separated",
+  },
+  LAUNCHBAY_PUBLIC_HOSTS: {
+    path: "publicHosts",
+    meaning: "host names (name or name:port) the launcher answers for; others get 421",
+    unset: "localhost, 127.0.0.1, [::1] with the listening port",
+  },
+  LAUNCHBAY_SANDBOX_DOMAIN: {
+    path: "sandboxDomain",
+    meaning: "sandbox <id> is served at <id>.<domain> (wildcard DNS to the launcher)",
+  },
+  LAUNCHBAY_LOG_LEVEL: { path: "logLevel", meaning: "fatal|error|warn|info|debug|trace|silent" },
+  LAUNCHBAY_LOG_FORMAT: {
+    path: "logFormat",
+    meaning: "auto: readable and quiet on a terminal, JSON otherwise; or json, pretty",
+  },
+  LAUNCHBAY_MAX_CONCURRENT_STARTS: {
+    path: "maxConcurrentStarts",
+    meaning: "launches handed to the backend at once; the rest wait in line",
+  },
+  LAUNCHBAY_RATE_LIMIT_IP_BURST: {
+    path: "rateLimitIp.burst",
+    meaning: "per-IP requests per window",
+  },
+  LAUNCHBAY_RATE_LIMIT_IP_PER_MINUTE: {
+    path: "rateLimitIp.perMinute",
+    meaning: "per-IP refill rate per minute",
+  },
+  LAUNCHBAY_RATE_LIMIT_ATTENDEE_BURST: {
+    path: "rateLimitAttendee.burst",
+    meaning: "per-attendee requests per window",
+  },
+  LAUNCHBAY_RATE_LIMIT_ATTENDEE_PER_MINUTE: {
+    path: "rateLimitAttendee.perMinute",
+    meaning: "per-attendee refill rate per minute",
+  },
+  LAUNCHBAY_NEW_IDENTITIES_PER_IP: {
+    path: "limits.newIdentitiesPerIp.max",
+    meaning: "identity cookies issued per address per window",
+  },
+  LAUNCHBAY_NEW_IDENTITIES_PER_IP_WINDOW_SECONDS: {
+    path: "limits.newIdentitiesPerIp.windowSeconds",
+    meaning: "that window, in seconds",
+  },
+  LAUNCHBAY_LAUNCHES_PER_IP: {
+    path: "limits.launchesPerIp.max",
+    meaning: "new sandboxes per address per window",
+  },
+  LAUNCHBAY_LAUNCHES_PER_IP_WINDOW_SECONDS: {
+    path: "limits.launchesPerIp.windowSeconds",
+    meaning: "that window, in seconds",
+  },
+  LAUNCHBAY_ACCESS_CODE_PER_IP: {
+    path: "limits.accessCodePerIp.max",
+    meaning: "access-code attempts per address per window",
+  },
+  LAUNCHBAY_ACCESS_CODE_PER_IP_WINDOW_SECONDS: {
+    path: "limits.accessCodePerIp.windowSeconds",
+    meaning: "that window, in seconds",
+  },
+  LAUNCHBAY_ACCESS_CODE_PER_WORKSHOP: {
+    path: "limits.accessCodePerWorkshop.max",
+    meaning: "access-code attempts from everyone per window",
+  },
+  LAUNCHBAY_ACCESS_CODE_PER_WORKSHOP_WINDOW_SECONDS: {
+    path: "limits.accessCodePerWorkshop.windowSeconds",
+    meaning: "that window, in seconds",
+  },
+  LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP: {
+    path: "limits.organiserSignInPerIp.max",
+    meaning: "wrong organiser tokens per address before the doubling wait",
+  },
+  LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP_WINDOW_SECONDS: {
+    path: "limits.organiserSignInPerIp.windowSeconds",
+    meaning: "that window, in seconds",
+  },
+  LAUNCHBAY_ORGANISER_SESSION_HOURS: {
+    path: "organiserSessionHours",
+    meaning: "an organiser session's lifetime, in hours",
+  },
+  LAUNCHBAY_DOWNLOAD_MAX_MIB: {
+    path: "downloadMaxMib",
+    meaning: 'the most "Download my work" zips, in MiB',
+  },
+  LAUNCHBAY_DOWNLOAD_MAX_FILES: { path: "downloadMaxFiles", meaning: "the most files it zips" },
+  LAUNCHBAY_TITLE: { path: "workshop.title", meaning: "workshop title" },
+  LAUNCHBAY_LIFETIME_MINUTES: {
+    path: "workshop.lifetimeMinutes",
+    meaning: "a sandbox's life after launch, in minutes",
+  },
+  LAUNCHBAY_MAX_LIFETIME_MINUTES: {
+    path: "workshop.maxLifetimeMinutes",
+    meaning: "cap on a sandbox's life including extensions, in minutes",
+  },
+  LAUNCHBAY_IDLE_TIMEOUT_MINUTES: {
+    path: "workshop.idleTimeoutMinutes",
+    meaning: "local: expire a sandbox no page or API request reached for this long, in minutes",
+    unset: "none: never (the Workshop's default)",
+  },
+  LAUNCHBAY_WARNING_MINUTES: {
+    path: "workshop.warningMinutes",
+    meaning: "minutes before expiry the page warns",
+  },
+  LAUNCHBAY_MAX_SANDBOXES: {
+    path: "workshop.maxSandboxes",
+    meaning: "attendee sandboxes at once",
+  },
+  LAUNCHBAY_WARM_POOL: {
+    path: "workshop.warmPool",
+    meaning: "local: unclaimed sandboxes kept started (at most max sandboxes)",
+  },
+  LAUNCHBAY_WORKERS: { path: "workshop.workers", meaning: "workers per sandbox" },
+  LAUNCHBAY_ACCESS_CODE: {
+    path: "workshop.accessCode",
+    meaning: "ask attendees for this code",
+    unset: "none: open to anyone with the link",
+  },
+  LAUNCHBAY_SANDBOXES_DIR: {
+    path: "local.sandboxesDir",
+    meaning: "local: sandboxes' working directories",
+    unset: "~/.cache/launchbay/sandboxes",
+  },
+  LAUNCHBAY_ARCHIVES_DIR: {
+    path: "local.archivesDir",
+    meaning: "local: attendees' work kept after their sandbox ends",
+    unset: "archives beside the sandboxes dir",
+  },
+  LAUNCHBAY_ARCHIVE_RETENTION_DAYS: {
+    path: "local.archiveRetentionDays",
+    meaning: "local: days saved work is kept and restored (0: none kept)",
+  },
+  LAUNCHBAY_VENV: {
+    path: "local.venvDir",
+    meaning: "local: the Python venv with JupyterLab",
+    unset: "the one scripts/setup.sh made in ~/.cache/launchbay",
+  },
+  LAUNCHBAY_NOTEBOOKS_DIR: {
+    path: "local.notebooksDir",
+    meaning: "local: notebooks copied into each sandbox",
+    unset: "web/notebooks",
+  },
+  LAUNCHBAY_WORKER_THREADS: {
+    path: "local.workerThreads",
+    meaning: "local: --nthreads per worker",
+  },
+  LAUNCHBAY_WORKER_MEMORY_LIMIT: {
+    path: "local.workerMemoryLimit",
+    meaning: "local: --memory-limit per worker",
+  },
+  LAUNCHBAY_START_TIMEOUT_SECONDS: {
+    path: "local.startTimeoutSeconds",
+    meaning: "local: a start not Ready by then is Failed",
+  },
+  LAUNCHBAY_SANDBOX_MEMORY: {
+    path: "local.sandboxMemory",
+    meaning: "local as root: memory of each sandbox's cgroup",
+  },
+  LAUNCHBAY_SANDBOX_CPUS: {
+    path: "local.sandboxCpus",
+    meaning: "local as root: cores of each sandbox's cgroup",
+  },
+  LAUNCHBAY_SANDBOX_PIDS: {
+    path: "local.sandboxPids",
+    meaning: "local as root: processes and threads per sandbox (at least 64)",
+  },
+  LAUNCHBAY_STATE_DIR: {
+    path: "local.stateDir",
+    meaning: "local: database, secrets, service logs (absolute path)",
+    unset: "~/.cache/launchbay",
+  },
+  LAUNCHBAY_ON_EXIT: {
+    path: "local.onExit",
+    meaning: "local: keep sandboxes running for the next launcher, or stop them",
+  },
+  LAUNCHBAY_KUBECONFIG: {
+    path: "kubernetes.kubeconfig",
+    meaning: "kubernetes: kubeconfig file",
+    unset: "in-cluster config, else ~/.kube/config",
+  },
+  LAUNCHBAY_NAMESPACE: {
+    path: "kubernetes.namespace",
+    meaning: "kubernetes: namespace of the Workshop and its Sandboxes",
+  },
+  LAUNCHBAY_WORKSHOP: {
+    path: "kubernetes.workshopName",
+    meaning: "kubernetes: the Workshop's name",
+  },
+  LAUNCHBAY_REPLICAS: {
+    path: "kubernetes.replicas",
+    meaning:
+      "kubernetes: how many launcher replicas serve the workshop; each enforces its share of every rate limit",
+  },
 };
 
+/** Environment variable → config path. */
+export const ENV_KEYS: Record<string, string> = Object.fromEntries(
+  Object.entries(SETTINGS).map(([env, { path }]) => [env, path]),
+);
+
+/** `LAUNCHBAY_MAX_SANDBOXES` → `--max-sandboxes`. */
+const flagOf = (env: string) => kebabFlag(env.replace(/^LAUNCHBAY_/, ""));
+
 const FLAG_KEYS: Record<string, string> = Object.fromEntries(
-  Object.entries(ENV_KEYS).map(([env, path]) => [
-    env
-      .replace(/^LAUNCHBAY_/, "")
-      .toLowerCase()
-      .replaceAll("_", "-"),
-    path,
-  ]),
+  Object.entries(ENV_KEYS).map(([env, path]) => [flagOf(env).slice(2), path]),
 );
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -319,26 +496,37 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[parts[parts.length - 1]!] = value;
 }
 
-/** `--help`: every flag with its environment variable (the table in web/README.md explains each). */
+function getPath(source: unknown, path: string): unknown {
+  let node = source;
+  for (const part of path.split(".")) node = (node as Record<string, unknown> | undefined)?.[part];
+  return node;
+}
+
+/** `--help`: every flag with its environment variable, default and meaning. */
 export function helpText(): string {
-  const rows = Object.entries(ENV_KEYS).map(([env]) => {
-    const flag = `--${env
-      .replace(/^LAUNCHBAY_/, "")
-      .toLowerCase()
-      .replaceAll("_", "-")}`;
-    return `  ${flag.padEnd(36)} ${env}`;
+  const defaults = configSchema.parse({});
+  const rows = Object.entries(SETTINGS).map(([env, { path, meaning, unset }]) => ({
+    flag: flagOf(env),
+    value: "VALUE",
+    env,
+    meaning,
+    default: unset ?? defaultText(getPath(defaults, path)) ?? "none",
+  }));
+  rows.splice(rows.findIndex((r) => r.env === "LAUNCHBAY_PUBLIC_HOSTS") + 1, 0, {
+    flag: "--public-host",
+    value: "NAME[:PORT]",
+    env: "LAUNCHBAY_PUBLIC_HOSTS",
+    meaning: "one more public host name (repeatable; adds to --public-hosts)",
+    default: "none",
   });
   return [
     "usage: node web/dist/main.js [--flag value ...]",
     "",
     "Runs the launchbay launcher (local backend by default) on http://127.0.0.1:8080.",
-    "Every flag can also be set with its environment variable; flags win.",
+    "More on each setting: web/README.md#configuration.",
     "",
-    `  ${"flag".padEnd(36)} environment variable`,
-    ...rows,
-    `  ${"--public-host NAME[:PORT]".padEnd(36)} (repeatable; adds to LAUNCHBAY_PUBLIC_HOSTS)`,
-    "",
-    "See web/README.md#configuration for what each setting does and its default.",
+    "Flags (a flag wins over its environment variable):",
+    ...formatFlagHelp(rows),
   ].join("\n");
 }
 

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import pino from "pino";
 import { type BuildAppOptions, buildApp } from "./app.js";
 import type { Backend } from "./backend/backend.js";
 import { createLocalBackend } from "./backend/local/create-local-backend.js";
@@ -16,6 +15,7 @@ import {
 } from "./backend/local/state-dir.js";
 import { generatedSecrets, helpText, parseConfig, rawConfigFrom } from "./config.js";
 import { isLauncherError } from "./errors.js";
+import { createLauncherLogger, decideLogFormat } from "./log-output.js";
 import { organiserTokenNotice } from "./organiser-token-notice.js";
 
 /**
@@ -34,7 +34,11 @@ async function main(): Promise<void> {
   delete process.env.LAUNCHBAY_ORGANISER_TOKEN;
   delete process.env.LAUNCHBAY_COOKIE_SECRET;
   delete process.env.LAUNCHBAY_ACCESS_CODE;
-  const log = pino({ level: config.logLevel });
+  // On a terminal: readable one-line logs, no line per request, sandbox processes' warnings
+  // only (their other output is at debug), and the address and organiser token last.
+  const terminal = process.stdout.isTTY === true;
+  const logFormat = decideLogFormat(config.logFormat, terminal);
+  const log = createLauncherLogger({ level: config.logLevel, format: logFormat, terminal });
   let backend: Backend;
   let organiserTokenFile: { path: string; created: boolean } | undefined;
   let afterClose = () => {};
@@ -77,7 +81,13 @@ async function main(): Promise<void> {
       onClose: config.local.onExit,
     });
   }
-  const app = await buildApp({ config, backend, loggerInstance: log, ...shared });
+  const app = await buildApp({
+    config,
+    backend,
+    loggerInstance: log,
+    requestLogging: logFormat === "json",
+    ...shared,
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

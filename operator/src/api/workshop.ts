@@ -4,6 +4,18 @@ import { DURATION_PATTERN, parseDuration } from "./duration.js";
 import { placementSchema } from "./placement.js";
 import { CPU_PATTERN, MEMORY_PATTERN } from "./quantity.js";
 
+/**
+ * The Workshop's defaults: the schema below applies them, and the chart's values.yaml and
+ * the local launcher's settings (web/src/config.ts) start from them (tests check both).
+ * No idle timeout and no sandbox cap by default.
+ */
+export const WORKSHOP_DEFAULTS = {
+  lifetime: "2h",
+  maxLifetime: "8h",
+  warmPool: 0,
+  workers: 3,
+} as const;
+
 const durationSchema = (description: string) =>
   z
     .string()
@@ -83,7 +95,7 @@ export const sandboxTemplateSchema = z
       .int()
       .min(0)
       .max(32)
-      .default(3)
+      .default(WORKSHOP_DEFAULTS.workers)
       .describe("Number of worker pods per sandbox."),
     threadsPerWorker: z
       .number()
@@ -180,8 +192,12 @@ export const workshopSpecSchema = z
   .object({
     title: z.string().min(1).max(200).describe("Shown on the launch page."),
     sandbox: sandboxTemplateSchema,
-    lifetime: durationSchema("How long a sandbox lives after launch.").default("2h"),
-    maxLifetime: durationSchema("Cap on a sandbox's life including extensions.").default("8h"),
+    lifetime: durationSchema("How long a sandbox lives after launch.").default(
+      WORKSHOP_DEFAULTS.lifetime,
+    ),
+    maxLifetime: durationSchema("Cap on a sandbox's life including extensions.").default(
+      WORKSHOP_DEFAULTS.maxLifetime,
+    ),
     idleTimeout: durationSchema(
       "Expire a sandbox whose notebook reports no activity for this long; never when omitted.",
     ).optional(),
@@ -197,7 +213,7 @@ export const workshopSpecSchema = z
       .int()
       .min(0)
       .max(1000)
-      .default(0)
+      .default(WORKSHOP_DEFAULTS.warmPool)
       .describe("Unclaimed, Ready sandboxes kept for instant launches."),
     access: accessSchema,
   })

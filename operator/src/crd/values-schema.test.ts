@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { sandboxTemplateSchema, workshopSpecSchema } from "../api/workshop.js";
-import { withGeneratedDefinitions } from "./values-schema.js";
+import { WORKSHOP_VALUE_DEFAULTS, withGeneratedDefinitions } from "./values-schema.js";
 
 const chartDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../../charts/launchbay");
 const valuesSchemaText = readFileSync(resolve(chartDir, "values.schema.json"), "utf8");
@@ -33,6 +33,15 @@ describe("the chart's values schema", () => {
     expect(values.workshop.lifetime).toBe(defaults.lifetime);
     expect(values.workshop.maxLifetime).toBe(defaults.maxLifetime);
     expect(values.workshop.warmPool).toBe(defaults.warmPool);
+    // No idle expiry unless asked for: the schema leaves it out, the values leave it empty.
+    expect(defaults.idleTimeout).toBeUndefined();
+    expect(values.workshop.idleTimeout).toBe("");
+    // values.schema.json states the same defaults.
+    const schema = JSON.parse(valuesSchemaText);
+    for (const [key, value] of Object.entries(WORKSHOP_VALUE_DEFAULTS)) {
+      expect(schema.properties.workshop.properties[key].default, key).toEqual(value);
+      expect(values.workshop[key], key).toEqual(value);
+    }
     // Everything the values set on the sandbox equals the schema's default.
     const { placement: _placement, ...rest } = values.workshop.sandbox;
     expect(rest).toEqual(

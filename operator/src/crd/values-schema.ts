@@ -6,7 +6,7 @@ import {
   placementSchema,
   tolerationsSchema,
 } from "../api/placement.js";
-import { sandboxTemplateSchema } from "../api/workshop.js";
+import { sandboxTemplateSchema, WORKSHOP_DEFAULTS } from "../api/workshop.js";
 
 /**
  * The parts of the chart's values.schema.json that come from the zod schemas, so the chart
@@ -93,9 +93,29 @@ export function generatedValuesDefinitions(): Record<string, Record<string, unkn
   };
 }
 
-/** The values schema text with its generated definitions replaced (other keys untouched). */
+/** `workshop.<key>` → its default, the Workshop schema's (values.yaml holds the same, tested). */
+export const WORKSHOP_VALUE_DEFAULTS: Record<string, unknown> = {
+  lifetime: WORKSHOP_DEFAULTS.lifetime,
+  maxLifetime: WORKSHOP_DEFAULTS.maxLifetime,
+  idleTimeout: "",
+  warmPool: WORKSHOP_DEFAULTS.warmPool,
+};
+
+interface ValuesSchema {
+  definitions?: Record<string, unknown>;
+  properties?: { workshop?: { properties?: Record<string, Record<string, unknown>> } };
+}
+
+/**
+ * The values schema text with its generated definitions replaced and the Workshop's
+ * defaults written into `workshop.*` (other keys untouched).
+ */
 export function withGeneratedDefinitions(valuesSchemaText: string): string {
-  const schema = JSON.parse(valuesSchemaText) as { definitions?: Record<string, unknown> };
+  const schema = JSON.parse(valuesSchemaText) as ValuesSchema;
   schema.definitions = { ...schema.definitions, ...generatedValuesDefinitions() };
+  const workshop = schema.properties?.workshop?.properties ?? {};
+  for (const [key, value] of Object.entries(WORKSHOP_VALUE_DEFAULTS)) {
+    if (workshop[key]) workshop[key] = { ...workshop[key], default: value };
+  }
   return `${JSON.stringify(schema, null, 2)}\n`;
 }

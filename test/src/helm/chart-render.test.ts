@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -371,6 +372,85 @@ describe("values validation", () => {
     ) as unknown as { data: Record<string, string> };
     expect(JSON.parse(config.data.LAUNCHBAY_SANDBOX_TOLERATIONS ?? "null")).toEqual(tolerations);
     expect(config.data.LAUNCHBAY_SANDBOX_PRIORITY_CLASS_NAME).toBe("workshop");
+  });
+
+  it("GKE: a BackendConfig keeps WebSockets open an hour and the Service names it, only when enabled", async () => {
+    const off = await render();
+    expect(off.some((m) => m.kind === "BackendConfig")).toBe(false);
+    expect(find(off, "Service", "-web").metadata.annotations ?? {}).not.toHaveProperty(
+      "cloud.google.com/backend-config",
+    );
+
+    const on = await render(
+      "--set",
+      "web.backendConfig.enabled=true",
+      "--set-json",
+      'web.service.annotations={"cloud.google.com/neg":"{\\"ingress\\": true}"}',
+    );
+    const backendConfig = find(on, "BackendConfig") as unknown as KubeManifest & {
+      spec: Record<string, unknown>;
+    };
+    expect(backendConfig.apiVersion).toBe("cloud.google.com/v1");
+    expect(backendConfig.metadata.name).toBe("rel-launchbay-web");
+    expect(backendConfig.spec).toEqual({
+      timeoutSec: 3600,
+      connectionDraining: { drainingTimeoutSec: 60 },
+      healthCheck: {
+        type: "HTTP",
+        requestPath: "/readyz",
+        port: 8080,
+        checkIntervalSec: 5,
+        timeoutSec: 3,
+      },
+    });
+    const service = find(on, "Service", "-web");
+    expect(service.metadata.annotations).toEqual({
+      "cloud.google.com/backend-config": '{"default":"rel-launchbay-web"}',
+      "cloud.google.com/neg": '{"ingress": true}',
+    });
+    expect(await renderError("--set", "web.backendConfig.timeoutSec=10")).toMatch(/timeoutSec/);
+  });
+
+  it("renders the charts README's GKE values as written (a 50-person workshop)", async () => {
+    const gke = join(fixturesDir, "values-gke.yaml");
+    // The README shows this very file, so what it tells organisers to install renders.
+    const readme = readFileSync(join(chartDir, "README.md"), "utf8");
+    expect(readme).toContain(readFileSync(gke, "utf8").trim());
+    const objects = await render("-f", gke);
+    const ingress = find(objects, "Ingress") as unknown as KubeManifest & {
+      spec: { tls: { hosts: string[] }[]; rules: { host: string }[] };
+    };
+    expect(ingress.metadata.annotations).toMatchObject({
+      "kubernetes.io/ingress.class": "gce",
+      "kubernetes.io/ingress.global-static-ip-name": "launchbay-ip",
+      "cert-manager.io/cluster-issuer": "letsencrypt-dns",
+    });
+    expect(ingress.spec.tls[0]!.hosts).toEqual(["workshop.example.org", "*.sandboxes.example.org"]);
+    expect(ingress.spec.rules.map((r) => r.host)).toEqual([
+      "workshop.example.org",
+      "*.sandboxes.example.org",
+    ]);
+    expect(objects.some((m) => m.kind === "BackendConfig")).toBe(true);
+    const toleration = {
+      key: "launchbay.dev/workshop",
+      operator: "Equal",
+      value: "true",
+      effect: "NoSchedule",
+    };
+    const workshop = find(objects, "Workshop") as unknown as KubeManifest & {
+      spec: { maxSandboxes: number; warmPool: number; sandbox: { placement: unknown } };
+    };
+    expect(workshop.spec.sandbox.placement).toEqual({
+      nodeSelector: { "cloud.google.com/gke-nodepool": "workshop" },
+      tolerations: [toleration],
+    });
+    expect([workshop.spec.maxSandboxes, workshop.spec.warmPool]).toEqual([60, 10]);
+    const prePuller = podSpecOf(find(objects, "DaemonSet")).spec as {
+      nodeSelector: unknown;
+      tolerations: unknown[];
+    };
+    expect(prePuller.nodeSelector).toEqual({ "cloud.google.com/gke-nodepool": "workshop" });
+    expect(prePuller.tolerations).toContainEqual(toleration);
   });
 
   it("refuses a disruption budget that blocks every node drain", async () => {

@@ -38,7 +38,11 @@ function commands(env: Record<string, string> = {}): RuntimeCommands {
   };
 }
 
-function makeBackend(env: Record<string, string> = {}, expiryCheckMs = 1000): LocalBackend {
+function makeBackend(
+  env: Record<string, string> = {},
+  expiryCheckMs = 1000,
+  extra: { idleTimeoutMs?: number; now?: () => number } = {},
+): LocalBackend {
   const notebooks = join(dir, "notebooks");
   const client = join(dir, "client");
   mkdirSync(notebooks, { recursive: true });
@@ -60,6 +64,7 @@ function makeBackend(env: Record<string, string> = {}, expiryCheckMs = 1000): Lo
     startTimeoutMs: 90_000,
     log: pino({ level: "silent" }),
     expiryCheckMs,
+    ...extra,
   });
 }
 
@@ -76,6 +81,26 @@ afterEach(async () => {
 });
 
 describe("local backend", () => {
+  it("expires an attendee's sandbox no request reached for the idle timeout, and keeps one in use", async () => {
+    dir = mkdtempSync(join(tmpdir(), "lb-local-"));
+    let now = Date.now();
+    const minute = 60_000;
+    backend = makeBackend({}, 50, { idleTimeoutMs: 30 * minute, now: () => now });
+    await backend.start();
+    const expiresAt = now + 240 * minute;
+    await backend.create({ id: "sb-idle", owner: "alice", expiresAt });
+    await backend.create({ id: "sb-busy", owner: "bob", expiresAt });
+    now += 20 * minute;
+    backend.recordActivity("sb-busy"); // bob's notebook is used 20 minutes in
+    now += 11 * minute; // alice: 31 minutes without a request; bob: 11
+    const idle = await until(backend, "sb-idle", (s) => s === undefined || s.phase === "Expiring");
+    expect(idle === undefined || idle.phase === "Expiring").toBe(true);
+    // Decided in the same pass over the same clock: bob's sandbox stays.
+    expect(backend.get("sb-busy")?.phase).not.toBe("Expiring");
+    expect(backend.get("sb-busy")?.owner).toBe("bob");
+    await until(backend, "sb-idle", (s) => s === undefined);
+  });
+
   it("starts a scheduler, 3 workers and Jupyter, serves the notebook, and leaves nothing behind on delete", async () => {
     dir = mkdtempSync(join(tmpdir(), "lb-local-"));
     backend = makeBackend();

@@ -49,6 +49,10 @@ export function createLocalBackend(
     workerThreads: config.local.workerThreads,
     workerMemoryLimit: config.local.workerMemoryLimit,
     startTimeoutMs: config.local.startTimeoutSeconds * 1000,
+    idleTimeoutMs:
+      config.workshop.idleTimeoutMinutes === undefined
+        ? undefined
+        : config.workshop.idleTimeoutMinutes * 60_000,
     log,
     ...durable,
     archive: new WorkArchive({

@@ -70,6 +70,12 @@ export interface LocalBackendOptions {
   now?: () => number;
   /** How often expiry is checked (level-based: whenever now ≥ expiresAt, the sandbox goes). */
   expiryCheckMs?: number;
+  /**
+   * Expire an attendee's sandbox that no proxied request (page, API call, WebSocket) has
+   * reached for this long: the Workshop's `idleTimeout`. Never when unset (its default).
+   * The idle clock starts at creation, claim or this backend's start, whichever is last.
+   */
+  idleTimeoutMs?: number;
   /** How often a starting sandbox's scheduler and notebook are polled for readiness. */
   pollMs?: number;
   /**
@@ -184,6 +190,9 @@ export class LocalBackend implements Backend {
   private readonly local = new Map<string, LocalSandbox>();
   private readonly now: () => number;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** The last proxied request per sandbox (epoch ms), for the idle timeout. */
+  private readonly lastActivity = new Map<string, number>();
+  private startedAt = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private cgroupVersion: CgroupVersion | undefined;
@@ -250,6 +259,7 @@ export class LocalBackend implements Backend {
       this.stageDir = await mkdtemp(join(tmpdir(), "launchbay-stage-"));
     }
     await this.reconcile();
+    this.startedAt = this.now();
     this.expiryTimer = setInterval(() => this.expireDue(), this.options.expiryCheckMs ?? 1000);
     this.expiryTimer.unref();
     const archive = this.options.archive;
@@ -802,6 +812,7 @@ export class LocalBackend implements Backend {
       expiresAt: request.expiresAt,
       warm: false,
     });
+    this.lastActivity.set(warm.id, this.now());
     const sandbox = this.local.get(warm.id);
     if (sandbox && this.options.archive) {
       await this.options.archive
@@ -855,8 +866,24 @@ export class LocalBackend implements Backend {
 
   private expireDue(): void {
     const now = this.now();
+    const idleTimeout = this.options.idleTimeoutMs;
     for (const state of this.store.list()) {
-      if (now >= state.expiresAt && state.phase !== "Expiring") {
+      if (state.phase === "Expiring") continue;
+      const idleSince = Math.max(
+        state.createdAt,
+        this.startedAt,
+        this.lastActivity.get(state.id) ?? 0,
+      );
+      const idle =
+        idleTimeout !== undefined && state.owner !== "" && now >= idleSince + idleTimeout;
+      if (idle) {
+        this.options.log.info(
+          { sandbox: state.id, idleMinutes: Math.round((now - idleSince) / 60_000) },
+          "No activity for the workshop's idle timeout: expiring sandbox",
+        );
+      }
+      if (now >= state.expiresAt || idle) {
+        this.lastActivity.delete(state.id);
         this.delete(state.id).catch((err: unknown) =>
           this.options.log.error({ sandbox: state.id, err }, "Expiring sandbox failed"),
         );
@@ -894,7 +921,11 @@ export class LocalBackend implements Backend {
   }
 
   /** Local sandboxes have no idle timeout: their lifetime alone ends them. */
-  recordActivity(_id: string): void {}
+  recordActivity(id: string): void {
+    if (this.options.idleTimeoutMs !== undefined && this.store.get(id)) {
+      this.lastActivity.set(id, this.now());
+    }
+  }
 
   /**
    * What a notebook in this sandbox sees: the working directory and the runtime's

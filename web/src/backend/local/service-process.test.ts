@@ -9,6 +9,23 @@ afterEach(async () => {
   proc = undefined;
 });
 
+/** A logger at `level` whose records are kept; `seen` resolves at the first matching message. */
+function captureUntil(level: string, match: (msg: string) => boolean) {
+  const records: { level: number; msg: string; process: string }[] = [];
+  let resolve: () => void = () => {};
+  const seen = new Promise<void>((r) => (resolve = r));
+  const capture = pino(
+    { level },
+    {
+      write: (chunk: string) => {
+        records.push(JSON.parse(chunk));
+        if (match(records.at(-1)!.msg)) resolve();
+      },
+    },
+  );
+  return { records, capture, seen };
+}
+
 describe("service process", () => {
   it("gives the child exactly its spec's environment, nothing of the launcher's", async () => {
     process.env.LAUNCHBAY_ORGANISER_TOKEN = "launcher-secret-0123456789";
@@ -48,6 +65,58 @@ describe("service process", () => {
     expect(proc.lastOutput()).toBe("http://127.0.0.1:8888/lab?token=[redacted]");
     expect(lines.join("")).toContain("token=[redacted]");
     expect(lines.join("")).not.toContain("s3cret-token");
+  });
+
+  it("logs a sandbox process's warnings and errors at their level, everything else at debug", async () => {
+    const { records, capture, seen: last } = captureUntil("info", (msg) => msg === "last line");
+    // One stream, so the lines arrive in this order and "last line" is the last one.
+    const script = [
+      'console.log(JSON.stringify({ level: 30, msg: "Registered" }))',
+      'console.log(JSON.stringify({ level: 40, msg: "Scheduler connection lost" }))',
+      'console.log("[I 2026-11-25 19:45:01.123 ServerApp] Serving notebooks")',
+      'console.log("[W 2026-11-25 19:45:01.124 ServerApp] 404 GET /api/nope")',
+      'console.log("[E 2026-11-25 19:45:01.125 ServerApp] Uncaught exception")',
+      'console.log("plain output")',
+      'console.log(JSON.stringify({ level: 50, msg: "last line" }))',
+    ].join(";");
+    proc = new ServiceProcess(
+      "worker-0",
+      { command: process.execPath, args: ["-e", script] },
+      capture,
+    );
+    await last;
+    expect(records.map((r) => [r.level, r.msg])).toEqual([
+      [40, "Scheduler connection lost"],
+      [40, "[W 2026-11-25 19:45:01.124 ServerApp] 404 GET /api/nope"],
+      [50, "[E 2026-11-25 19:45:01.125 ServerApp] Uncaught exception"],
+      [50, "last line"],
+    ]);
+    expect(records.every((r) => r.process === "worker-0")).toBe(true);
+  });
+
+  it("logs what a process says while the launcher stops it at debug (expected, not a warning)", async () => {
+    const {
+      records,
+      capture,
+      seen: stopping,
+    } = captureUntil("debug", (msg) => msg.includes("stopping"));
+    const script = [
+      "process.on('SIGTERM', () => { console.log(JSON.stringify({ level: 40, msg: 'Worker removed, stopping' })); process.exit(0); })",
+      "console.log(JSON.stringify({ level: 40, msg: 'up' }))",
+      "setInterval(() => {}, 1000)",
+    ].join(";");
+    proc = new ServiceProcess(
+      "scheduler",
+      { command: process.execPath, args: ["-e", script] },
+      capture,
+    );
+    await proc.firstStdoutLine(20_000);
+    await proc.stop();
+    await stopping;
+    expect(records.map((r) => [r.level, r.msg])).toEqual([
+      [40, "up"],
+      [20, '{"level":40,"msg":"Worker removed, stopping"}'],
+    ]);
   });
 
   it("turns the runtime's JSON log lines into plain words for failure messages", () => {

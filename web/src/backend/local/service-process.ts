@@ -38,6 +38,7 @@ export class ServiceProcess {
   readonly exited: Promise<ExitInfo>;
   private readonly tail: string[] = [];
   private exitInfo: ExitInfo | undefined;
+  private stopRequested = false;
   private readonly lineListeners = new Set<(line: string, stream: "stdout" | "stderr") => void>();
   private readonly followers: FileFollower[] = [];
 
@@ -85,7 +86,10 @@ export class ServiceProcess {
       const onLine = (raw: string) => {
         const line = redact(raw, secrets);
         this.remember(line);
-        this.log.debug({ process: name, stream }, line);
+        // Its warnings and errors reach the launcher's log at their level (in plain words);
+        // everything else, and what it says while being stopped, only at debug.
+        const level = this.stopRequested ? "debug" : outputLineLevel(line);
+        this.log[level]({ process: name, stream }, level === "debug" ? line : plainLine(line));
         for (const listener of this.lineListeners) listener(line, stream);
       };
       if (files) {
@@ -162,6 +166,7 @@ export class ServiceProcess {
   /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves once it exited. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.exitInfo || this.child.pid === undefined) return;
+    this.stopRequested = true;
     signalGroup(this.child.pid, "SIGTERM");
     const timer = setTimeout(() => {
       if (this.child.pid !== undefined) signalGroup(this.child.pid, "SIGKILL");
@@ -171,6 +176,26 @@ export class ServiceProcess {
     // Anything left in the group (e.g. a grandchild that ignored SIGTERM) goes too.
     signalGroup(this.child.pid, "SIGKILL");
   }
+}
+
+/**
+ * The level a sandbox process's output line is logged at: the runtime's pino JSON lines
+ * at level warn (40) or above, and Jupyter's `[W …]`, `[E …]`, `[C …]` lines, as warn or
+ * error; every other line at debug.
+ */
+export function outputLineLevel(line: string): "debug" | "warn" | "error" {
+  const trimmed = line.trim();
+  if (trimmed.startsWith("{")) {
+    try {
+      const { level } = JSON.parse(trimmed) as { level?: unknown };
+      if (typeof level !== "number") return "debug";
+      return level >= 50 ? "error" : level >= 40 ? "warn" : "debug";
+    } catch {
+      return "debug";
+    }
+  }
+  const jupyter = /^\[([DIWEC]) [^\]]*\]/.exec(trimmed)?.[1];
+  return jupyter === "W" ? "warn" : jupyter === "E" || jupyter === "C" ? "error" : "debug";
 }
 
 /** A pino JSON line as `message: error message`; any other line unchanged. */
