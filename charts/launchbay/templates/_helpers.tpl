@@ -25,8 +25,13 @@ Every resource name is defined once, here.
 {{- define "launchbay.web.secretName" -}}
 {{- .Values.web.auth.existingSecret | default (printf "%s-web-auth" (include "launchbay.fullname" .)) -}}
 {{- end -}}
+{{- define "launchbay.operator.secretName" -}}
+{{- .Values.operator.auth.existingSecret | default (printf "%s-operator-auth" (include "launchbay.fullname" .)) -}}
+{{- end -}}
+{{- define "launchbay.generatedSecrets.name" -}}{{ include "launchbay.fullname" . }}-generated-secrets{{- end -}}
 {{- define "launchbay.web.configName" -}}{{ include "launchbay.fullname" . }}-web-config{{- end -}}
 {{- define "launchbay.operator.configName" -}}{{ include "launchbay.fullname" . }}-operator-config{{- end -}}
+{{- define "launchbay.operator.admissionPolicyName" -}}{{ .Release.Namespace }}-{{ include "launchbay.fullname" . }}-operator{{- end -}}
 {{- define "launchbay.operator.leaseName" -}}{{ include "launchbay.fullname" . }}-operator-leader{{- end -}}
 {{- define "launchbay.operator.clusterRoleName" -}}{{ .Release.Namespace }}-{{ include "launchbay.fullname" . }}-operator{{- end -}}
 {{- define "launchbay.web.clusterRoleName" -}}{{ .Release.Namespace }}-{{ include "launchbay.fullname" . }}-web{{- end -}}
@@ -95,20 +100,17 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Spread a component's replicas over nodes when the cluster has several. */}}
+{{/*
+Spread a component's replicas over nodes when the cluster has several: the given affinity,
+plus the default podAntiAffinity unless it sets its own (a nodeAffinity alone keeps it).
+*/}}
 {{- define "launchbay.affinity" -}}
-{{- if .affinity -}}
-{{ toYaml .affinity }}
-{{- else -}}
-podAntiAffinity:
-  preferredDuringSchedulingIgnoredDuringExecution:
-    - weight: 100
-      podAffinityTerm:
-        topologyKey: kubernetes.io/hostname
-        labelSelector:
-          matchLabels:
-            {{- include "launchbay.selectorLabels" (dict "root" .root "component" .component) | nindent 12 }}
+{{- $affinity := deepCopy (.affinity | default dict) -}}
+{{- if not (hasKey $affinity "podAntiAffinity") -}}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "launchbay.selectorLabels" (dict "root" .root "component" .component) | fromYaml)) -}}
+{{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" $term))) -}}
 {{- end -}}
+{{ toYaml $affinity }}
 {{- end -}}
 
 {{/* Which proxies' X-Forwarded-* headers the launcher believes: a hop count or an address list (never true). */}}
@@ -169,19 +171,6 @@ podAntiAffinity:
 {{- join "," $pairs -}}
 {{- end -}}
 
-{{/*
-A Secret value generated once: the value already in the cluster when there is one
-(so upgrades keep it), else a fresh random one. (dict "root" $ "name" <secret> "key" <key> "length" <n>)
-*/}}
-{{- define "launchbay.generatedSecretValue" -}}
-{{- $existing := lookup "v1" "Secret" .root.Release.Namespace .name -}}
-{{- if and $existing (hasKey ($existing.data | default dict) .key) -}}
-{{- index $existing.data .key -}}
-{{- else -}}
-{{- randAlphaNum (int .length) | b64enc -}}
-{{- end -}}
-{{- end -}}
-
 {{/* Labels the operator puts on the namespaces of this release's sandboxes. */}}
 {{- define "launchbay.sandboxNamespaceLabels" -}}
 app.kubernetes.io/managed-by: launchbay-operator
@@ -202,4 +191,35 @@ launchbay.dev/sandbox-namespace: {{ .Release.Namespace }}
       port: 53
     - protocol: TCP
       port: 53
+{{- end -}}
+
+{{/*
+NetworkPolicy of a pod that only calls the API server (the hook Jobs): no ingress; egress to
+the cluster DNS and the API server's ports. (dict "root" $ "component" <c> "annotations" <map>)
+*/}}
+{{- define "launchbay.apiClientNetworkPolicy" -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "launchbay.fullname" .root }}-{{ .component }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "launchbay.componentLabels" (dict "root" .root "component" .component) | nindent 4 }}
+  {{- with .annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "launchbay.selectorLabels" (dict "root" .root "component" .component) | nindent 6 }}
+  policyTypes: ["Ingress", "Egress"]
+  ingress: []
+  egress:
+    {{- include "launchbay.dnsEgress" .root | nindent 4 }}
+    - ports:
+        {{- range .root.Values.operator.networkPolicy.apiServerPorts }}
+        - protocol: TCP
+          port: {{ . }}
+        {{- end }}
 {{- end -}}

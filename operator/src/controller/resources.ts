@@ -31,10 +31,14 @@ export const RESOURCES = {
 
 export type Kind = keyof typeof RESOURCES;
 
-/** Kinds the operator creates inside a sandbox namespace (watched metadata-only). */
+/**
+ * Kinds the operator creates inside a sandbox namespace and watches (metadata-only). Not
+ * Secrets: the operator may read Secrets only by name (`sandbox-tokens`), never list or
+ * watch them, so the token Secret's existence is remembered from its own create (see
+ * SandboxReconciler.createSecret).
+ */
 export const CHILD_KINDS = [
   "ServiceAccount",
-  "Secret",
   "Service",
   "ResourceQuota",
   "LimitRange",

@@ -273,12 +273,16 @@ export class SandboxReconciler {
     });
     await this.deps.client.apply(path, object, FIELD_MANAGER);
     const namespace = object.metadata.namespace ?? object.metadata.name;
+    this.recordApplied(namespace, objectKey(object), specHashOf(object));
+  }
+
+  private recordApplied(namespace: string, key: string, hash: string | undefined) {
     let record = this.applied.get(namespace);
     if (!record) {
       record = new Map();
       this.applied.set(namespace, record);
     }
-    record.set(objectKey(object), specHashOf(object));
+    record.set(key, hash);
   }
 
   private async createSecret(sandbox: Sandbox, namespace: string) {
@@ -296,6 +300,10 @@ export class SandboxReconciler {
     } catch (error) {
       if (!isStatus(error, 409)) throw error;
     }
+    // Secrets are not watched (the operator may not list them): remember it until the
+    // namespace goes, so the next passes do not create it again. After a restart the first
+    // pass creates it once more and gets 409.
+    this.recordApplied(namespace, objectKey(secret), "created");
   }
 
   private async removeFinalizer(path: string, sandbox: Sandbox) {

@@ -1,9 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chartDir, ensureCrds, helm, helmEnv, k8sTools, kubectl, ok, run } from "./chart-tools.js";
+import { stringify } from "yaml";
+import {
+  chartDir,
+  ensureCrds,
+  helm,
+  helmEnv,
+  k8sTools,
+  kubectl,
+  ok,
+  parseManifests,
+  run,
+} from "./chart-tools.js";
 import {
   containerEnv,
   serviceAccountKubeconfig,
@@ -27,6 +39,7 @@ let dir: string;
 const processes: StartedProcess[] = [];
 let launcherUrl: string;
 let sandboxId: string;
+let sandboxNamespace: string;
 let installed = false;
 let operatorProcess: StartedProcess;
 
@@ -76,6 +89,61 @@ async function startLauncher(): Promise<string> {
   return String(line.address);
 }
 
+/**
+ * kwok completes Job pods without running them, so the generated-secrets hook's script runs
+ * here, out of cluster, with the identity and the env its Job has: the hook's
+ * ServiceAccount, Role and RoleBinding (rendered by the chart, applied for the run, removed
+ * after, as Helm's hook-delete-policy does), and the Job's LAUNCHBAY_SECRETS.
+ */
+async function runGeneratedSecretsHook(): Promise<{
+  code: number;
+  stdout: string;
+  stderr: string;
+}> {
+  const hook = parseManifests(
+    ok(
+      await helm(
+        [
+          "template",
+          release,
+          chartDir,
+          "-n",
+          namespace,
+          "--show-only",
+          "templates/generated-secrets/hook.yaml",
+        ],
+        env,
+      ),
+      "helm template the generated-secrets hook",
+    ),
+  );
+  const identity = hook.filter((m) => ["ServiceAccount", "Role", "RoleBinding"].includes(m.kind));
+  const yaml = identity.map((m) => `---\n${stringify(m)}`).join("\n");
+  ok(await kubectl(["apply", "-n", namespace, "-f", "-"], yaml), "apply the hook's identity");
+  try {
+    const sa = identity.find((m) => m.kind === "ServiceAccount")?.metadata.name ?? "";
+    const job = hook.find((m) => m.kind === "Job");
+    const jobEnv = (job?.spec.template.spec.containers[0].env ?? []) as {
+      name: string;
+      value: string;
+    }[];
+    const secrets = jobEnv.find((e) => e.name === "LAUNCHBAY_SECRETS")?.value;
+    const credentials = await serviceAccountKubeconfig(dir, namespace, sa);
+    return await run(process.execPath, [join(chartDir, "files", "ensure-secrets.mjs")], {
+      env: {
+        PATH: process.env.PATH,
+        LAUNCHBAY_NAMESPACE: namespace,
+        LAUNCHBAY_SECRETS: secrets ?? "",
+        LAUNCHBAY_API_SERVER: credentials.server,
+        LAUNCHBAY_API_TOKEN: credentials.token,
+        LAUNCHBAY_API_CA_FILE: credentials.caFile,
+      },
+    });
+  } finally {
+    await kubectl(["delete", "-n", namespace, "--wait=false", "-f", "-"], yaml);
+  }
+}
+
 beforeAll(async () => {
   ({ env, dispose: disposeHelm } = await helmEnv(k8sTools().kubeconfig));
   dir = await mkdtemp(join(tmpdir(), "launchbay-helm-install-"));
@@ -103,6 +171,37 @@ afterAll(async () => {
 });
 
 describe.sequential("helm install on a real control plane", () => {
+  it("refuses values typos in NetworkPolicy peers, affinity and tolerations; nothing is installed", async () => {
+    const typos: [string, string][] = [
+      [
+        'operator.networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabel":{"name":"monitoring"}}}]',
+        "Additional property matchLabel is not allowed",
+      ],
+      [
+        'web.affinity={"podAntiAffinty":{"preferredDuringSchedulingIgnoredDuringExecution":[]}}',
+        "Additional property podAntiAffinty is not allowed",
+      ],
+      [
+        'operator.tolerations=[{"key":"pool","effects":"NoSchedule"}]',
+        "Additional property effects is not allowed",
+      ],
+      [
+        'workshop.sandbox.placement={"tolerations":[{"key":"pool","operator":"Exist"}]}',
+        "workshop.sandbox.placement.tolerations.0.operator",
+      ],
+    ];
+    for (const [value, message] of typos) {
+      const result = await helm(
+        ["install", release, chartDir, "-n", namespace, "--set-json", value],
+        env,
+      );
+      expect(result.code, value).not.toBe(0);
+      expect(result.stderr, value).toContain(message);
+    }
+    const releases = ok(await helm(["list", "-n", namespace, "-a", "-q"], env), "helm list");
+    expect(releases.trim()).toBe("");
+  });
+
   it("installs: every object is accepted and every pod goes Ready", async () => {
     const result = await helm(
       ["install", release, chartDir, "-n", namespace, "--wait", "--timeout", "120s"],
@@ -131,6 +230,34 @@ describe.sequential("helm install on a real control plane", () => {
     }
     const pdbs = await getJson<{ items: unknown[] }>("get", "pdb", "-n", namespace);
     expect(pdbs.items.length).toBe(2);
+  });
+
+  it("generates the organiser token, cookie secret and metrics token once, and never again", async () => {
+    const first = await runGeneratedSecretsHook();
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`Created Secret ${webName}-auth`);
+    expect(first.stdout).toContain(`Created Secret ${operatorName}-auth`);
+    const read = async (name: string) =>
+      (await getJson<{ data: Record<string, string> }>("get", "secret", name, "-n", namespace))
+        .data;
+    const web = await read(`${webName}-auth`);
+    const operator = await read(`${operatorName}-auth`);
+    expect(Buffer.from(web["organiser-token"] ?? "", "base64").toString()).toMatch(
+      /^[A-Za-z0-9]{32}$/,
+    );
+    expect(Buffer.from(web["cookie-secret"] ?? "", "base64").toString()).toMatch(
+      /^[A-Za-z0-9]{48}$/,
+    );
+    expect(Buffer.from(operator["metrics-token"] ?? "", "base64").toString()).toMatch(
+      /^[A-Za-z0-9]{32}$/,
+    );
+    // A second sync (Argo CD runs the hook on every one) keeps every value.
+    const second = await runGeneratedSecretsHook();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`Secret ${webName}-auth is there; kept as it is`);
+    expect(await read(`${webName}-auth`)).toEqual(web);
+    expect(await read(`${operatorName}-auth`)).toEqual(operator);
   });
 
   it("grants the operator and the launcher what they use, not more", async () => {
@@ -193,6 +320,12 @@ describe.sequential("helm install on a real control plane", () => {
     expect(
       await can(operatorName, "update", "leases.coordination.k8s.io/other", "-n", namespace),
     ).toBe(false);
+    // Secrets: by name only, never listed or watched anywhere.
+    expect(await can(operatorName, "get", "secrets/sandbox-tokens", "-n", "sbx-any")).toBe(true);
+    expect(await can(operatorName, "get", "secrets/other", "-n", "kube-system")).toBe(false);
+    expect(await can(operatorName, "list", "secrets", "--all-namespaces")).toBe(false);
+    expect(await can(operatorName, "watch", "secrets", "--all-namespaces")).toBe(false);
+    expect(await can(operatorName, "list", "secrets", "-n", "sbx-any")).toBe(false);
   });
 
   it("runs the operator and the launcher with the chart's ServiceAccounts; a launch reaches Ready", async () => {
@@ -225,6 +358,7 @@ describe.sequential("helm install on a real control plane", () => {
       "-n",
       namespace,
     );
+    sandboxNamespace = sandbox.status.namespace;
     const sandboxNs = await getJson<{ metadata: { labels: Record<string, string> } }>(
       "get",
       "namespace",
@@ -243,6 +377,116 @@ describe.sequential("helm install on a real control plane", () => {
         { timeout: 30_000, interval: 250 },
       )
       .toBe("Ready");
+  });
+
+  it("refuses the operator's ServiceAccount writes outside its sandbox namespaces (admission policy)", async () => {
+    // Raw API calls with the operator's token (kubectl would first GET, which RBAC refuses).
+    const operator = await serviceAccountKubeconfig(dir, namespace, operatorName);
+    const ca = await readFile(operator.caFile);
+    const asOperator = (method: string, path: string, body?: unknown, type = "application/json") =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const url = new URL(path, operator.server);
+        const req = httpsRequest(
+          url,
+          {
+            method,
+            ca,
+            headers: {
+              authorization: `Bearer ${operator.token}`,
+              ...(body === undefined ? {} : { "content-type": type }),
+            },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk) => {
+              text += chunk;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on("error", reject);
+        req.end(body === undefined ? undefined : JSON.stringify(body));
+      });
+    const deployment = (ns: string) => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "intruder", namespace: ns },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: "intruder" } },
+        template: {
+          metadata: { labels: { app: "intruder" } },
+          spec: { containers: [{ name: "c", image: "busybox" }] },
+        },
+      },
+    });
+    const refusedByPolicy = (answer: { status: number; text: string }, what: string) => {
+      expect(answer.status, `${what}: ${answer.text}`).toBe(403);
+      expect(answer.text, what).toContain("ValidatingAdmissionPolicy");
+      expect(answer.text, what).toContain("may only write its sandbox namespaces");
+    };
+    // Attack: a Deployment in kube-system (it could run a pod as any ServiceAccount there).
+    const kubeSystem = await asOperator(
+      "POST",
+      "/apis/apps/v1/namespaces/kube-system/deployments",
+      deployment("kube-system"),
+    );
+    await kubectl(["delete", "deployment", "intruder", "-n", "kube-system", "--ignore-not-found"]);
+    refusedByPolicy(kubeSystem, "a Deployment in kube-system");
+    // Attack: delete a namespace that is not one of its sandbox namespaces.
+    const victim = `victim-${randomBytes(3).toString("hex")}`;
+    ok(await kubectl(["create", "namespace", victim]), "create a namespace to attack");
+    try {
+      refusedByPolicy(
+        await asOperator("DELETE", `/api/v1/namespaces/${victim}`),
+        "deleting a namespace",
+      );
+      const left = await getJson<{ metadata: { deletionTimestamp?: string } }>(
+        "get",
+        "namespace",
+        victim,
+      );
+      expect(left.metadata.deletionTimestamp).toBeUndefined();
+      // Labelling it as its own first is refused too (only namespaces it created carry the label).
+      refusedByPolicy(
+        await asOperator(
+          "PATCH",
+          `/api/v1/namespaces/${victim}`,
+          {
+            metadata: {
+              labels: {
+                "launchbay.dev/sandbox-namespace": namespace,
+                "app.kubernetes.io/managed-by": "launchbay-operator",
+                "pod-security.kubernetes.io/enforce": "restricted",
+              },
+            },
+          },
+          "application/merge-patch+json",
+        ),
+        "relabelling a namespace",
+      );
+    } finally {
+      await kubectl(["delete", "namespace", victim, "--wait=false"]);
+    }
+    // `default` (dry run): refused; the API server's NamespaceLifecycle answers before the policy.
+    const deleteDefault = await asOperator("DELETE", "/api/v1/namespaces/default?dryRun=All");
+    expect(deleteDefault.status, deleteDefault.text).toBe(403);
+    // Control: the same identity may create a Deployment in its sandbox namespace (its RBAC
+    // has no Deployment delete: the namespace goes as a whole), so the policy lets it through.
+    const created = await asOperator(
+      "POST",
+      `/apis/apps/v1/namespaces/${sandboxNamespace}/deployments`,
+      deployment(sandboxNamespace),
+    );
+    await kubectl([
+      "delete",
+      "deployment",
+      "intruder",
+      "-n",
+      sandboxNamespace,
+      "--ignore-not-found",
+    ]);
+    expect(created.status, created.text).toBe(201);
   });
 
   it("deletes a sandbox with the chart's operator ServiceAccount: no 403, its namespace goes", async () => {
@@ -372,11 +616,25 @@ describe.sequential("helm install on a real control plane", () => {
     );
     ok(result, "helm uninstall");
     installed = false;
+    // The generated Secrets are not release objects: they stay (a reinstall keeps the tokens).
+    const kept = await getJson<{ items: { metadata: { name: string } }[] }>(
+      "get",
+      "secrets",
+      "-n",
+      namespace,
+      "-l",
+      `app.kubernetes.io/instance=${release}`,
+    );
+    expect(kept.items.map((i) => i.metadata.name).sort()).toEqual(
+      [`${operatorName}-auth`, `${webName}-auth`].sort(),
+    );
     for (const kind of [
       "deployments",
       "serviceaccounts",
       "roles",
-      "secrets",
+      "rolebindings",
+      "configmaps",
+      "jobs",
       "sandboxes",
       "workshops",
     ]) {
@@ -393,12 +651,19 @@ describe.sequential("helm install on a real control plane", () => {
         kind,
       ).toEqual([]);
     }
-    const clusterRoles = await getJson<{ items: unknown[] }>(
-      "get",
+    for (const kind of [
       "clusterroles",
-      "-l",
-      `app.kubernetes.io/instance=${release}`,
-    );
-    expect(clusterRoles.items).toEqual([]);
+      "clusterrolebindings",
+      "validatingadmissionpolicies",
+      "validatingadmissionpolicybindings",
+    ]) {
+      const left = await getJson<{ items: unknown[] }>(
+        "get",
+        kind,
+        "-l",
+        `app.kubernetes.io/instance=${release}`,
+      );
+      expect(left.items, kind).toEqual([]);
+    }
   });
 });

@@ -83,11 +83,20 @@ describe("helm template", () => {
         "ClusterRoleBinding/lb-rel-launchbay-operator",
         "ClusterRoleBinding/lb-rel-launchbay-web",
         "ConfigMap/rel-launchbay-cleanup",
+        "ConfigMap/rel-launchbay-generated-secrets",
+        "Job/rel-launchbay-generated-secrets",
+        "Role/rel-launchbay-generated-secrets",
+        "RoleBinding/rel-launchbay-generated-secrets",
+        "ServiceAccount/rel-launchbay-generated-secrets",
+        "ValidatingAdmissionPolicy/lb-rel-launchbay-operator",
+        "ValidatingAdmissionPolicyBinding/lb-rel-launchbay-operator",
         "ConfigMap/rel-launchbay-operator-config",
         "ConfigMap/rel-launchbay-web-config",
         "Deployment/rel-launchbay-operator",
         "Deployment/rel-launchbay-web",
         "Job/rel-launchbay-cleanup",
+        "NetworkPolicy/rel-launchbay-cleanup",
+        "NetworkPolicy/rel-launchbay-generated-secrets",
         "NetworkPolicy/rel-launchbay-operator",
         "NetworkPolicy/rel-launchbay-web",
         "PodDisruptionBudget/rel-launchbay-operator",
@@ -98,8 +107,6 @@ describe("helm template", () => {
         "RoleBinding/rel-launchbay-cleanup",
         "RoleBinding/rel-launchbay-operator",
         "RoleBinding/rel-launchbay-web",
-        "Secret/rel-launchbay-operator-auth",
-        "Secret/rel-launchbay-web-auth",
         "Service/rel-launchbay-web",
         "ServiceAccount/rel-launchbay-cleanup",
         "ServiceAccount/rel-launchbay-operator",
@@ -108,7 +115,7 @@ describe("helm template", () => {
       ].sort(),
     );
     for (const m of manifests) {
-      if (m.kind.startsWith("Cluster")) continue;
+      if (m.kind.startsWith("Cluster") || m.kind.startsWith("ValidatingAdmission")) continue;
       expect(m.metadata.namespace, `${m.kind}/${m.metadata.name}`).toBe("lb");
     }
   });
@@ -219,6 +226,49 @@ describe("helm template", () => {
       "app.kubernetes.io/instance=rel,app.kubernetes.io/component=launcher",
     );
     expect(config.data.LAUNCHBAY_LAUNCHER_NAMESPACE).toBe("lb");
+  });
+
+  it.each([
+    ["default", [] as string[]],
+    ["maximal", ["-f", maximal]],
+  ])(
+    "renders byte-identical output twice with the same values, no generated value in it (%s values)",
+    async (_name, args) => {
+      const once = async () =>
+        ok(
+          await helm(["template", "rel", chartDir, "--namespace", "lb", ...args], env),
+          "helm template",
+        );
+      const first = await once();
+      expect(await once()).toBe(first);
+      // No Secret with random values is rendered (only the access code the values hold).
+      const secrets = parseManifests(first).filter((m) => m.kind === "Secret");
+      expect(secrets.map((m) => m.metadata.name)).toEqual(
+        args.length ? ["rel-lb-access-code"] : [],
+      );
+    },
+  );
+
+  it("takes every generated secret from an existing Secret when told to: no hook then", async () => {
+    const manifests = await render(
+      "--set",
+      "web.auth.existingSecret=my-web-auth",
+      "--set",
+      "operator.auth.existingSecret=my-metrics",
+    );
+    expect(manifests.filter((m) => m.metadata.name.endsWith("generated-secrets"))).toEqual([]);
+    const refs = (suffix: string) =>
+      (
+        podSpecOf(find(manifests, "Deployment", suffix)).spec.containers as {
+          env: { valueFrom?: { secretKeyRef?: { name: string } } }[];
+        }[]
+      )[0]?.env.map((e) => e.valueFrom?.secretKeyRef?.name);
+    expect(refs("-web")).toEqual(["my-web-auth", "my-web-auth"]);
+    expect(refs("-operator")).toEqual(["my-metrics"]);
+    // Only one of them: the hook generates the other, and may read and patch only that one.
+    const hook = await render("--set", "web.auth.existingSecret=my-web-auth");
+    const role = find(hook, "Role", "-generated-secrets");
+    expect(role.rules[1].resourceNames).toEqual(["rel-launchbay-operator-auth"]);
   });
 
   it("changes the pods' checksum annotations when their configuration changes, and only then", async () => {

@@ -162,14 +162,18 @@ export async function ensureCrds(): Promise<void> {
     ]),
     "kubectl apply the chart's CRDs",
   );
-  ok(
-    await kubectl([
+  // `kubectl wait` fails at once ("<nil> is of the type <nil>") on a CRD whose status has no
+  // conditions yet (just created): ask again until the status exists, then it waits.
+  let result: RunResult | undefined;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    result = await kubectl([
       "wait",
       "--for=condition=Established",
       "--timeout=60s",
       "crd/workshops.launchbay.dev",
       "crd/sandboxes.launchbay.dev",
-    ]),
-    "waiting for the CRDs to be established",
-  );
+    ]);
+    if (result.code === 0 || !result.stderr.includes("accessor error")) break;
+  }
+  ok(result as RunResult, "waiting for the CRDs to be established");
 }
