@@ -1,4 +1,4 @@
-import { type KubeClient, watchUntil } from "@launchbay/kube";
+import { isConflict, type KubeClient, watchUntil } from "@launchbay/kube";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { claimPatch, type Sandbox } from "@launchbay/operator";
@@ -75,7 +75,7 @@ async function claim(name: string, owner: string): Promise<void> {
       );
       return;
     } catch (error) {
-      if (attempt >= 5 || !String(error).includes("409")) throw error;
+      if (attempt >= 5 || !isConflict(error)) throw error;
     }
   }
 }
@@ -352,6 +352,36 @@ describe("operator against a real control plane", () => {
     } finally {
       clearInterval(keepBusy);
     }
+  });
+
+  it("does not retry a sandbox whose objects the API server refuses as invalid, and says why", async () => {
+    // Accepted by the CRD schema, refused by the API server's Pod validation: a toleration
+    // with operator Exists must have no value.
+    await createWorkshop("refused", {
+      sandbox: {
+        ...smallWorkshop("refused", ns).spec.sandbox,
+        placement: { tolerations: [{ key: "pool", operator: "Exists", value: "workshop" }] },
+      },
+    });
+    await createSandbox("refusedbox", { workshop: "refused", owner: "refused@example.org" });
+    const key = `${ns}/refusedbox`;
+    const forKey = (msg: string) => (l: Record<string, unknown>) => l.msg === msg && l.key === key;
+    await operator.waitForLog(
+      forKey("Reconcile failed terminally; not retrying until the object changes"),
+      60_000,
+    );
+    const [refused] = await watchUntil<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      { name: "refusedbox", timeoutMs: 30_000 },
+      ([s]) => Boolean(s?.status?.message?.includes("Could not create the sandbox's objects")),
+    );
+    expect(refused!.status!.message).toMatch(/422.*tolerations/s);
+    // Control: a valid sandbox created after it becomes Ready. The work queue would have
+    // retried the refused one several times by then (200 ms, 400 ms, 800 ms, ...).
+    await createSandbox("controlbox", { workshop: "basics", owner: "control@example.org" });
+    await waitReady("controlbox");
+    expect(operator.logs.filter(forKey("Reconcile failed; retrying"))).toEqual([]);
   });
 
   it("records Kubernetes Events on the Sandbox", async () => {
