@@ -15,6 +15,7 @@ COPY package.json package-lock.json tsconfig.base.json ./
 COPY scheduler/package.json scheduler/
 COPY worker/package.json worker/
 COPY client/package.json client/
+COPY kube/package.json kube/
 COPY operator/package.json operator/
 COPY web/package.json web/
 COPY test/package.json test/

@@ -1,6 +1,5 @@
 export * from "./api/index.js";
 export { Controllers } from "./controller/operator.js";
-export { KubeClient } from "./controller/kube-client.js";
 export { OperatorMetrics } from "./controller/metrics.js";
 export { customResourceDefinitions } from "./crd/crds.js";
 export { renderCrdFiles } from "./crd/render.js";

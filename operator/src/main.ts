@@ -3,11 +3,9 @@
  * by `--help`; see operator/README.md.
  */
 import { readFileSync } from "node:fs";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient, KubeError, LeaderElector, loadKubeConfig } from "@launchbay/kube";
 import { Controllers } from "./controller/operator.js";
 import { startHealthServer } from "./controller/health-server.js";
-import { KubeClient } from "./controller/kube-client.js";
-import { LeaderElector } from "./controller/leader-election.js";
 import { OperatorMetrics } from "./controller/metrics.js";
 import { resourcePath } from "./controller/resources.js";
 import { OperatorError } from "./errors.js";
@@ -15,21 +13,6 @@ import { createLogger, type Logger } from "./logger.js";
 import { type OperatorOptions, parseOptions, usage } from "./options.js";
 
 const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
-
-function loadKubeConfig(options: OperatorOptions): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromCluster();
-  } catch (error) {
-    throw new OperatorError(
-      "kubeconfig",
-      `cannot load ${options.kubeconfig ? `kubeconfig ${options.kubeconfig}` : "in-cluster config"}: ${(error as Error).message}; pass --kubeconfig <file> when running outside a cluster`,
-      { cause: error },
-    );
-  }
-  return kc;
-}
 
 /**
  * The Lease's namespace: the flag; in a pod, the pod's own; out of cluster the operator
@@ -67,12 +50,16 @@ async function main() {
     process.exit(2);
   }
   const log = createLogger(options.logLevel);
-  const kc = loadKubeConfig(options);
-  const client = await KubeClient.create(kc, { maxInflight: options.maxInflightRequests });
-  const metrics = new OperatorMetrics();
-  client.observers.push((verb, code, _seconds, resource) =>
-    metrics.apiRequests.inc({ verb, resource, code: String(code) }),
+  const kc = loadKubeConfig(
+    options.kubeconfig,
+    "cluster",
+    "pass --kubeconfig <file> when running outside a cluster",
   );
+  const metrics = new OperatorMetrics();
+  const client = await KubeClient.create(kc, {
+    maxInflight: options.maxInflightRequests,
+    observers: [metrics.kube.observe],
+  });
 
   const controllers = new Controllers(client, metrics, log, {
     concurrency: options.concurrency,
@@ -156,7 +143,8 @@ async function main() {
 }
 
 main().catch((error) => {
-  const code = error instanceof OperatorError ? error.code : "unexpected";
+  const code =
+    error instanceof OperatorError || error instanceof KubeError ? error.code : "unexpected";
   process.stderr.write(`launchbay-operator: ${code}: ${(error as Error).message}\n`);
   process.exit(1);
 });

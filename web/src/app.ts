@@ -85,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     routerOptions: { ignoreDuplicateSlashes: false },
   });
   const metrics = new LauncherMetrics();
+  backend.registerMetrics?.(metrics.registry);
   const service = new LaunchService({
     backend,
     settings: config.workshop,

@@ -51,7 +51,6 @@ export {
   loadKubeConfig,
 } from "./backend/kubernetes/create-kubernetes-backend.js";
 export { KubernetesBackend } from "./backend/kubernetes/kubernetes-backend.js";
-export { KubeRest } from "./backend/kubernetes/kube-rest.js";
 export {
   KubernetesNonceLedger,
   KubernetesOrganiserSessions,

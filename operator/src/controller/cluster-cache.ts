@@ -5,8 +5,7 @@ import { MANAGED_SELECTOR } from "../core/labels.js";
 import { namespaceFor } from "../core/sandbox-plan.js";
 import { type ObservedPod, observePod } from "../core/observed-pod.js";
 import type { Logger } from "../logger.js";
-import { Informer, type InformerEvent } from "./informer.js";
-import type { KubeClient } from "./kube-client.js";
+import { Informer, type InformerEvent, type KubeClient } from "@launchbay/kube";
 import { CHILD_KINDS, type Kind, resourcePath } from "./resources.js";
 
 type WorkshopEntry =

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
-import type { KubeClient } from "./kube-client.js";
+import type { KubeClient } from "@launchbay/kube";
 import { resourcePath } from "./resources.js";
 
 export interface InvolvedObject {

@@ -1,7 +1,7 @@
 import { SECRET_KEYS, SECRET_NAME } from "../api/constants.js";
 import { notebookBasePath } from "../core/names.js";
 import type { Logger } from "../logger.js";
-import type { KubeClient } from "./kube-client.js";
+import type { KubeClient } from "@launchbay/kube";
 import { resourcePath } from "./resources.js";
 
 /**

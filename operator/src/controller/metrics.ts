@@ -1,3 +1,4 @@
+import { KubeRequestMetrics } from "@launchbay/kube";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { SANDBOX_PHASES } from "../api/workshop.js";
 
@@ -20,16 +21,19 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
-  readonly apiRequests = new Counter({
-    name: "launchbay_operator_kube_requests_total",
-    help: "Kubernetes API requests by verb, resource and status code",
-    labelNames: ["verb", "resource", "code"] as const,
-    registers: [this.registry],
-  });
+  /** launchbay_operator_kube_requests_total and _kube_request_duration_seconds. */
+  readonly kube = new KubeRequestMetrics(this.registry, "launchbay_operator_");
 
   readonly retries = new Counter({
     name: "launchbay_operator_reconcile_errors_total",
     help: "Reconciles that failed and were retried",
+    labelNames: ["controller"] as const,
+    registers: [this.registry],
+  });
+
+  readonly terminalErrors = new Counter({
+    name: "launchbay_operator_reconcile_terminal_errors_total",
+    help: "Reconciles that failed in a way retrying cannot fix (an invalid object); not retried",
     labelNames: ["controller"] as const,
     registers: [this.registry],
   });
@@ -64,8 +68,7 @@ export class OperatorMetrics {
   }
 
   /** Total API requests so far (the benchmark divides this by sandboxes). */
-  async totalRequests(): Promise<number> {
-    const metric = await this.apiRequests.get();
-    return metric.values.reduce((sum, v) => sum + v.value, 0);
+  totalRequests(): Promise<number> {
+    return this.kube.total();
   }
 }

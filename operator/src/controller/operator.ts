@@ -7,10 +7,9 @@ import type { Logger } from "../logger.js";
 import { ClusterCache } from "./cluster-cache.js";
 import { EventRecorder } from "./events.js";
 import { IdleProbe } from "./idle-probe.js";
-import type { KubeClient } from "./kube-client.js";
+import { type KubeClient, WorkQueue } from "@launchbay/kube";
 import type { OperatorMetrics } from "./metrics.js";
 import { SandboxReconciler } from "./sandbox-reconciler.js";
-import { WorkQueue } from "./work-queue.js";
 import { WorkshopReconciler } from "./workshop-reconciler.js";
 
 export interface ControllerOptions {
@@ -74,6 +73,13 @@ export class Controllers {
         log.warn(
           { controller: name, key, err: (error as Error).message, retryInMs },
           "Reconcile failed; retrying",
+        );
+      });
+      queue.onTerminal.push((key, error) => {
+        metrics.terminalErrors.inc({ controller: name });
+        log.error(
+          { controller: name, key, err: error.message },
+          "Reconcile failed terminally; not retrying until the object changes",
         );
       });
     }

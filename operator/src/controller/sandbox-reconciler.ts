@@ -13,12 +13,18 @@ import {
   type SandboxObservation,
   type SandboxPlan,
 } from "../core/sandbox-plan.js";
-import { isStatus, KubeApiError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { EventRecorder } from "./events.js";
 import type { IdleProbe } from "./idle-probe.js";
-import type { KubeClient } from "./kube-client.js";
+import {
+  isConflict,
+  isInvalid,
+  isNotFound,
+  isRefused,
+  type KubeClient,
+  TerminalError,
+} from "@launchbay/kube";
 import type { OperatorMetrics } from "./metrics.js";
 import { isKind, resourcePath } from "./resources.js";
 
@@ -72,13 +78,14 @@ export class SandboxReconciler {
     }
     const parsed = parseSandbox(raw);
     if (!parsed.ok) {
-      // The CRD schema makes this unreachable unless it was bypassed; terminal, not retried.
+      // The CRD schema makes this unreachable unless it was bypassed; terminal, not retried
+      // (the next change to the Sandbox queues it again).
       await this.writeStatus(raw, {
         ...raw.status,
         phase: "Failed",
         message: `Invalid Sandbox: ${parsed.error}`,
       });
-      return undefined;
+      throw new TerminalError(`Sandbox ${key} is invalid: ${parsed.error}`);
     }
     const sandbox = this.withOwnWrites(key, parsed.sandbox);
     const now = this.deps.now?.() ?? new Date();
@@ -160,7 +167,7 @@ export class SandboxReconciler {
           metadata: plan.metadataPatch.metadata as Partial<Sandbox["metadata"]>,
         });
       } catch (error) {
-        if (isStatus(error, 404)) return;
+        if (isNotFound(error)) return;
         throw error;
       }
     }
@@ -194,20 +201,22 @@ export class SandboxReconciler {
         }
       }
     } catch (error) {
-      // The API server refused an object: say so on the Sandbox (not a silent Provisioning),
-      // then let the queue retry with backoff.
-      if (
-        error instanceof KubeApiError &&
-        error.status >= 400 &&
-        error.status < 500 &&
-        error.status !== 409 &&
-        error.status !== 429
-      ) {
+      // The API server refused an object: say so on the Sandbox (not a silent Provisioning).
+      // An invalid object (422) stays invalid until the Sandbox or Workshop changes (which
+      // queues the key again): terminal. Other refusals (403 until RBAC is fixed, a
+      // namespace still terminating) retry with backoff.
+      if (isRefused(error)) {
         await this.writeStatus(sandbox, {
           ...(plan.status ?? sandbox.status),
           phase: "Provisioning",
-          message: `Could not create the sandbox's objects: ${error.message}`,
+          message: `Could not create the sandbox's objects: ${(error as Error).message}`,
         });
+      }
+      if (isInvalid(error)) {
+        throw new TerminalError(
+          `the API server refused an object of Sandbox ${key}: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
       throw error;
     }
@@ -298,7 +307,7 @@ export class SandboxReconciler {
     try {
       await this.deps.client.create(resourcePath("Secret", { namespace }), secret);
     } catch (error) {
-      if (!isStatus(error, 409)) throw error;
+      if (!isConflict(error)) throw error;
     }
     // Secrets are not watched (the operator may not list them): remember it until the
     // namespace goes, so the next passes do not create it again. After a restart the first
@@ -317,7 +326,7 @@ export class SandboxReconciler {
       ]);
     } catch (error) {
       // 404: already gone. 422: the list changed under us; the next pass retries.
-      if (isStatus(error, 404)) return;
+      if (isNotFound(error)) return;
       throw error;
     }
   }
@@ -338,7 +347,7 @@ export class SandboxReconciler {
         FIELD_MANAGER,
       );
     } catch (error) {
-      if (!isStatus(error, 404)) throw error;
+      if (!isNotFound(error)) throw error;
     }
   }
 

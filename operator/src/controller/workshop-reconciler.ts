@@ -2,10 +2,9 @@ import { stableStringify } from "../core/stable-json.js";
 import { FIELD_MANAGER } from "../api/constants.js";
 import { warmPoolDeficit, warmSandbox, workshopStatus } from "../core/workshop-plan.js";
 import { splitKey } from "../core/names.js";
-import { isStatus } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ClusterCache } from "./cluster-cache.js";
-import type { KubeClient } from "./kube-client.js";
+import { isNotFound, type KubeClient } from "@launchbay/kube";
 import { resourcePath } from "./resources.js";
 
 /** Keeps a workshop's warm pool filled and its status counts current. */
@@ -79,7 +78,7 @@ export class WorkshopReconciler {
           FIELD_MANAGER,
         );
       } catch (error) {
-        if (!isStatus(error, 404)) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
     return undefined;

@@ -7,12 +7,12 @@
  *     we time click → redirect (the moment the page has a Ready sandbox URL).
  * Results go to stdout and test-results/bench/launcher.json.
  */
+import type { KubeClient } from "@launchbay/kube";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, setPriority } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KubeClient } from "@launchbay/operator";
 import { startControlPlane } from "../k8s/control-plane.js";
 import { paths, smallWorkshop } from "../operator/fixtures.js";
 import { connect, createNamespace, installCrds } from "../operator/kube.js";

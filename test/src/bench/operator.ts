@@ -7,12 +7,12 @@
  *   3. expire all (spec.expiresAt = now) → time until every sandbox namespace is gone.
  * BENCH_SANDBOXES / BENCH_STEADY_SANDBOXES change N and M. Prints a table.
  */
+import { type KubeClient, watchUntil } from "@launchbay/kube";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import type { KubeClient } from "@launchbay/operator";
 import { startControlPlane } from "../k8s/control-plane.js";
 import { paths, smallWorkshop } from "../operator/fixtures.js";
-import { connect, createNamespace, installCrds, waitForList } from "../operator/kube.js";
+import { connect, createNamespace, installCrds } from "../operator/kube.js";
 import { isMsg, type OperatorProcess, startOperator } from "../operator/operator-process.js";
 
 const N = Number(process.env.BENCH_SANDBOXES ?? 500);
@@ -133,16 +133,20 @@ async function main() {
     const t0 = Date.now();
     // The operator's own part is done when every sandbox's Deployments exist; the rest
     // (ReplicaSets, pods, scheduling) is the controller manager's, scheduler's and kwok's.
-    const applied = waitForList(
+    const applied = watchUntil(
       client,
       "/apis/apps/v1/deployments",
-      `launchbay.dev/sandbox-namespace=${NS}`,
+      { labelSelector: `launchbay.dev/sandbox-namespace=${NS}`, timeoutMs: 600_000 },
       (items) => items.length >= 3 * N,
-      600_000,
     ).then(() => Date.now() - t0);
     await createSandboxes(client, 0, N);
     const created = Date.now() - t0;
-    await waitForList<SandboxLite>(client, paths.sandboxes(NS), undefined, allReady(N), 1_200_000);
+    await watchUntil<SandboxLite>(
+      client,
+      paths.sandboxes(NS),
+      { timeoutMs: 1_200_000 },
+      allReady(N),
+    );
     const readyMs = Date.now() - t0;
     const appliedMs = await applied;
     const requests = (await operatorRequests(healthUrl)) - requestsBefore;
@@ -161,7 +165,12 @@ async function main() {
 
     // 2. Grow to M, then hold.
     await createSandboxes(client, N, M);
-    await waitForList<SandboxLite>(client, paths.sandboxes(NS), undefined, allReady(M), 1_800_000);
+    await watchUntil<SandboxLite>(
+      client,
+      paths.sandboxes(NS),
+      { timeoutMs: 1_800_000 },
+      allReady(M),
+    );
     console.error(`[bench] ${M} Ready; holding 20 s for steady state`);
     sampler.resetPeak();
     await new Promise((r) => setTimeout(r, 20_000));
@@ -179,19 +188,17 @@ async function main() {
     await inBatches(names, 32, (name) =>
       client.mergePatch(`${paths.sandboxes(NS)}/${name}`, { spec: { expiresAt: now } }),
     );
-    await waitForList(
+    await watchUntil(
       client,
       paths.sandboxes(NS),
-      undefined,
+      { timeoutMs: 1_800_000 },
       (items) => items.length === 0,
-      1_800_000,
     );
-    await waitForList(
+    await watchUntil(
       client,
       paths.namespaces,
-      `launchbay.dev/sandbox-namespace=${NS}`,
+      { labelSelector: `launchbay.dev/sandbox-namespace=${NS}`, timeoutMs: 1_800_000 },
       (items) => items.length === 0,
-      1_800_000,
     );
     rows.push([`expire all ${M} → every namespace gone`, secs(Date.now() - t2), ""]);
     client.close();

@@ -12,28 +12,28 @@ import {
   VersionApi,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  createTestNamespace,
-  kubeConfigFrom,
-  waitUntilGone,
-  watchUntil,
-} from "./kube-test-client.js";
+import { loadKubeConfig, watchUntil } from "@launchbay/kube";
+import { createTestNamespace, kubeClientFrom } from "./kube-test-client.js";
 import type {} from "./provided-context.js";
 
 const run = promisify(execFile);
 const { kubeconfig, toolsDir, nodes, server } = inject("k8s");
-const kc = kubeConfigFrom(kubeconfig);
+// client-node's typed APIs for the requests (as users of the harness call it), and
+// @launchbay/kube's watchUntil to wait on the API server.
+const kc = loadKubeConfig(kubeconfig, "default", "start the test control plane");
 const core = kc.makeApiClient(CoreV1Api);
+const client = await kubeClientFrom(kubeconfig);
 const namespaces: string[] = [];
 
 async function namespace(prefix: string, labels?: Record<string, string>): Promise<string> {
-  const name = await createTestNamespace(kc, prefix, labels);
+  const name = await createTestNamespace(client, prefix, labels);
   namespaces.push(name);
   return name;
 }
 
 afterAll(async () => {
   await Promise.all(namespaces.map((name) => core.deleteNamespace({ name }).catch(() => {})));
+  client.close();
 });
 
 /** A pod the `restricted` Pod Security level admits. */
@@ -113,18 +113,17 @@ describe("the test control plane", () => {
   it("schedules a pod onto a kwok node and reports it Running and Ready with a pod IP", async () => {
     const ns = await namespace("schedule");
     await core.createNamespacedPod({ namespace: ns, body: restrictedPod("web") });
-    const pod = await watchUntil<V1Pod>(
-      kc,
+    const [pod] = await watchUntil<V1Pod>(
+      client,
       `/api/v1/namespaces/${ns}/pods`,
-      { fieldSelector: "metadata.name=web" },
-      (_, p) =>
-        p.status?.phase === "Running" &&
+      { name: "web", what: "pod web to be Running and Ready" },
+      ([p]) =>
+        p?.status?.phase === "Running" &&
         (p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false) &&
         Boolean(p.status.podIP),
-      "pod web to be Running and Ready",
     );
-    expect(nodes).toContain(pod.spec?.nodeName);
-    expect(pod.status?.podIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(nodes).toContain(pod?.spec?.nodeName);
+    expect(pod?.status?.podIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   });
 
   it("rejects a privileged pod in a namespace that enforces the restricted Pod Security level", async () => {
@@ -153,14 +152,14 @@ describe("the test control plane", () => {
   });
 
   it("finishes deleting a namespace and everything in it", async () => {
-    const ns = await createTestNamespace(kc, "doomed");
+    const ns = await createTestNamespace(client, "doomed");
     await core.createNamespacedConfigMap({
       namespace: ns,
       body: { metadata: { name: "data" }, data: { a: "1" } },
     });
     await core.createNamespacedPod({ namespace: ns, body: restrictedPod("worker") });
     await core.deleteNamespace({ name: ns });
-    await waitUntilGone(kc, { apiVersion: "v1", kind: "Namespace", name: ns });
+    await watchUntil(client, "/api/v1/namespaces", { name: ns }, (items) => items.length === 0);
     const error = await apiError(core.readNamespace({ name: ns }));
     expect(error.code).toBe(404);
   });
@@ -189,7 +188,12 @@ describe("the test control plane", () => {
       name: "owner",
       propagationPolicy: "Background",
     });
-    await waitUntilGone(kc, { apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "child" });
+    await watchUntil(
+      client,
+      `/api/v1/namespaces/${ns}/configmaps`,
+      { name: "child" },
+      (items) => items.length === 0,
+    );
     const kept = await core.readNamespacedConfigMap({ namespace: ns, name: "bystander" });
     expect(kept.metadata?.uid).toBe(bystander.metadata?.uid);
   });

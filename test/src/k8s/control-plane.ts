@@ -11,7 +11,8 @@ import {
   logFile,
   schedulerArgs,
 } from "./components.js";
-import { httpsRequest, type TlsEndpoint, tlsEndpoint, watchUntil } from "./kube-http.js";
+import { KubeClient, loadKubeConfig, watchUntil } from "@launchbay/kube";
+import { httpsRequest, type TlsEndpoint, tlsEndpoint } from "./tls-endpoint.js";
 import { writeKubeconfig } from "./kubeconfig.js";
 import { firstServiceIp, type Layout, layoutFor, serverUrl } from "./layout.js";
 import { createKwokNodes } from "./nodes.js";
@@ -102,6 +103,8 @@ async function startOnce(
   // Detached (k8s:up) planes are meant to outlive this process; others die with it.
   const watchdog = options.detached ? undefined : startWatchdog(dataDir);
   let stopped: Promise<void> | undefined;
+  /** The admin's API client, from the kubeconfig written below. */
+  let client: KubeClient | undefined;
   const stop = () => {
     watchdog?.release();
     stopped ??= stopFromState(state);
@@ -193,26 +196,28 @@ async function startOnce(
     ]);
 
     startupMs.controllers = Date.now() - t0;
+    client = await KubeClient.create(
+      loadKubeConfig(layout.kubeconfig, "default", "the harness wrote it; see test/k8s/README.md"),
+    );
     const nodes = await raceExits(
-      createKwokNodes(admin, options.nodes, remaining(), options.realNode !== undefined),
+      createKwokNodes(client, options.nodes, remaining(), options.realNode !== undefined),
       started,
     );
     startupMs.nodes = Date.now() - t0;
     // The service-account controller creates `default` in every namespace; pods cannot be created before it exists.
     await raceExits(
       watchUntil(
-        admin,
+        client,
         "/api/v1/namespaces/default/serviceaccounts",
-        { fieldSelector: "metadata.name=default" },
-        () => true,
-        remaining(),
-        "the default ServiceAccount",
+        { name: "default", timeoutMs: remaining(), what: "the default ServiceAccount" },
+        (items) => items.length > 0,
       ),
       started,
     );
     startupMs.ready = Date.now() - t0;
     for (const endpoint of [etcdEndpoint, admin, cmEndpoint, schedEndpoint])
       endpoint.agent.destroy();
+    client.close();
     return {
       kubeconfig: layout.kubeconfig,
       server: state.server,
@@ -224,6 +229,7 @@ async function startOnce(
       stop,
     };
   } catch (error) {
+    client?.close();
     await stop().catch(() => {});
     throw error;
   }

@@ -10,8 +10,6 @@ export const K8sHarnessErrorCode = {
   ComponentExited: "K8S_COMPONENT_EXITED",
   /** A component or node did not become ready in time. */
   NotReady: "K8S_NOT_READY",
-  /** A request to the API server failed. */
-  ApiRequestFailed: "K8S_API_REQUEST_FAILED",
   /** The state of a background (`k8s:up`) control plane is unreadable. */
   BadState: "K8S_BAD_STATE",
   /** A real node cannot run here (not root, a program or kernel feature missing). */
@@ -37,8 +35,6 @@ export const k8sHarnessErrorHelp: Record<K8sHarnessErrorCode, string> = {
     "A control-plane process exited during start-up: the message holds the tail of its log; the full log is in <dataDir>/logs.",
   K8S_NOT_READY:
     "A component or node did not become ready in time: the machine may be overloaded; raise startTimeoutMs or look at <dataDir>/logs.",
-  K8S_API_REQUEST_FAILED:
-    "A request to the API server failed: the message holds the method, path, status and body.",
   K8S_BAD_STATE:
     "The state file of a background control plane is unreadable: stop its processes by hand (pids in the file) and delete its directory.",
   K8S_REAL_NODE_UNSUPPORTED:

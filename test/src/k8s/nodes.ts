@@ -1,5 +1,5 @@
 import { kwokNodeAnnotation } from "./components.js";
-import { kubeApi, type TlsEndpoint, watchUntil } from "./kube-http.js";
+import { type KubeClient, watchUntil } from "@launchbay/kube";
 import type { NodePoolOptions } from "./options.js";
 
 /** Label on every simulated node, for selecting them. */
@@ -64,7 +64,7 @@ export function isReady(node: NodeObject): boolean {
 
 /** Creates the simulated nodes and resolves once kwok has made every one Ready. */
 export async function createKwokNodes(
-  admin: TlsEndpoint,
+  admin: KubeClient,
   pool: NodePoolOptions,
   timeoutMs: number,
   tainted = false,
@@ -72,20 +72,21 @@ export async function createKwokNodes(
   const manifests = kwokNodeManifests(pool, tainted);
   const names = manifests.map((m) => (m as NodeObject).metadata.name);
   if (names.length === 0) return names;
-  const ready = new Set<string>();
   const allReady = watchUntil<NodeObject>(
     admin,
     "/api/v1/nodes",
-    { labelSelector: `${kwokNodeLabel.key}=${kwokNodeLabel.value}` },
-    (node) => {
-      if (isReady(node)) ready.add(node.metadata.name);
+    {
+      labelSelector: `${kwokNodeLabel.key}=${kwokNodeLabel.value}`,
+      timeoutMs,
+      what: `the ${names.length} kwok nodes to become Ready`,
+    },
+    (nodes) => {
+      const ready = new Set(nodes.filter(isReady).map((n) => n.metadata.name));
       return names.every((n) => ready.has(n));
     },
-    timeoutMs,
-    `the ${names.length} kwok nodes to become Ready`,
   );
   try {
-    await Promise.all(manifests.map((m) => kubeApi(admin, "POST", "/api/v1/nodes", m)));
+    await Promise.all(manifests.map((m) => admin.create("/api/v1/nodes", m)));
   } catch (error) {
     allReady.catch(() => {});
     throw error;

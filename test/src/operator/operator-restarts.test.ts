@@ -1,4 +1,4 @@
-import type { KubeClient } from "@launchbay/operator";
+import { type KubeClient, watchUntil } from "@launchbay/kube";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   isReady,
@@ -8,7 +8,7 @@ import {
   smallWorkshop,
   uniqueName,
 } from "./fixtures.js";
-import { connect, createNamespace, installCrds, waitFor, waitForList } from "./kube.js";
+import { connect, createNamespace, installCrds } from "./kube.js";
 import { isMsg, type OperatorProcess, startOperator } from "./operator-process.js";
 import { seededRandom } from "../seeded-random.js";
 
@@ -84,15 +84,10 @@ describe("operator restarts", () => {
     }
 
     let p = operator(debug);
-    await waitForList<SandboxView>(
-      client,
-      paths.sandboxes(ns),
-      undefined,
-      (items) =>
-        names
-          .filter((n) => !deleted.has(n))
-          .every((n) => isReady(items.find((s) => s.metadata.name === n))),
-      90_000,
+    await watchUntil<SandboxView>(client, paths.sandboxes(ns), { timeoutMs: 90_000 }, (items) =>
+      names
+        .filter((n) => !deleted.has(n))
+        .every((n) => isReady(items.find((s) => s.metadata.name === n))),
     );
     // Shorten some sandboxes' lives (as the launcher's bulk expire does), then kill the
     // operator just before that moment and start it after: the new one expires them at once.
@@ -108,22 +103,13 @@ describe("operator restarts", () => {
     const restartedAt = Date.now();
     p = operator(debug);
     // The restarted operator deletes the overdue sandboxes as soon as its caches sync...
-    await waitForList<SandboxView>(
-      client,
-      paths.sandboxes(ns),
-      undefined,
-      (items) =>
-        items.every((s) => !short.has(s.metadata.name) || Boolean(s.metadata.deletionTimestamp)),
-      30_000,
+    await watchUntil<SandboxView>(client, paths.sandboxes(ns), { timeoutMs: 30_000 }, (items) =>
+      items.every((s) => !short.has(s.metadata.name) || Boolean(s.metadata.deletionTimestamp)),
     );
     expect(Date.now() - restartedAt).toBeLessThan(3_000);
     // ...and they are gone once Kubernetes has removed their namespaces.
-    await waitForList<SandboxView>(
-      client,
-      paths.sandboxes(ns),
-      undefined,
-      (items) => items.every((s) => !short.has(s.metadata.name)),
-      30_000,
+    await watchUntil<SandboxView>(client, paths.sandboxes(ns), { timeoutMs: 30_000 }, (items) =>
+      items.every((s) => !short.has(s.metadata.name)),
     );
     expect(Date.now() - restartedAt).toBeLessThan(12_000);
 
@@ -132,12 +118,11 @@ describe("operator restarts", () => {
     const sandboxes = (await client.get<{ items: SandboxView[] }>(paths.sandboxes(ns))).items;
     expect(sandboxes.map((s) => s.metadata.name).sort()).toEqual(live.sort());
     const wanted = new Set(sandboxes.map((s) => s.status!.namespace!));
-    await waitForList<{ metadata: { name: string; labels: Record<string, string> } }>(
+    await watchUntil<{ metadata: { name: string; labels: Record<string, string> } }>(
       client,
       paths.namespaces,
-      `launchbay.dev/sandbox-namespace=${ns}`,
+      { labelSelector: `launchbay.dev/sandbox-namespace=${ns}`, timeoutMs: 60_000 },
       (items) => items.length === wanted.size && items.every((i) => wanted.has(i.metadata.name)),
-      60_000,
     );
     for (const sns of wanted) {
       const count = async (path: string) =>
@@ -172,12 +157,11 @@ describe("operator restarts", () => {
     const b = operator(args);
     await b.waitForLog(isMsg("Caches synced"));
     // b keeps retrying every second; after a few retries it still must not lead.
-    const leaseObj = await waitFor<{ spec: { holderIdentity: string; renewTime: string } }>(
+    const [leaseObj] = await watchUntil<{ spec: { holderIdentity: string; renewTime: string } }>(
       client,
       "/apis/coordination.k8s.io/v1/namespaces/default/leases",
-      lease,
-      (l) => l !== undefined,
-      5_000,
+      { name: lease, timeoutMs: 5_000 },
+      ([l]) => l !== undefined,
     );
     const holder = leaseObj!.spec.holderIdentity;
     expect(a.logs.find(isMsg("Became leader"))!.identity).toBe(holder);

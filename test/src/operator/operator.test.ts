@@ -1,6 +1,7 @@
+import { isConflict, type KubeClient, watchUntil } from "@launchbay/kube";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { claimPatch, type KubeClient, type Sandbox } from "@launchbay/operator";
+import { claimPatch, type Sandbox } from "@launchbay/operator";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   isReady,
@@ -10,7 +11,7 @@ import {
   smallWorkshop,
   uniqueName,
 } from "./fixtures.js";
-import { connect, createNamespace, installCrds, waitFor, waitForList } from "./kube.js";
+import { connect, createNamespace, installCrds } from "./kube.js";
 import { isMsg, type OperatorProcess, startOperator } from "./operator-process.js";
 
 const k8s = inject("k8s");
@@ -74,7 +75,7 @@ async function claim(name: string, owner: string): Promise<void> {
       );
       return;
     } catch (error) {
-      if (attempt >= 5 || !String(error).includes("409")) throw error;
+      if (attempt >= 5 || !isConflict(error)) throw error;
     }
   }
 }
@@ -84,13 +85,9 @@ async function createSandbox(name: string, spec: Record<string, unknown>) {
 }
 
 const waitReady = (name: string, timeoutMs = 60_000) =>
-  waitFor<SandboxView>(
-    client,
-    paths.sandboxes(ns),
-    name,
-    isReady,
-    timeoutMs,
-  ) as Promise<SandboxView>;
+  watchUntil<SandboxView>(client, paths.sandboxes(ns), { name, timeoutMs }, ([o]) =>
+    isReady(o),
+  ).then(([s]) => s as SandboxView);
 
 describe("operator against a real control plane", () => {
   it("creates every object of a sandbox, runs its pods on kwok nodes and reports Ready with endpoints", async () => {
@@ -211,19 +208,17 @@ describe("operator against a real control plane", () => {
     const sns = sandbox.status!.namespace!;
     await client.delete(`${paths.deployments(sns)}/workers`);
     await client.delete(`${paths.networkPolicies(sns)}/default-deny`);
-    await waitFor(
+    await watchUntil(
       client,
       paths.networkPolicies(sns),
-      "default-deny",
-      (o) => o !== undefined,
-      30_000,
+      { name: "default-deny", timeoutMs: 30_000 },
+      ([o]) => o !== undefined,
     );
-    await waitFor<{ status?: { readyReplicas?: number } }>(
+    await watchUntil<{ status?: { readyReplicas?: number } }>(
       client,
       paths.deployments(sns),
-      "workers",
-      (d) => d?.status?.readyReplicas === 2,
-      60_000,
+      { name: "workers", timeoutMs: 60_000 },
+      ([d]) => d?.status?.readyReplicas === 2,
     );
     await waitReady("alice");
   });
@@ -239,12 +234,11 @@ describe("operator against a real control plane", () => {
     const sandbox = await waitReady("bob", 12_000);
     expect(sandbox.status!.expiresAt).toBe(expiresAt.toISOString());
     const sns = sandbox.status!.namespace!;
-    await waitFor<SandboxView>(
+    await watchUntil<SandboxView>(
       client,
       paths.sandboxes(ns),
-      "bob",
-      (o) => !o || Boolean(o.metadata.deletionTimestamp),
-      30_000,
+      { name: "bob", timeoutMs: 30_000 },
+      ([o]) => !o || Boolean(o.metadata.deletionTimestamp),
     );
     const deletedAfter = Date.now() - expiresAt.getTime();
     // The operator deletes the Sandbox at expiresAt (it requeued for exactly then)...
@@ -252,9 +246,19 @@ describe("operator against a real control plane", () => {
     expect(deletedAfter).toBeLessThan(1_500);
     // ...and the finalizer lets it go once Kubernetes' namespace controller has removed the
     // namespace, which takes about 5 s on this control plane even for an empty namespace.
-    await waitFor(client, paths.sandboxes(ns), "bob", (o) => o === undefined, 60_000);
+    await watchUntil(
+      client,
+      paths.sandboxes(ns),
+      { name: "bob", timeoutMs: 60_000 },
+      ([o]) => o === undefined,
+    );
     const sandboxGoneAfter = Date.now() - expiresAt.getTime();
-    await waitFor(client, paths.namespaces, sns, (o) => o === undefined, 60_000);
+    await watchUntil(
+      client,
+      paths.namespaces,
+      { name: sns, timeoutMs: 60_000 },
+      ([o]) => o === undefined,
+    );
     const namespaceGoneAfter = Date.now() - expiresAt.getTime();
     expect(sandboxGoneAfter).toBeLessThan(10_000);
     expect(namespaceGoneAfter).toBeLessThan(10_000);
@@ -267,23 +271,21 @@ describe("operator against a real control plane", () => {
     await createWorkshop("pool", { warmPool: 2, maxSandboxes: 3 });
     const selector = "launchbay.dev/workshop=pool";
     const warmReady = (items: SandboxView[]) => items.filter((s) => !s.spec.owner && isReady(s));
-    let items = await waitForList<SandboxView>(
+    let items = await watchUntil<SandboxView>(
       client,
       paths.sandboxes(ns),
-      selector,
+      { labelSelector: selector, timeoutMs: 60_000 },
       (i) => warmReady(i).length === 2,
-      60_000,
     );
     expect(items).toHaveLength(2);
 
     const first = warmReady(items)[0]!;
     await claim(first.metadata.name, "carol");
-    items = await waitForList<SandboxView>(
+    items = await watchUntil<SandboxView>(
       client,
       paths.sandboxes(ns),
-      selector,
+      { labelSelector: selector, timeoutMs: 60_000 },
       (i) => i.length === 3 && warmReady(i).length === 2,
-      60_000,
     );
     const claimed = items.find((s) => s.spec.owner === "carol")!;
     expect(claimed.metadata.name).toBe(first.metadata.name);
@@ -300,22 +302,20 @@ describe("operator against a real control plane", () => {
     await claim(second.metadata.name, "dave");
     // At capacity (3): the pool cannot refill beyond it.
     await createSandbox("eve", { workshop: "pool", owner: "eve" });
-    const eve = await waitFor<SandboxView>(
+    const [eve] = await watchUntil<SandboxView>(
       client,
       paths.sandboxes(ns),
-      "eve",
-      (s) => s?.status?.phase === "Failed",
-      30_000,
+      { name: "eve", timeoutMs: 30_000 },
+      ([s]) => s?.status?.phase === "Failed",
     );
     expect(eve!.status!.message).toContain("Workshop pool is at capacity (maxSandboxes=3)");
-    const workshop = await waitFor<{
+    const [workshop] = await watchUntil<{
       status?: { sandboxes?: number; claimed?: number; counts?: Record<string, number> };
     }>(
       client,
       paths.workshops(ns),
-      "pool",
-      (w) => w?.status?.claimed === 2 && w.status.counts?.Failed === 1,
-      30_000,
+      { name: "pool", timeoutMs: 30_000 },
+      ([w]) => w?.status?.claimed === 2 && w.status.counts?.Failed === 1,
     );
     expect(workshop!.status!.sandboxes).toBe(4);
     const all = await client.get<{ items: SandboxView[] }>(paths.sandboxes(ns), {
@@ -335,7 +335,12 @@ describe("operator against a real control plane", () => {
       await createSandbox("busy", { workshop: "idle", owner: "b" });
       const busy = await waitReady("busy");
       const started = Date.now();
-      await waitFor(client, paths.sandboxes(ns), "idler", (o) => o === undefined, 30_000);
+      await watchUntil(
+        client,
+        paths.sandboxes(ns),
+        { name: "idler", timeoutMs: 30_000 },
+        ([o]) => o === undefined,
+      );
       expect(Date.now() - started).toBeLessThan(20_000);
       const secret = await client.get<{ data: Record<string, string> }>(
         `/api/v1/namespaces/${busy.status!.namespace}/secrets/sandbox-tokens`,
@@ -347,6 +352,36 @@ describe("operator against a real control plane", () => {
     } finally {
       clearInterval(keepBusy);
     }
+  });
+
+  it("does not retry a sandbox whose objects the API server refuses as invalid, and says why", async () => {
+    // Accepted by the CRD schema, refused by the API server's Pod validation: a toleration
+    // with operator Exists must have no value.
+    await createWorkshop("refused", {
+      sandbox: {
+        ...smallWorkshop("refused", ns).spec.sandbox,
+        placement: { tolerations: [{ key: "pool", operator: "Exists", value: "workshop" }] },
+      },
+    });
+    await createSandbox("refusedbox", { workshop: "refused", owner: "refused@example.org" });
+    const key = `${ns}/refusedbox`;
+    const forKey = (msg: string) => (l: Record<string, unknown>) => l.msg === msg && l.key === key;
+    await operator.waitForLog(
+      forKey("Reconcile failed terminally; not retrying until the object changes"),
+      60_000,
+    );
+    const [refused] = await watchUntil<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      { name: "refusedbox", timeoutMs: 30_000 },
+      ([s]) => Boolean(s?.status?.message?.includes("Could not create the sandbox's objects")),
+    );
+    expect(refused!.status!.message).toMatch(/422.*tolerations/s);
+    // Control: a valid sandbox created after it becomes Ready. The work queue would have
+    // retried the refused one several times by then (200 ms, 400 ms, 800 ms, ...).
+    await createSandbox("controlbox", { workshop: "basics", owner: "control@example.org" });
+    await waitReady("controlbox");
+    expect(operator.logs.filter(forKey("Reconcile failed; retrying"))).toEqual([]);
   });
 
   it("records Kubernetes Events on the Sandbox", async () => {

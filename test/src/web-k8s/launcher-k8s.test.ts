@@ -1,8 +1,8 @@
+import { type KubeClient, watchUntil } from "@launchbay/kube";
 import { existsSync } from "node:fs";
 import { launchChromium } from "../chromium.js";
 import { type IncomingHttpHeaders, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { KubeClient } from "@launchbay/operator";
 import { buildApp, createKubernetesBackend, type LauncherApp, parseConfig } from "@launchbay/web";
 import pino from "pino";
 import type { Browser } from "playwright-core";
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import type {} from "../k8s/provided-context.js";
 import { paths, type SandboxView, smallWorkshop, uniqueName } from "../operator/fixtures.js";
-import { connect, createNamespace, installCrds, waitFor } from "../operator/kube.js";
+import { connect, createNamespace, installCrds } from "../operator/kube.js";
 import { isMsg, type OperatorProcess, startOperator } from "../operator/operator-process.js";
 
 // The launcher with its Kubernetes backend against the real control plane (kwok nodes)
@@ -142,12 +142,11 @@ describe("launcher on Kubernetes", () => {
     });
     expect(res.status).toBe(201);
     const { id } = await res.json();
-    const object = await waitFor<SandboxView>(
+    const [object] = await watchUntil<SandboxView>(
       client,
       paths.sandboxes(ns),
-      id,
-      (s) => s !== undefined,
-      30_000,
+      { name: id, timeoutMs: 30_000 },
+      ([s]) => s !== undefined,
     );
     expect(object!.spec.workshop).toBe("attendees");
     expect(object!.spec.owner).toMatch(/.{16,}/);
@@ -172,18 +171,13 @@ describe("launcher on Kubernetes", () => {
     const landed = await onHost(handover.host, handover.pathname + handover.search, {});
     const sandboxCookie = String(landed.headers["set-cookie"]).split(";")[0]!;
     await onHost(handover.host, `/s/${id}/notebook/lab`, { cookie: sandboxCookie });
-    const touched = await waitFor<
+    const [touched] = await watchUntil<
       SandboxView & { metadata: { annotations?: Record<string, string> } }
-    >(
-      client,
-      paths.sandboxes(ns),
-      id,
-      (s) =>
-        Boolean(
-          (s as { metadata: { annotations?: Record<string, string> } } | undefined)?.metadata
-            .annotations?.["launchbay.dev/last-activity"],
-        ),
-      30_000,
+    >(client, paths.sandboxes(ns), { name: id, timeoutMs: 30_000 }, ([s]) =>
+      Boolean(
+        (s as { metadata: { annotations?: Record<string, string> } } | undefined)?.metadata
+          .annotations?.["launchbay.dev/last-activity"],
+      ),
     );
     expect(
       Date.parse(touched!.metadata.annotations!["launchbay.dev/last-activity"]!),
@@ -202,12 +196,11 @@ describe("launcher on Kubernetes", () => {
       body: JSON.stringify({ minutes: 15 }),
     });
     expect(extended.status).toBe(200);
-    const patched = await waitFor<SandboxView>(
+    const [patched] = await watchUntil<SandboxView>(
       client,
       paths.sandboxes(ns),
-      id,
-      (s) => s?.spec.expiresAt !== object!.spec.expiresAt,
-      30_000,
+      { name: id, timeoutMs: 30_000 },
+      ([s]) => s?.spec.expiresAt !== object!.spec.expiresAt,
     );
     expect(
       Date.parse(patched!.spec.expiresAt!) - Date.parse(object!.spec.expiresAt!),
@@ -234,12 +227,11 @@ describe("launcher on Kubernetes", () => {
       sandboxUrl: `/s/${body.id}/`,
     });
     expect(clickToRedirectMs).toBeLessThan(2000);
-    const object = await waitFor<SandboxView>(
+    const [object] = await watchUntil<SandboxView>(
       client,
       paths.sandboxes(ns),
-      body.id,
-      (s) => s?.spec.owner !== undefined,
-      30_000,
+      { name: body.id, timeoutMs: 30_000 },
+      ([s]) => s?.spec.owner !== undefined,
     );
     expect(object!.metadata.labels?.["launchbay.dev/workshop"]).toBe("warm");
   });
@@ -262,6 +254,11 @@ describe("launcher on Kubernetes", () => {
     });
     await page.waitForSelector("#expired:not(.hidden)", { timeout: 60_000 });
     expect(await page.textContent("#expired h1")).toBe("Your sandbox has expired");
-    await waitFor<SandboxView>(client, paths.sandboxes(ns), id, (s) => s === undefined, 60_000);
+    await watchUntil<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      { name: id, timeoutMs: 60_000 },
+      ([s]) => s === undefined,
+    );
   });
 });

@@ -1,9 +1,7 @@
-import { KubeConfig } from "@kubernetes/client-node";
-import type { KubeClient } from "@launchbay/operator";
+import type { KubeClient } from "@launchbay/kube";
 import {
   buildApp,
   createKubernetesBackend,
-  KubeRest,
   KubernetesNonceLedger,
   type LauncherApp,
   LeaseRecords,
@@ -54,11 +52,8 @@ async function replica(replicas: number): Promise<LauncherApp> {
   return app;
 }
 
-async function restClient(): Promise<KubeRest> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(k8s.kubeconfig);
-  return KubeRest.create(kc);
-}
+/** A client of its own, as each replica has. */
+const replicaClient = () => connect(k8s.kubeconfig);
 
 const signIn = (app: LauncherApp, token: string, remoteAddress = "203.0.113.7") =>
   app.inject({
@@ -134,7 +129,7 @@ describe("single-use handover tokens across replicas", () => {
   }
 
   it("a token redeemed on one replica is refused on the other", async () => {
-    const rests = [await restClient(), await restClient()];
+    const rests = [await replicaClient(), await replicaClient()];
     try {
       const [a, b] = await pair([
         new KubernetesNonceLedger(new LeaseRecords(rests[0]!, ns, "handover-nonce")),
@@ -155,7 +150,7 @@ describe("single-use handover tokens across replicas", () => {
   });
 
   it("of 10 simultaneous redemptions on two replicas exactly one wins", async () => {
-    const rests = [await restClient(), await restClient()];
+    const rests = [await replicaClient(), await replicaClient()];
     try {
       const creds = await pair([
         new KubernetesNonceLedger(new LeaseRecords(rests[0]!, ns, "handover-nonce")),
@@ -180,7 +175,7 @@ describe("single-use handover tokens across replicas", () => {
   });
 
   it("expired records are swept; live ones stay", async () => {
-    const rest = await restClient();
+    const rest = await replicaClient();
     try {
       const records = new LeaseRecords(rest, ns, "organiser-session");
       const now = Date.now();

@@ -1,3 +1,4 @@
+import type { Registry } from "prom-client";
 /**
  * The contract between the launcher and the place sandboxes actually run. Two
  * implementations: `LocalBackend` (processes on this machine) and `KubernetesBackend`
@@ -103,6 +104,8 @@ export interface Backend {
   extend(id: string, expiresAt: number): Promise<SandboxState>;
   /** Expires a sandbox now: stops everything it runs and removes it. */
   delete(id: string): Promise<void>;
+  /** Registers the backend's own metrics (e.g. Kubernetes API requests) on the launcher's registry. */
+  registerMetrics?(registry: Registry): void;
   /** Every change to every sandbox. Returns the unsubscribe function. */
   subscribe(listener: SandboxListener): () => void;
   /** The event stream of one sandbox. Returns the unsubscribe function. */

@@ -2,7 +2,7 @@ import { access, constants, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type ControlPlane, realNodeKubeconfig, startControlPlane } from "../control-plane.js";
 import { K8sHarnessError, K8sHarnessErrorCode } from "../errors.js";
-import { type TlsEndpoint, tlsEndpoint, watchUntil } from "../kube-http.js";
+import { KubeClient, loadKubeConfig, watchUntil } from "@launchbay/kube";
 import { isAlive, logTail, type RunningComponent, startComponent } from "../processes.js";
 import { waitUntilReady } from "../readiness.js";
 import { findRealNodeAssets, type NodeImage } from "./assets.js";
@@ -141,11 +141,9 @@ export async function startRealNodeCluster(
     state.valuesFile = assets.valuesFile;
     await writeNodeState(paths.stateFile, state);
     mark("control plane");
-    const admin = await tlsEndpoint(plane.server, {
-      ca: join(plane.dataDir, "pki", "ca.crt"),
-      cert: join(plane.dataDir, "pki", "admin.crt"),
-      key: join(plane.dataDir, "pki", "admin.key"),
-    });
+    const admin = await KubeClient.create(
+      loadKubeConfig(plane.kubeconfig, "default", "the harness wrote it; see test/k8s/README.md"),
+    );
 
     await writeConfigs(paths, plane, assets.pause.ref);
     const containerd = await launch("containerd", "containerd", [
@@ -208,7 +206,7 @@ export async function startRealNodeCluster(
       started,
     );
     mark("cluster DNS ready");
-    admin.agent.destroy();
+    admin.close();
     return {
       kubeconfig: plane.kubeconfig,
       server: plane.server,
@@ -306,16 +304,14 @@ interface NodeObject {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-function waitForNodeReady(admin: TlsEndpoint, timeoutMs: number): Promise<NodeObject> {
-  return watchUntil<NodeObject>(
+async function waitForNodeReady(admin: KubeClient, timeoutMs: number): Promise<NodeObject> {
+  const [node] = await watchUntil<NodeObject>(
     admin,
     "/api/v1/nodes",
-    { fieldSelector: `metadata.name=${realNode.nodeName}` },
-    (node) =>
-      node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
-    timeoutMs,
-    `node ${realNode.nodeName} to become Ready`,
+    { name: realNode.nodeName, timeoutMs, what: `node ${realNode.nodeName} to become Ready` },
+    ([n]) => n?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
   );
+  return node!;
 }
 
 /** Rejects if an agent exits before the promise settles. */

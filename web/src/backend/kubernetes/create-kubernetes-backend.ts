@@ -1,4 +1,4 @@
-import { KubeConfig } from "@kubernetes/client-node";
+import { isNotFound, KubeClient, type KubeConfig, loadKubeConfig as load } from "@launchbay/kube";
 import {
   GROUP,
   parseWorkshop,
@@ -11,28 +11,24 @@ import type { FastifyBaseLogger } from "fastify";
 import type { LauncherConfig, WorkshopSettings } from "../../config.js";
 import { LauncherError } from "../../errors.js";
 import type { BuildAppOptions } from "../../app.js";
-import { KubeRest, KubeStatusError } from "./kube-rest.js";
 import { kubernetesSharedRecords } from "./lease-records.js";
 import { KubernetesBackend } from "./kubernetes-backend.js";
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
   try {
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-  } catch (err) {
-    throw new LauncherError(
-      "invalid-config",
-      `cannot read the kubeconfig ${path ?? "(default)"}: ${(err as Error).message}`,
-      { cause: err },
+    return load(
+      path,
+      "default",
+      "set LAUNCHBAY_KUBECONFIG to a kubeconfig file or run in a cluster",
     );
+  } catch (err) {
+    throw new LauncherError("invalid-config", (err as Error).message, { cause: err });
   }
-  return kc;
 }
 
 /** The launcher's workshop settings from the Workshop resource (the organiser's values file). */
 export async function workshopSettingsFrom(
-  rest: KubeRest,
+  client: KubeClient,
   workshop: Workshop,
   fallback: WorkshopSettings,
 ): Promise<WorkshopSettings> {
@@ -41,8 +37,7 @@ export async function workshopSettingsFrom(
   let accessCode: string | undefined;
   if (spec.access.mode === "accessCode" && spec.access.secretName) {
     const ns = workshop.metadata.namespace ?? "default";
-    const secret = await rest.request<{ data?: Record<string, string> }>(
-      "GET",
+    const secret = await client.get<{ data?: Record<string, string> }>(
       `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(spec.access.secretName)}`,
     );
     const raw = secret.data?.[spec.access.secretKey];
@@ -79,17 +74,16 @@ export async function createKubernetesBackend(
   stopSweeping: () => void;
 }> {
   const kc = loadKubeConfig(config.kubernetes.kubeconfig);
-  const rest = await KubeRest.create(kc);
+  const client = await KubeClient.create(kc);
   const { namespace, workshopName } = config.kubernetes;
   let raw: unknown;
   try {
-    raw = await rest.request(
-      "GET",
+    raw = await client.get(
       `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${WORKSHOP_PLURAL}/${encodeURIComponent(workshopName)}`,
     );
   } catch (err) {
-    rest.close();
-    if (err instanceof KubeStatusError && err.status === 404) {
+    client.close();
+    if (isNotFound(err)) {
       throw new LauncherError(
         "invalid-config",
         `there is no Workshop ${workshopName} in namespace ${namespace}: create it (helm install does) or set LAUNCHBAY_WORKSHOP`,
@@ -103,22 +97,22 @@ export async function createKubernetesBackend(
   }
   const parsed = parseWorkshop(raw);
   if (!parsed.ok) {
-    rest.close();
+    client.close();
     throw new LauncherError(
       "invalid-config",
       `the Workshop ${workshopName} is invalid: ${parsed.error}`,
     );
   }
-  const workshop = await workshopSettingsFrom(rest, parsed.workshop, config.workshop);
+  const workshop = await workshopSettingsFrom(client, parsed.workshop, config.workshop);
   const backend = new KubernetesBackend({
-    rest,
+    client,
     namespace,
     workshop: workshopName,
     workers: workshop.workers,
     log,
   });
   const records = kubernetesSharedRecords(
-    rest,
+    client,
     namespace,
     config.organiserSessionHours * 3_600_000,
     {

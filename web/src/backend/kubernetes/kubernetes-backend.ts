@@ -26,13 +26,18 @@ import type {
   Upstream,
 } from "../backend.js";
 import { SandboxStore } from "../sandbox-store.js";
-import { type KubeRest, KubeStatusError, type WatchEvent } from "./kube-rest.js";
+import {
+  Informer,
+  isConflict,
+  isNotFound,
+  type KubeClient,
+  KubeRequestMetrics,
+} from "@launchbay/kube";
+import type { Registry } from "prom-client";
 import { sandboxStateOf } from "./sandbox-mapping.js";
 
-const MERGE_PATCH = "application/merge-patch+json";
-
 export interface KubernetesBackendOptions {
-  rest: KubeRest;
+  client: KubeClient;
   namespace: string;
   workshop: string;
   /** Workers per sandbox (from the Workshop), for progress before the operator reports. */
@@ -59,86 +64,32 @@ export class KubernetesBackend implements Backend {
   /** When activity was last written per sandbox (epoch ms), to write at most once a minute. */
   private readonly activityWritten = new Map<string, number>();
   private readonly abort = new AbortController();
-  private watching: Promise<void> | undefined;
   private readonly collection: string;
+  /** The workshop's Sandboxes, listed then watched (undefined: an object that does not parse). */
+  private readonly informer: Informer<Sandbox | undefined>;
 
   constructor(private readonly options: KubernetesBackendOptions) {
     this.collection = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(options.namespace)}/${SANDBOX_PLURAL}`;
+    this.informer = new Informer(options.client, {
+      name: "sandboxes",
+      path: this.collection,
+      labelSelector: `${LABELS.workshop}=${options.workshop}`,
+      transform: (raw) => this.decode(raw),
+      log: options.log,
+    });
+    this.informer.on((event) => {
+      if (event.type === "delete") this.forget(event.key.slice(event.key.indexOf("/") + 1));
+      else if (event.object) this.upsert(event.object);
+    });
   }
 
-  private get selector(): string {
-    return encodeURIComponent(`${LABELS.workshop}=${this.options.workshop}`);
+  /** Counts this backend's Kubernetes API requests on the launcher's registry. */
+  registerMetrics(registry: Registry): void {
+    this.options.client.observers.push(new KubeRequestMetrics(registry, "launchbay_").observe);
   }
 
   async start(): Promise<void> {
-    const resourceVersion = await this.relist();
-    this.watching = this.watchLoop(resourceVersion);
-  }
-
-  /** Lists every Sandbox of the workshop and replaces the mirror; returns the list's resourceVersion. */
-  private async relist(): Promise<string> {
-    const list = await this.options.rest.request<{
-      metadata: { resourceVersion: string };
-      items: unknown[];
-    }>("GET", `${this.collection}?labelSelector=${this.selector}`);
-    const seen = new Set<string>();
-    for (const item of list.items) {
-      const sandbox = this.decode(item);
-      if (!sandbox) continue;
-      seen.add(sandbox.metadata.name);
-      this.upsert(sandbox);
-    }
-    for (const id of [...this.objects.keys()]) if (!seen.has(id)) this.forget(id);
-    return list.metadata.resourceVersion;
-  }
-
-  private async watchLoop(initialVersion: string): Promise<void> {
-    let resourceVersion = initialVersion;
-    let failures = 0;
-    while (!this.abort.signal.aborted) {
-      try {
-        await this.options.rest.watch(
-          `${this.collection}?watch=true&allowWatchBookmarks=true&labelSelector=${this.selector}&resourceVersion=${resourceVersion}&timeoutSeconds=300`,
-          (event) => {
-            const next = this.onWatchEvent(event);
-            if (next) resourceVersion = next;
-          },
-          this.abort.signal,
-        );
-        failures = 0;
-      } catch (err) {
-        if (this.abort.signal.aborted) return;
-        failures += 1;
-        const gone = err instanceof KubeStatusError && err.status === 410;
-        this.options.log.warn(
-          { err, failures },
-          gone ? "Sandbox watch expired; relisting" : "Sandbox watch failed; relisting",
-        );
-        await new Promise((r) =>
-          setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(failures, 5))).unref(),
-        );
-        try {
-          resourceVersion = await this.relist();
-        } catch (listErr) {
-          this.options.log.warn({ err: listErr }, "Relisting sandboxes failed");
-        }
-      }
-    }
-  }
-
-  /** Applies one watch event; returns the new resourceVersion to resume from. */
-  private onWatchEvent(event: WatchEvent): string | undefined {
-    if (event.type === "ERROR") {
-      const status = event.object as { code?: number; message?: string };
-      throw new KubeStatusError(status.code ?? 500, "WatchError", status.message ?? "watch error");
-    }
-    const meta = (event.object as { metadata?: { resourceVersion?: string } }).metadata;
-    if (event.type === "BOOKMARK") return meta?.resourceVersion;
-    const sandbox = this.decode(event.object);
-    if (!sandbox) return meta?.resourceVersion;
-    if (event.type === "DELETED") this.forget(sandbox.metadata.name);
-    else this.upsert(sandbox);
-    return sandbox.metadata.resourceVersion;
+    await this.informer.start();
   }
 
   private decode(value: unknown): Sandbox | undefined {
@@ -198,7 +149,7 @@ export class KubernetesBackend implements Backend {
     });
     let created: unknown;
     try {
-      created = await this.options.rest.request("POST", this.collection, body);
+      created = await this.options.client.create(this.collection, body);
     } catch (err) {
       throw new LauncherError(
         "backend-failed",
@@ -228,17 +179,15 @@ export class KubernetesBackend implements Backend {
       const name = candidate.metadata.name;
       this.reserved.add(name);
       try {
-        const patched = await this.options.rest.request(
-          "PATCH",
+        const patched = await this.options.client.mergePatch(
           `${this.collection}/${encodeURIComponent(name)}`,
           claimPatch(candidate, request.owner, new Date(request.expiresAt)),
-          MERGE_PATCH,
         );
         const sandbox = this.decode(patched);
         if (!sandbox) continue;
         return this.upsert(sandbox);
       } catch (err) {
-        if (err instanceof KubeStatusError && (err.status === 409 || err.status === 404)) continue;
+        if (isConflict(err) || isNotFound(err)) continue;
         this.reserved.delete(name);
         throw new LauncherError(
           "backend-failed",
@@ -260,11 +209,9 @@ export class KubernetesBackend implements Backend {
 
   async extend(id: string, expiresAt: number): Promise<SandboxState> {
     try {
-      const patched = await this.options.rest.request(
-        "PATCH",
+      const patched = await this.options.client.mergePatch(
         `${this.collection}/${encodeURIComponent(id)}`,
         extendPatch(new Date(expiresAt)),
-        MERGE_PATCH,
       );
       const sandbox = this.decode(patched);
       if (!sandbox) throw new Error("unreadable Sandbox in the answer");
@@ -273,8 +220,7 @@ export class KubernetesBackend implements Backend {
       // requested time is the best answer.
       return { ...state, expiresAt };
     } catch (err) {
-      if (err instanceof KubeStatusError && err.status === 404)
-        throw new LauncherError("not-found", `no sandbox ${id}`);
+      if (isNotFound(err)) throw new LauncherError("not-found", `no sandbox ${id}`);
       throw new LauncherError(
         "backend-failed",
         `extending the sandbox failed: ${(err as Error).message}`,
@@ -285,9 +231,9 @@ export class KubernetesBackend implements Backend {
 
   async delete(id: string): Promise<void> {
     try {
-      await this.options.rest.request("DELETE", `${this.collection}/${encodeURIComponent(id)}`);
+      await this.options.client.request("DELETE", `${this.collection}/${encodeURIComponent(id)}`);
     } catch (err) {
-      if (err instanceof KubeStatusError && err.status === 404) {
+      if (isNotFound(err)) {
         this.forget(id);
         return;
       }
@@ -340,8 +286,7 @@ export class KubernetesBackend implements Backend {
     if (!namespace || this.tokens.has(id) || this.loadingTokens.has(id)) return;
     this.loadingTokens.add(id);
     try {
-      const secret = await this.options.rest.request<{ data?: Record<string, string> }>(
-        "GET",
+      const secret = await this.options.client.get<{ data?: Record<string, string> }>(
         `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${SECRET_NAME}`,
       );
       const decode = (key: string) =>
@@ -369,13 +314,8 @@ export class KubernetesBackend implements Backend {
     const now = Date.now();
     if (now - (this.activityWritten.get(id) ?? 0) < 60_000 || !this.objects.has(id)) return;
     this.activityWritten.set(id, now);
-    this.options.rest
-      .request(
-        "PATCH",
-        `${this.collection}/${encodeURIComponent(id)}`,
-        activityPatch(new Date(now)),
-        MERGE_PATCH,
-      )
+    this.options.client
+      .mergePatch(`${this.collection}/${encodeURIComponent(id)}`, activityPatch(new Date(now)))
       .then((patched) => {
         const sandbox = this.decode(patched);
         if (sandbox) this.upsert(sandbox);
@@ -387,7 +327,7 @@ export class KubernetesBackend implements Backend {
 
   async close(): Promise<void> {
     this.abort.abort();
-    await this.watching?.catch(() => undefined);
-    this.options.rest.close();
+    await this.informer.stop();
+    this.options.client.close();
   }
 }

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
+import { isAlreadyExists, type KubeClient } from "@launchbay/kube";
 import { LauncherError } from "../../errors.js";
 import type { NonceLedger, OrganiserSessionStore } from "../../http/organiser-sessions.js";
 import { newSessionId } from "../../http/organiser-sessions.js";
-import { type KubeRest, KubeStatusError } from "./kube-rest.js";
 
 /** What a record stands for (its label value and name prefix). */
 export type RecordKind = "organiser-session" | "handover-nonce";
@@ -29,7 +29,7 @@ export class LeaseRecords {
   private readonly base: string;
 
   constructor(
-    private readonly rest: KubeRest,
+    private readonly client: KubeClient,
     namespace: string,
     private readonly kind: RecordKind,
   ) {
@@ -56,52 +56,45 @@ export class LeaseRecords {
       },
     };
     try {
-      await this.rest.request("POST", this.base, body);
+      await this.client.create(this.base, body);
       return true;
     } catch (err) {
-      if (err instanceof KubeStatusError && err.status === 409) return false;
+      if (isAlreadyExists(err)) return false;
       throw unavailable(err);
     }
   }
 
   /** When the record of `key` expires, or undefined when there is none. */
   async expiresAt(key: string): Promise<number | undefined> {
+    let lease: Lease | undefined;
     try {
-      const lease = await this.rest.request<Lease>("GET", `${this.base}/${this.name(key)}`);
-      const value = Number(lease.metadata.annotations?.[EXPIRES]);
-      return Number.isFinite(value) ? value : undefined;
+      lease = await this.client.getOptional<Lease>(`${this.base}/${this.name(key)}`);
     } catch (err) {
-      if (err instanceof KubeStatusError && err.status === 404) return undefined;
       throw unavailable(err);
     }
+    const value = Number(lease?.metadata.annotations?.[EXPIRES]);
+    return Number.isFinite(value) ? value : undefined;
   }
 
   async remove(key: string): Promise<void> {
     try {
-      await this.rest.request("DELETE", `${this.base}/${this.name(key)}`);
+      await this.client.delete(`${this.base}/${this.name(key)}`);
     } catch (err) {
-      if (err instanceof KubeStatusError && err.status === 404) return;
       throw unavailable(err);
     }
   }
 
   /** Deletes this kind's expired records; returns how many. */
   async sweep(now: number): Promise<number> {
-    const selector = encodeURIComponent(`${KIND_LABEL}=${this.kind}`);
-    const list = await this.rest.request<{ items: Lease[] }>(
-      "GET",
-      `${this.base}?labelSelector=${selector}`,
-    );
+    const list = await this.client.get<{ items: Lease[] }>(this.base, {
+      query: { labelSelector: `${KIND_LABEL}=${this.kind}` },
+    });
     let removed = 0;
     for (const lease of list.items) {
       const expiresAt = Number(lease.metadata.annotations?.[EXPIRES]);
       if (Number.isFinite(expiresAt) && expiresAt > now) continue;
-      try {
-        await this.rest.request("DELETE", `${this.base}/${lease.metadata.name}`);
-        removed += 1;
-      } catch (err) {
-        if (!(err instanceof KubeStatusError && err.status === 404)) throw err;
-      }
+      await this.client.delete(`${this.base}/${lease.metadata.name}`);
+      removed += 1;
     }
     return removed;
   }
@@ -149,7 +142,7 @@ export class KubernetesNonceLedger implements NonceLedger {
 
 /** The shared records of one launcher, with a periodic sweep of expired ones. */
 export function kubernetesSharedRecords(
-  rest: KubeRest,
+  client: KubeClient,
   namespace: string,
   sessionTtlMs: number,
   options: { now: () => number; sweepEveryMs?: number; onSweepError?: (err: unknown) => void },
@@ -158,8 +151,8 @@ export function kubernetesSharedRecords(
   handoverNonces: KubernetesNonceLedger;
   stop: () => void;
 } {
-  const sessions = new LeaseRecords(rest, namespace, "organiser-session");
-  const nonces = new LeaseRecords(rest, namespace, "handover-nonce");
+  const sessions = new LeaseRecords(client, namespace, "organiser-session");
+  const nonces = new LeaseRecords(client, namespace, "handover-nonce");
   const timer = setInterval(
     () => {
       const now = options.now();

@@ -1,9 +1,8 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { isStatus } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { isConflict } from "./errors.js";
 import type { KubeClient } from "./kube-client.js";
-import { resourcePath } from "./resources.js";
+import type { KubeLogger } from "./logger.js";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -42,7 +41,7 @@ export class LeaderElector {
   constructor(
     private readonly client: KubeClient,
     private readonly options: LeaderElectionOptions,
-    private readonly log: Logger,
+    private readonly log: KubeLogger,
   ) {
     this.identity = options.identity ?? `${hostname()}_${randomBytes(4).toString("hex")}`;
   }
@@ -113,7 +112,7 @@ export class LeaderElector {
         return;
       } catch (error) {
         // 409: a renewal in flight changed the Lease; read it again.
-        if (!isStatus(error, 409) || attempt === 2) {
+        if (!isConflict(error) || attempt === 2) {
           this.log.warn({ err: (error as Error).message }, "Could not release the lease");
           return;
         }
@@ -121,11 +120,12 @@ export class LeaderElector {
     }
   }
 
-  private path(name?: string) {
-    return resourcePath("Lease", {
-      namespace: this.options.namespace,
-      name: name ?? this.options.name,
-    });
+  private collection() {
+    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.options.namespace)}/leases`;
+  }
+
+  private path() {
+    return `${this.collection()}/${encodeURIComponent(this.options.name)}`;
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
@@ -138,7 +138,7 @@ export class LeaderElector {
     };
     if (!lease) {
       try {
-        await this.client.create(resourcePath("Lease", { namespace: this.options.namespace }), {
+        await this.client.create(this.collection(), {
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: { name: this.options.name, namespace: this.options.namespace },
@@ -146,7 +146,7 @@ export class LeaderElector {
         });
         return true;
       } catch (error) {
-        if (isStatus(error, 409)) return false;
+        if (isConflict(error)) return false;
         throw error;
       }
     }
@@ -178,7 +178,7 @@ export class LeaderElector {
       });
       return true;
     } catch (error) {
-      if (isStatus(error, 409)) return false;
+      if (isConflict(error)) return false;
       throw error;
     }
   }

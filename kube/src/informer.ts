@@ -1,6 +1,6 @@
-import type { Logger } from "../logger.js";
-import { KubeApiError } from "../errors.js";
+import { isGone, KubeApiError } from "./errors.js";
 import type { KubeClient } from "./kube-client.js";
+import type { KubeLogger } from "./logger.js";
 
 const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
 const METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
@@ -18,7 +18,7 @@ export interface InformerOptions<T> {
   /** Trims an object to what the operator keeps. */
   transform: (raw: unknown) => T;
   name: string;
-  log: Logger;
+  log: KubeLogger;
   /** Page size of the initial list. */
   pageSize?: number;
 }
@@ -97,7 +97,7 @@ export class Informer<T> {
       } catch (error) {
         if (this.abort.signal.aborted) return;
         this.restarts += 1;
-        const gone = error instanceof KubeApiError && error.status === 410;
+        const gone = isGone(error);
         this.options.log.warn(
           {
             informer: this.options.name,

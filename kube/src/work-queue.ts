@@ -1,3 +1,5 @@
+import { isTerminal, type TerminalError } from "./errors.js";
+
 /** Timers, injectable so tests drive time themselves. */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -27,8 +29,9 @@ export type Handler = (key: string) => Promise<{ requeueAfterMs?: number } | und
 /**
  * A keyed work queue like client-go's: a key waiting is queued once however often it is
  * added; a key being processed is re-queued after it finishes if it was added meanwhile;
- * failures retry with per-key exponential backoff; a handler can ask to be called again
- * after a delay (the earliest requested time wins).
+ * failures retry with per-key exponential backoff, except a TerminalError, which is
+ * reported (onTerminal) and not retried until the key is added again; a handler can ask
+ * to be called again after a delay (the earliest requested time wins).
  */
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -43,6 +46,8 @@ export class WorkQueue {
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   readonly onError: ((key: string, error: unknown, retryInMs: number) => void)[] = [];
+  /** Called when a handler throws a TerminalError: the key is not retried. */
+  readonly onTerminal: ((key: string, error: TerminalError) => void)[] = [];
 
   constructor(
     private readonly options: WorkQueueOptions,
@@ -149,6 +154,11 @@ export class WorkQueue {
       this.failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (error) {
+      if (isTerminal(error)) {
+        this.failures.delete(key);
+        for (const cb of this.onTerminal) cb(key, error);
+        return;
+      }
       const count = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, count);
       const delay = Math.min(this.options.maxRetryMs, this.options.baseRetryMs * 2 ** (count - 1));

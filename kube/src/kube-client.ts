@@ -1,7 +1,7 @@
 import { Agent, request as httpsRequest, type RequestOptions } from "node:https";
 import { request as httpRequest, Agent as HttpAgent } from "node:http";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { KubeApiError, OperatorError } from "../errors.js";
+import { KubeConfig } from "@kubernetes/client-node";
+import { isNotFound, KubeApiError, KubeError } from "./errors.js";
 
 export interface RequestSpec {
   query?: Record<string, string | number | boolean | undefined>;
@@ -29,18 +29,58 @@ export function resourceOfPath(path: string): string {
   return `${rest[0] ?? ""}${sub}`;
 }
 
+export interface KubeClientOptions {
+  /** Requests in flight at once; more wait their turn (watches do not count). Default 64. */
+  maxInflight?: number;
+  /** A request (not a watch) that has not answered after this long fails. Default 30 s. */
+  timeoutMs?: number;
+  /** Called after every request, e.g. KubeRequestMetrics.observe. */
+  observers?: RequestObserver[];
+}
+
 /**
- * A small Kubernetes REST client over keep-alive HTTPS: JSON in and out, server-side
+ * Reads a kubeconfig with @kubernetes/client-node: the file if given, else the in-cluster
+ * ServiceAccount (`fallback: "cluster"`) or client-node's default search (`KUBECONFIG`,
+ * `~/.kube/config`, in-cluster). `hint` says what to do when it fails.
+ */
+export function loadKubeConfig(
+  file: string | undefined,
+  fallback: "cluster" | "default",
+  hint: string,
+): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (file) kc.loadFromFile(file);
+    else if (fallback === "cluster") kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (error) {
+    throw new KubeError(
+      "kubeconfig",
+      `cannot load ${file ? `kubeconfig ${file}` : fallback === "cluster" ? "in-cluster config" : "the default kubeconfig"}: ${(error as Error).message}; ${hint}`,
+      { cause: error },
+    );
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new KubeError("kubeconfig", `the kubeconfig has no current cluster; ${hint}`);
+  }
+  return kc;
+}
+
+/**
+ * launchbay's Kubernetes REST client over keep-alive HTTP(S): JSON in and out, server-side
  * apply, merge and JSON patches, metadata-only lists and newline-delimited watches.
- * Credentials come from a KubeConfig (client certificates, tokens, in-cluster token files,
- * refreshed every minute). A semaphore bounds requests in flight.
+ * Configuration and credentials come from @kubernetes/client-node's KubeConfig (client
+ * certificates, bearer tokens, basic auth, exec plugins, in-cluster token files; headers
+ * refreshed every minute so rotated tokens are used). A semaphore bounds requests in
+ * flight; every request has a timeout; a path prefix in the server URL (an API server
+ * behind a proxy) is kept. Errors are KubeApiError: classify them with isNotFound & co.
  */
 export class KubeClient {
   private headers: Record<string, string> = {};
   private refreshedAt = 0;
   private inflight = 0;
   private readonly waiting: (() => void)[] = [];
-  readonly observers: RequestObserver[] = [];
+  readonly observers: RequestObserver[];
 
   private constructor(
     private readonly kc: KubeConfig,
@@ -48,16 +88,21 @@ export class KubeClient {
     private readonly tls: RequestOptions,
     private readonly agent: Agent | HttpAgent,
     private readonly maxInflight: number,
-  ) {}
+    private readonly timeoutMs: number,
+    observers: RequestObserver[],
+  ) {
+    this.observers = [...observers];
+  }
 
-  static async create(kc: KubeConfig, options: { maxInflight: number }): Promise<KubeClient> {
+  static async create(kc: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) {
-      throw new OperatorError(
+      throw new KubeError(
         "kubeconfig",
-        "the kubeconfig has no current cluster: pass --kubeconfig <file> or run in a cluster",
+        "the kubeconfig has no current cluster: choose a context that has one",
       );
     }
+    const maxInflight = options.maxInflight ?? 64;
     const server = new URL(cluster.server);
     const opts: RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
@@ -68,14 +113,32 @@ export class KubeClient {
       servername: opts.servername,
     };
     if (opts.rejectUnauthorized !== undefined) tls.rejectUnauthorized = opts.rejectUnauthorized;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxInflight + 16 };
+    const agentOptions = { keepAlive: true, maxSockets: maxInflight + 16 };
     const agent =
       server.protocol === "https:"
         ? new Agent({ ...agentOptions, ...tls } as ConstructorParameters<typeof Agent>[0])
         : new HttpAgent(agentOptions);
-    const client = new KubeClient(kc, server, tls, agent, options.maxInflight);
+    const client = new KubeClient(
+      kc,
+      server,
+      tls,
+      agent,
+      maxInflight,
+      options.timeoutMs ?? 30_000,
+      options.observers ?? [],
+    );
     await client.refreshHeaders();
     return client;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /** Requests waiting for a free in-flight slot. */
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /** The API server's URL. */
@@ -92,7 +155,7 @@ export class KubeClient {
     try {
       return await this.get<T>(path);
     } catch (error) {
-      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }
@@ -131,8 +194,12 @@ export class KubeClient {
     try {
       await this.request("DELETE", path, query ? { query } : {});
     } catch (error) {
-      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+      if (!isNotFound(error)) throw error;
     }
+  }
+
+  async put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>("PUT", path, { body });
   }
 
   async request<T>(method: string, path: string, spec: RequestSpec = {}): Promise<T> {
@@ -230,12 +297,18 @@ export class KubeClient {
     return url;
   }
 
-  private requestOptions(method: string, accept?: string, contentType?: string): RequestOptions {
+  private requestOptions(
+    method: string,
+    accept?: string,
+    contentType?: string,
+    length?: number,
+  ): RequestOptions {
     const headers: Record<string, string> = {
       ...this.headers,
       Accept: accept ?? "application/json",
     };
     if (contentType) headers["Content-Type"] = contentType;
+    if (length !== undefined) headers["Content-Length"] = String(length);
     return { method, headers, agent: this.agent, ...this.tls };
   }
 
@@ -244,11 +317,12 @@ export class KubeClient {
     path: string,
     spec: RequestSpec,
   ): Promise<{ status: number; body: string }> {
-    const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const payload = spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body));
     const options = this.requestOptions(
       method,
       spec.accept,
       payload === undefined ? undefined : (spec.contentType ?? "application/json"),
+      payload?.length,
     );
     return new Promise((resolve, reject) => {
       const req = this.transport()(
@@ -264,7 +338,14 @@ export class KubeClient {
           res.on("error", reject);
         },
       );
-      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out after 30s`)));
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(
+          new KubeError(
+            "kube-timeout",
+            `${method} ${path} had no answer after ${this.timeoutMs} ms: check that the API server at ${this.server.origin} is reachable and not overloaded`,
+          ),
+        ),
+      );
       req.on("error", reject);
       if (payload !== undefined) req.write(payload);
       req.end();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TerminalError } from "./errors.js";
 import { type Timers, WorkQueue } from "./work-queue.js";
 
 /** Manual clock: timers fire only when the test advances time. */
@@ -107,6 +108,40 @@ describe("WorkQueue", () => {
     await q.whenIdle();
     expect(delays).toEqual([10, 20, 25]);
     expect(calls).toBe(4);
+  });
+
+  it("does not retry a key whose handler throws a TerminalError, until it is added again", async () => {
+    const clock = manualTimers();
+    const q = new WorkQueue(
+      { concurrency: 1, baseRetryMs: 10, maxRetryMs: 25, timers: clock.timers },
+      clock.now,
+    );
+    const terminal: string[] = [];
+    const retried: string[] = [];
+    q.onTerminal.push((key, error) => terminal.push(`${key}: ${error.message}`));
+    q.onError.push((key) => retried.push(key));
+    const calls = new Map<string, number>();
+    q.start(async (key) => {
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+      // Control: "flaky" fails once with an ordinary error and is retried.
+      if (key === "flaky" && calls.get(key) === 1) throw new Error("connection reset");
+      if (key === "invalid") throw new TerminalError("spec.workers must be a number");
+      return undefined;
+    });
+    q.add("invalid");
+    q.add("flaky");
+    await q.whenIdle();
+    clock.advance(1000);
+    await q.whenIdle();
+    expect(terminal).toEqual(["invalid: spec.workers must be a number"]);
+    expect(retried).toEqual(["flaky"]);
+    expect(calls.get("invalid")).toBe(1);
+    expect(calls.get("flaky")).toBe(2);
+    expect(clock.pendingCount()).toBe(0);
+    // A change to the object adds the key again: the handler sees it once more.
+    q.add("invalid");
+    await q.whenIdle();
+    expect(calls.get("invalid")).toBe(2);
   });
 
   it("requeues after the delay the handler asks for, keeping the earliest", async () => {
