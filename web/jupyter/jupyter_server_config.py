@@ -27,3 +27,8 @@ class NeverTrustedStore(SignatureStore):
 
 c = get_config()  # noqa: F821 (Jupyter's config loader defines it)
 c.NotebookNotary.store_factory = NeverTrustedStore
+
+# Every sandbox opens on the tutorial's first notebook, not on the generic Launcher (the
+# launcher's handover sends attendees to the server's root, which redirects here). Relative
+# to the server's base URL.
+c.ServerApp.default_url = "/lab/tree/01-map.ipynb"

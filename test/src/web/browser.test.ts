@@ -82,7 +82,12 @@ describe("attendee in a real browser", () => {
     // "Open the notebook" hands the browser over to the sandbox's own origin in a new tab.
     await page.waitForSelector("#open:not(.hidden)");
     const [lab] = await Promise.all([context.waitForEvent("page"), page.click("#open")]);
-    await lab.waitForURL(`http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab`);
+    // It opens on the tutorial's first notebook (the server's default_url), not the Launcher.
+    await lab.waitForURL(
+      `http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab/tree/01-map.ipynb`,
+    );
+    await lab.locator(".jp-Notebook .jp-MarkdownCell", { hasText: "1. Parallel map" }).waitFor();
+    expect(await lab.locator(".jp-Launcher").count()).toBe(0);
 
     // A fresh notebook with one TypeScript cell, written through the proxy like JupyterLab does.
     const put = await lab.evaluate(async (id) => {
