@@ -147,6 +147,8 @@ describe("tutorial notebooks", () => {
       expect(result.error, result.error ?? "").toBeNull();
       expect(result.solved).toHaveLength(1);
       const out = result.outputs.join("\n");
+      // Client.shared() showed the sandbox's dashboard link (a link in the notebook, this text beside it).
+      expect(out).toContain("launchbay dashboard: /s/sb-notebooks/dashboard/");
       if (name === "01-map.ipynb") {
         expect(out).toContain("[ 22044, 41538, 60238, 78498 ] the same as sequentially: true");
       }
