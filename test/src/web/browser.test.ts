@@ -110,7 +110,7 @@ describe("attendee in a real browser", () => {
                 execution_count: null,
                 outputs: [],
                 source:
-                  'import { Client } from "launchbay";\nconst client = await Client.connect();\nconst f = client.submit((a: number, b: number) => a * b, 6, 7);\nconsole.log("answer from the cluster:", await f.result());',
+                  'import { Client, plot } from "launchbay";\nconst client = await Client.shared();\nconst f = client.submit((a: number, b: number) => a * b, 6, 7);\nconsole.log("answer from the cluster:", await f.result());\nplot.show(plot.timings({ sequential: 750, cluster: 300 }));',
               },
             ],
           },
@@ -137,6 +137,16 @@ describe("attendee in a real browser", () => {
         timeout: 90_000,
       })
       .toContain("answer from the cluster: 42");
+    // The client's dashboard link, clickable, to this sandbox's dashboard on the same origin.
+    await expect(
+      lab
+        .locator(".jp-OutputArea-output a", { hasText: "launchbay dashboard" })
+        .getAttribute("href"),
+    ).resolves.toBe(`/s/${sandboxId}/dashboard/`);
+    // plot.show's Vega-Lite output is drawn by JupyterLab itself (untrusted notebook, strict CSP).
+    const chart = lab.locator(".jp-RenderedVegaLite").locator("svg, canvas").first();
+    await chart.waitFor({ timeout: 30_000 });
+    expect((await chart.boundingBox())?.width ?? 0).toBeGreaterThan(100);
     await lab.screenshot({ path: join(shots, "notebook.png") });
 
     // Extend adds time (up to the workshop's max lifetime).
