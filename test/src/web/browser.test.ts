@@ -123,7 +123,10 @@ describe("attendee in a real browser", () => {
     await lab.goto(
       `http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab/tree/check.ipynb`,
     );
-    const cell = lab.locator(".jp-Notebook .jp-Cell .cm-content").first();
+    // This notebook's cell (01-map.ipynb, opened first, stays open in a hidden tab).
+    const cell = lab.locator(".jp-Notebook .jp-CodeCell .cm-content", {
+      hasText: "answer from the cluster",
+    });
     await cell.waitFor({ timeout: 90_000 });
     // The status bar says "TypeScript | Idle" once the tslab kernel is up.
     await lab
@@ -168,7 +171,7 @@ describe("attendee in a real browser", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
     expect(download.suggestedFilename()).toBe(`launchbay-${sandboxId}.zip`);
     await context.close();
-  });
+  }, 300_000);
 
   it("keeps another attendee out of the first one's notebook and tells them nothing", async () => {
     expect(sandboxId).toBeDefined();
