@@ -12,6 +12,7 @@ import {
   ValueEncodingError,
 } from "@launchbay/scheduler/protocol";
 import type { z } from "zod";
+import { announceDashboard, dashboardUrl } from "./dashboard-link.js";
 import { LaunchbayError } from "./errors.js";
 import { AsCompleted } from "./futures/as-completed.js";
 import { Future, type FutureOwner, releasedError } from "./futures/future.js";
@@ -95,6 +96,7 @@ export class Client implements FutureOwner {
     value instanceof Future ? this.#dependencyKey(value) : undefined;
   #closed = false;
   #releaseScheduled = false;
+  #dashboardUrl = "";
 
   private constructor(
     address: string,
@@ -142,7 +144,42 @@ export class Client implements FutureOwner {
     } catch (error) {
       throw new LaunchbayError("connect-failed", (error as Error).message, { cause: error });
     }
+    client.#dashboardUrl = dashboardUrl(url, token);
+    if (parsed.showDashboard !== false) announceDashboard(client.#dashboardUrl);
     return client;
+  }
+
+  static readonly #shared = new Map<string, Promise<Client>>();
+
+  /**
+   * The process's client for this scheduler: the first call connects (like
+   * `Client.connect`), later calls with the same address and token return the same
+   * client while it is open, so re-running a notebook's first cell (or several modules of
+   * one program) share one connection and keep each other's futures alive. A closed or
+   * failed one is replaced on the next call. Each notebook kernel is its own process, so
+   * two open notebooks are two clients (see client/README.md, "One connection per kernel").
+   */
+  static shared(address?: string, options: ConnectOptions = {}): Promise<Client> {
+    const parsed = parseOptions(ConnectOptions, options, "Client.shared options");
+    const url = resolveSchedulerAddress(address);
+    const token = parsed.token || process.env.LAUNCHBAY_TOKEN || "";
+    const id = `${url} ${token}`;
+    const existing = Client.#shared.get(id);
+    const connect = () => Client.connect(url, parsed);
+    // Chained on the previous one, so concurrent callers wait for the same connection.
+    const next = existing
+      ? existing.then((client) => (client.#closed ? connect() : client), connect)
+      : connect();
+    Client.#shared.set(id, next);
+    return next;
+  }
+
+  /**
+   * Where to open the scheduler's dashboard: `LAUNCHBAY_DASHBOARD_URL` in a sandbox (a path
+   * on the notebook's site), else the scheduler's `/dashboard/` (with `?token=` on loopback).
+   */
+  get dashboardUrl(): string {
+    return this.#dashboardUrl;
   }
 
   /** The scheduler's WebSocket address. */

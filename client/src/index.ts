@@ -48,3 +48,4 @@ export {
   type ProgressSummary,
   progress,
 } from "./progress/progress.js";
+export * as plot from "./plot/index.js";

@@ -69,6 +69,11 @@ export const ConnectOptions = z.strictObject({
   /** Shown on the scheduler's dashboard. */
   name: z.string().min(1).max(253).optional(),
   timeoutMs: z.number().int().positive().max(600_000).optional(),
+  /**
+   * Show the dashboard's link once connected: a link in a notebook, the URL on a terminal
+   * (default true; nothing is printed when stdout is not a terminal).
+   */
+  showDashboard: z.boolean().optional(),
 });
 export type ConnectOptions = z.input<typeof ConnectOptions>;
 

@@ -27,3 +27,11 @@ class NeverTrustedStore(SignatureStore):
 
 c = get_config()  # noqa: F821 (Jupyter's config loader defines it)
 c.NotebookNotary.store_factory = NeverTrustedStore
+
+# Every sandbox opens on the tutorial's first notebook, not on the generic Launcher (the
+# launcher's handover sends attendees to the server's root, which redirects here). Relative
+# to the server's base URL. `jupyter lab` sets the server's default_url from LabApp's own
+# (`/lab`), so it is set there too.
+TUTORIAL_START = "/lab/tree/01-map.ipynb"
+c.ServerApp.default_url = TUTORIAL_START
+c.LabApp.default_url = TUTORIAL_START

@@ -135,9 +135,23 @@ export class SchedulerSession {
 
   private startHeartbeat(connection: SchedulerConnection, intervalMs: number): void {
     this.stopHeartbeat();
+    // process.cpuUsage() counts every thread of the process: the task threads too.
+    let lastCpu = process.cpuUsage();
+    let lastAt = performance.now();
     this.heartbeatTimer = setInterval(() => {
       const { bytesHeld, executing } = this.options.heartbeat();
-      connection.send({ type: "heartbeat", bytesHeld, executing, rss: process.memoryUsage.rss() });
+      const used = process.cpuUsage(lastCpu);
+      const at = performance.now();
+      const cpu = (used.user + used.system) / 1000 / Math.max(1, at - lastAt);
+      lastCpu = process.cpuUsage();
+      lastAt = at;
+      connection.send({
+        type: "heartbeat",
+        bytesHeld,
+        executing,
+        rss: process.memoryUsage.rss(),
+        cpu: Math.round(cpu * 1000) / 1000,
+      });
     }, intervalMs);
   }
 

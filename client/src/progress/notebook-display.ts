@@ -12,17 +12,44 @@ export interface UpdatableDisplay {
 
 const JUPYTER_MODULE = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
 
+type WriteDisplayData = (
+  content: { data: Record<string, unknown>; metadata: object; transient: object },
+  update: boolean,
+) => void;
+
+/** tslab's kernel module and its path, when this process is a tslab kernel running a cell. */
+function tslabKernel(): { path: string; write: WriteDisplayData } | undefined {
+  const require = createRequire(import.meta.url);
+  const path = Object.keys(require.cache).find((p) => JUPYTER_MODULE.test(p));
+  if (path === undefined) return undefined;
+  const jupyter = require.cache[path]?.exports as { lastWriteDisplayData?: unknown } | undefined;
+  const write = jupyter?.lastWriteDisplayData;
+  return typeof write === "function" ? { path, write: write as WriteDisplayData } : undefined;
+}
+
 /** tslab's newDisplay() when this process is a tslab kernel running a cell, else undefined. */
 export function tslabDisplay(): UpdatableDisplay | undefined {
-  const require = createRequire(import.meta.url);
-  const loaded = Object.keys(require.cache).find((path) => JUPYTER_MODULE.test(path));
-  if (loaded === undefined) return undefined;
+  const kernel = tslabKernel();
+  if (kernel === undefined) return undefined;
   try {
-    const jupyter = require.cache[loaded]?.exports as { lastWriteDisplayData?: unknown };
-    if (typeof jupyter?.lastWriteDisplayData !== "function") return undefined;
-    const tslab = createRequire(loaded)("./public.js") as { newDisplay?: () => UpdatableDisplay };
+    const tslab = createRequire(kernel.path)("./public.js") as {
+      newDisplay?: () => UpdatableDisplay;
+    };
     return typeof tslab.newDisplay === "function" ? tslab.newDisplay() : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Shows one output with several representations (a MIME bundle, e.g. a Vega-Lite spec
+ * plus its text/plain fallback) in the running tslab cell. tslab's own `display.raw`
+ * sends one MIME type only; the kernel's writer takes a whole bundle. False outside a
+ * tslab kernel.
+ */
+export function tslabShowBundle(data: Record<string, unknown>): boolean {
+  const kernel = tslabKernel();
+  if (kernel === undefined) return false;
+  kernel.write({ data, metadata: {}, transient: {} }, false);
+  return true;
 }

@@ -32,6 +32,14 @@ export function notebookBasePath(sandboxName: string): string {
   return `/s/${sandboxName}/notebook/`;
 }
 
+/**
+ * The dashboard's path on the sandbox's origin (the launcher serves it there, beside the
+ * notebook), which the client links to when it connects (`LAUNCHBAY_DASHBOARD_URL`).
+ */
+export function dashboardPath(sandboxName: string): string {
+  return `/s/${sandboxName}/dashboard/`;
+}
+
 /** In-cluster addresses of a sandbox's services. */
 export function sandboxEndpoints(namespace: string, sandboxName: string): SandboxEndpoints {
   const scheduler = `${SERVICE_NAMES.scheduler}.${namespace}.svc`;

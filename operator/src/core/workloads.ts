@@ -4,7 +4,7 @@ import { parseMemoryBytes } from "../api/quantity.js";
 import type { SandboxTemplate } from "../api/workshop.js";
 import { type SandboxRef, childLabels } from "./labels.js";
 import type { KubeObject } from "./kube-object.js";
-import { notebookBasePath } from "./names.js";
+import { dashboardPath, notebookBasePath } from "./names.js";
 import type { SandboxDefaults } from "./operator-config.js";
 import { containerSecurityContext, podSecurityContext } from "./pod-security.js";
 import {
@@ -224,6 +224,7 @@ export function workloads(input: WorkloadInput): KubeObject[] {
       ],
       env: [
         { name: "LAUNCHBAY_SCHEDULER", value: schedulerUrl },
+        { name: "LAUNCHBAY_DASHBOARD_URL", value: dashboardPath(ref.name) },
         secretEnv("LAUNCHBAY_TOKEN", SECRET_KEYS.runtimeToken),
         secretEnv("NOTEBOOK_TOKEN", SECRET_KEYS.notebookToken),
         ...extraEnv,

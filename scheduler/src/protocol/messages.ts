@@ -288,6 +288,12 @@ export const Heartbeat = z.object({
   bytesHeld: Count,
   executing: Count,
   rss: Count,
+  /**
+   * CPU the worker process used since its previous heartbeat, in cores (all threads: 2 =
+   * two cores busy the whole interval). Optional, so older workers still connect; the
+   * dashboard draws it over time.
+   */
+  cpu: z.number().nonnegative().max(10_000).optional(),
 });
 export const WorkerToScheduler = z.discriminatedUnion("type", [
   TaskFinished,

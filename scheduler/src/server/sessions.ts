@@ -32,9 +32,22 @@ interface WorkerSession {
   lastSeen: number;
   rss: number;
   executing: number;
+  /** The last heartbeats' figures (for the dashboard's charts), oldest first. */
+  history: WorkerSample[];
   /** Why the scheduler dropped it, if it did. */
   dropReason: string | undefined;
 }
+
+/** One heartbeat's figures: `t` in epoch ms, `cpu` in cores (see the heartbeat message). */
+export interface WorkerSample {
+  t: number;
+  rss: number;
+  cpu: number;
+  bytesHeld: number;
+}
+
+/** Heartbeats kept per worker for the dashboard: two minutes at the default 1 s interval. */
+export const WORKER_HISTORY = 120;
 
 export class Sessions {
   readonly clients = new Map<string, ClientConnection>();
@@ -140,6 +153,7 @@ export class Sessions {
       lastSeen: performance.now(),
       rss: 0,
       executing: 0,
+      history: [],
       dropReason: undefined,
     };
     this.workers.set(id, session);
@@ -173,6 +187,13 @@ export class Sessions {
         if (message.type === "heartbeat") {
           session.rss = message.rss;
           session.executing = message.executing;
+          session.history.push({
+            t: Date.now(),
+            rss: message.rss,
+            cpu: message.cpu ?? 0,
+            bytesHeld: message.bytesHeld,
+          });
+          if (session.history.length > WORKER_HISTORY) session.history.shift();
         }
         this.run({ type: "from-worker", now: now(), worker: id, message });
       }
@@ -190,12 +211,15 @@ export class Sessions {
   /** Live per-worker figures the state machine does not keep. */
   workerLiveness(
     id: string,
-  ): { rss: number; executing: number; lastSeenMsAgo: number } | undefined {
+  ):
+    | { rss: number; executing: number; lastSeenMsAgo: number; history: WorkerSample[] }
+    | undefined {
     const s = this.workers.get(id);
     return (
       s && {
         rss: s.rss,
         executing: s.executing,
+        history: s.history,
         lastSeenMsAgo: Math.round(performance.now() - s.lastSeen),
       }
     );

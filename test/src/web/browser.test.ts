@@ -82,7 +82,12 @@ describe("attendee in a real browser", () => {
     // "Open the notebook" hands the browser over to the sandbox's own origin in a new tab.
     await page.waitForSelector("#open:not(.hidden)");
     const [lab] = await Promise.all([context.waitForEvent("page"), page.click("#open")]);
-    await lab.waitForURL(`http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab`);
+    // It opens on the tutorial's first notebook (the server's default_url), not the Launcher.
+    await lab.waitForURL(
+      `http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab/tree/01-map.ipynb`,
+    );
+    await lab.locator(".jp-Notebook .jp-MarkdownCell", { hasText: "1. Parallel map" }).waitFor();
+    expect(await lab.locator(".jp-Launcher").count()).toBe(0);
 
     // A fresh notebook with one TypeScript cell, written through the proxy like JupyterLab does.
     const put = await lab.evaluate(async (id) => {
@@ -105,7 +110,7 @@ describe("attendee in a real browser", () => {
                 execution_count: null,
                 outputs: [],
                 source:
-                  'import { Client } from "launchbay";\nconst client = await Client.connect();\nconst f = client.submit((a: number, b: number) => a * b, 6, 7);\nconsole.log("answer from the cluster:", await f.result());',
+                  'import { Client, plot } from "launchbay";\nconst client = await Client.shared();\nconst f = client.submit((a: number, b: number) => a * b, 6, 7);\nconsole.log("answer from the cluster:", await f.result());\nplot.show(plot.timings({ sequential: 750, cluster: 300 }));',
               },
             ],
           },
@@ -118,7 +123,10 @@ describe("attendee in a real browser", () => {
     await lab.goto(
       `http://${sandboxId}.localhost:${port}/s/${sandboxId}/notebook/lab/tree/check.ipynb`,
     );
-    const cell = lab.locator(".jp-Notebook .jp-Cell .cm-content").first();
+    // This notebook's cell (01-map.ipynb, opened first, stays open in a hidden tab).
+    const cell = lab.locator(".jp-Notebook .jp-CodeCell .cm-content", {
+      hasText: "answer from the cluster",
+    });
     await cell.waitFor({ timeout: 90_000 });
     // The status bar says "TypeScript | Idle" once the tslab kernel is up.
     await lab
@@ -132,6 +140,16 @@ describe("attendee in a real browser", () => {
         timeout: 90_000,
       })
       .toContain("answer from the cluster: 42");
+    // The client's dashboard link, clickable, to this sandbox's dashboard on the same origin.
+    await expect(
+      lab
+        .locator(".jp-OutputArea-output a", { hasText: "launchbay dashboard" })
+        .getAttribute("href"),
+    ).resolves.toBe(`/s/${sandboxId}/dashboard/`);
+    // plot.show's Vega-Lite output is drawn by JupyterLab itself (untrusted notebook, strict CSP).
+    const chart = lab.locator(".jp-RenderedVegaLite").locator("svg, canvas").first();
+    await chart.waitFor({ timeout: 30_000 });
+    expect((await chart.boundingBox())?.width ?? 0).toBeGreaterThan(100);
     await lab.screenshot({ path: join(shots, "notebook.png") });
 
     // Extend adds time (up to the workshop's max lifetime).
@@ -153,7 +171,7 @@ describe("attendee in a real browser", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
     expect(download.suggestedFilename()).toBe(`launchbay-${sandboxId}.zip`);
     await context.close();
-  });
+  }, 300_000);
 
   it("keeps another attendee out of the first one's notebook and tells them nothing", async () => {
     expect(sandboxId).toBeDefined();

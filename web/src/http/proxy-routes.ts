@@ -128,10 +128,9 @@ export async function registerProxyRoutes(
         secure: isSecure(request),
         maxAge: SANDBOX_COOKIE_TTL_MS / 1000,
       });
-      const next =
-        result.target === "dashboard"
-          ? publicPrefix(id, "dashboard")
-          : `${publicPrefix(id, "notebook")}lab`;
+      // The notebook server's root: it redirects to its default_url, the tutorial's first
+      // notebook (web/jupyter/jupyter_server_config.py), so a sandbox opens on 01, not the Launcher.
+      const next = publicPrefix(id, result.target);
       return reply.redirect(next, 303);
     });
 

@@ -173,7 +173,7 @@ describe("sandbox origin and handover", () => {
     expect(url.pathname).toBe("/_launchbay/handover");
     const res = await send(url.pathname + url.search, { host: url.host });
     expect(res.status).toBe(303);
-    expect(res.headers.location).toBe(`/s/${id}/notebook/lab`);
+    expect(res.headers.location).toBe(`/s/${id}/notebook/`);
     const set = [res.headers["set-cookie"] ?? []].flat();
     expect(set).toHaveLength(1);
     expect(set[0]).toMatch(/^lb_sandbox=/);

@@ -683,6 +683,7 @@ export class LocalBackend implements Backend {
         ...jupyterSpec.env,
         LAUNCHBAY_SCHEDULER: address,
         LAUNCHBAY_TOKEN: sandbox.runtimeToken,
+        LAUNCHBAY_DASHBOARD_URL: dashboardPath(id),
       },
     });
     for (let i = 0; i < o.workers; i += 1) {
@@ -939,6 +940,7 @@ export class LocalBackend implements Backend {
       env: {
         LAUNCHBAY_SCHEDULER: sandbox.schedulerHttp.href.replace(/^http/, "ws").replace(/\/$/, ""),
         LAUNCHBAY_TOKEN: sandbox.runtimeToken,
+        LAUNCHBAY_DASHBOARD_URL: dashboardPath(id),
       },
     };
   }
@@ -992,4 +994,9 @@ export class LocalBackend implements Backend {
       .map((p) => p.pid as number | undefined)
       .filter((pid): pid is number => pid !== undefined);
   }
+}
+
+/** Where the launcher serves a sandbox's dashboard, on the notebook's own origin. */
+function dashboardPath(id: string): string {
+  return `/s/${id}/dashboard/`;
 }

@@ -46,7 +46,10 @@ export async function prepareSandboxDir(
     `${JSON.stringify({ disabledExtensions: { "@jupyterlab/apputils-extension:announcements": true } })}\n`,
   );
   for (const name of await readdir(notebooksDir)) {
-    if (name.endsWith(".ipynb")) await cp(join(notebooksDir, name), join(layout.work, name));
+    // The notebooks and their exercises' solutions folder.
+    if (name.endsWith(".ipynb") || name === "solutions") {
+      await cp(join(notebooksDir, name), join(layout.work, name), { recursive: true });
+    }
   }
   if (typesNodeDir) {
     await mkdir(join(layout.root, "node_modules", "@types"), { recursive: true });
