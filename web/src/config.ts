@@ -147,6 +147,15 @@ export const configSchema = z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
     maxConcurrentStarts: positiveInt.max(1000).default(2),
+    /** The waiting line of a full workshop (web/README.md#the-waiting-line). */
+    waitingLine: z
+      .object({
+        /** How long an attendee who left the launch page keeps their place. */
+        graceSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+        /** The most attendees in line; past it a launch answers 409 workshop-full. */
+        max: positiveInt.max(100_000).default(1000),
+      })
+      .default({ graceSeconds: 300, max: 1000 }),
     rateLimitIp: rateRuleSchema.default({ burst: 300, perMinute: 600 }),
     rateLimitAttendee: rateRuleSchema.default({ burst: 10, perMinute: 20 }),
     /** Abuse limits (web/README.md#abuse-limits explains the defaults). */
@@ -248,6 +257,8 @@ export const ENV_KEYS: Record<string, string> = {
   LAUNCHBAY_SANDBOX_DOMAIN: "sandboxDomain",
   LAUNCHBAY_LOG_LEVEL: "logLevel",
   LAUNCHBAY_MAX_CONCURRENT_STARTS: "maxConcurrentStarts",
+  LAUNCHBAY_WAITING_LINE_GRACE_SECONDS: "waitingLine.graceSeconds",
+  LAUNCHBAY_WAITING_LINE_MAX: "waitingLine.max",
   LAUNCHBAY_RATE_LIMIT_IP_BURST: "rateLimitIp.burst",
   LAUNCHBAY_RATE_LIMIT_IP_PER_MINUTE: "rateLimitIp.perMinute",
   LAUNCHBAY_RATE_LIMIT_ATTENDEE_BURST: "rateLimitAttendee.burst",

@@ -14,6 +14,7 @@ import {
   ORGANISER_TOKEN_FILE,
   prepareStateDir,
 } from "./backend/local/state-dir.js";
+import type { WaitingLineStore } from "./core/waiting-line.js";
 import { generatedSecrets, helpText, parseConfig, rawConfigFrom } from "./config.js";
 import { isLauncherError } from "./errors.js";
 import { organiserTokenNotice } from "./organiser-token-notice.js";
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   let backend: Backend;
   let organiserTokenFile: { path: string; created: boolean } | undefined;
   let afterClose = () => {};
+  let waitingLineStore: WaitingLineStore | undefined;
   if (config.backend === "kubernetes") {
     const { createKubernetesBackend } = await import(
       "./backend/kubernetes/create-kubernetes-backend.js"
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     }
     const { StateDb } = await import("./backend/local/state-db.js");
     const records = StateDb.open(stateDir);
+    waitingLineStore = records;
     afterClose = () => {
       records.close();
       unlock();
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
       onClose: config.local.onExit,
     });
   }
-  const app = await buildApp({ config, backend, loggerInstance: log });
+  const app = await buildApp({ config, backend, loggerInstance: log, waitingLineStore });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
