@@ -41,13 +41,14 @@ export class WaitingLine {
   }
 
   /**
-   * Puts back a line read from the store, in join order. Everyone counts as seen at `now`
-   * at the latest: their pages lost their sockets when the previous launcher stopped, and
-   * reconnect within the grace period.
+   * Puts back a line read from the store, in join order. Everyone counts as seen just
+   * before `now` at the latest: their pages lost their sockets when the previous launcher
+   * stopped and get a grace period to reconnect (a seat is given once they do).
    */
   restore(entries: WaitingEntry[], now: number): void {
     const sorted = [...entries].sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id));
-    for (const e of sorted) this.entries.push({ ...e, lastSeenAt: Math.max(e.lastSeenAt, now) });
+    for (const e of sorted)
+      this.entries.push({ ...e, lastSeenAt: Math.max(e.lastSeenAt, now - 1) });
   }
 
   join(id: string, owner: string, now: number): WaitingEntry {

@@ -312,8 +312,9 @@ export class LaunchService {
       };
       this.requestedAt.set(entry.id, now);
       const startNow = this.queue.enqueue(queued);
-      this.emit(entry.id);
       for (const next of startNow) this.startLaunch(next);
+      // (Only now: in between, the launch is neither in line nor starting.)
+      this.emit(entry.id);
     }
     if (admitted.length > 0 || dropped.length > 0) this.emitQueueChanged();
     this.scheduleDrop();
