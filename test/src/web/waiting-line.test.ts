@@ -15,6 +15,7 @@ import { StateDb } from "@launchbay/web/state-db";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { launchChromium } from "../chromium.js";
 import { standInCommands } from "./stand-in-commands.js";
 
 // Item 8 of issue 10: a full workshop puts attendees in a waiting line instead of turning
@@ -339,4 +340,39 @@ describe("the waiting line of a full workshop", () => {
     const back = await b.launch();
     expect(back).toMatchObject({ outcome: "waiting", position: 3 });
   }, 120_000);
+
+  it("shows the position and estimate on the launch page in real Chromium, then launches by itself", async () => {
+    const { base } = await startLauncher({
+      workshop: { maxSandboxes: 1 },
+      waitingLine: { graceSeconds: 3600 },
+    });
+    const seated = await Attendee.visit(base);
+    await seated.launch();
+    await seated.open();
+    await seated.until((v) => v?.phase === "Ready");
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${base}/`);
+      await page.waitForSelector("#full:not(.hidden)");
+      expect(await page.textContent("#launch")).toBe("Join the waiting line");
+      await page.click("#launch");
+      await page.waitForSelector("#progress:not(.hidden)");
+      expect(await page.textContent("#headline")).toBe(
+        "The workshop is full: you are next in line for a seat",
+      );
+      expect(await page.textContent("#message")).toMatch(/^Estimated wait: /);
+      expect(await page.isVisible("#leave")).toBe(true);
+      const id = await page.evaluate(async () => {
+        const res = await fetch("/api/workshop");
+        return ((await res.json()) as { mySandbox: string }).mySandbox;
+      });
+      seenIds.add(id);
+      // The seat frees: the page goes on to the progress view and into the sandbox.
+      await seated.expire();
+      await page.waitForURL(`${base}/s/${id}/`, { timeout: 120_000 });
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
 });
