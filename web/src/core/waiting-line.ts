@@ -159,7 +159,8 @@ export class WaitingLine {
 /**
  * Estimated milliseconds until the attendee at `position` gets a seat: seats free when the
  * running sandboxes end (each at its expiry, or sooner when recent sandboxes ended sooner),
- * and each seat taken again ends one typical lifetime later.
+ * and each seat taken again frees one start plus one lifetime later, in the same order.
+ * O(seats log seats), whatever the position: every waiting page gets one on every change.
  */
 export function estimateWaitMs(input: {
   position: number;
@@ -171,14 +172,10 @@ export function estimateWaitMs(input: {
   typicalStartMs: number;
 }): number | undefined {
   const { position, now, lifetimeMs, typicalStartMs } = input;
-  if (input.seatEnds.length === 0) return undefined;
+  const seats = input.seatEnds.length;
+  if (seats === 0 || position < 1) return undefined;
   const ends = input.seatEnds.map((t) => Math.max(t, now)).sort((a, b) => a - b);
-  let freeAt = now;
-  for (let k = 0; k < position; k += 1) {
-    freeAt = ends.shift()!;
-    const next = freeAt + typicalStartMs + lifetimeMs;
-    const at = ends.findIndex((t) => t > next);
-    ends.splice(at < 0 ? ends.length : at, 0, next);
-  }
-  return Math.max(0, freeAt - now) + typicalStartMs;
+  const turn = position - 1;
+  const freeAt = ends[turn % seats]! + Math.floor(turn / seats) * (typicalStartMs + lifetimeMs);
+  return freeAt - now + typicalStartMs;
 }
