@@ -62,12 +62,14 @@ beforeAll(async () => {
     local: { sandboxesDir: join(dir, "sandboxes"), archivesDir: join(dir, "archives") },
   });
   const log = pino({ level: "warn" });
+  const real = defaultRuntimeCommands(defaultVenvDir());
   app = await buildApp({
     config,
     backend: createLocalBackend(
       config,
       log,
-      standInCommands(defaultRuntimeCommands(defaultVenvDir()).jupyter),
+      // The real JupyterLab, and the paths it needs shown to a sandbox user (as root).
+      { ...standInCommands(real.jupyter), sharedPaths: real.sharedPaths },
     ),
     loggerInstance: log,
   });
