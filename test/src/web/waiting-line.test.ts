@@ -42,10 +42,11 @@ const seenIds = new Set<string>();
 afterEach(async () => {
   for (const ws of sockets.splice(0)) ws.terminate();
   for (const app of apps.splice(0)) await app.close();
-  for (const id of seenIds) expect(pidsWithEnvMarker(SANDBOX_ENV_MARKER, id)).toEqual([]);
+  const left = [...seenIds].flatMap((id) => pidsWithEnvMarker(SANDBOX_ENV_MARKER, id));
   seenIds.clear();
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
+  expect(left).toEqual([]);
 });
 
 async function startLauncher(
