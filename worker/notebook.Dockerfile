@@ -51,6 +51,8 @@ ENV PATH=/opt/venv/bin:$PATH
 # attendee's HTML/JavaScript output runs for whoever opens it); the venv's etc/jupyter is on
 # Jupyter's config path, so every `jupyter lab` here loads it.
 COPY web/jupyter/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py
+# JupyterLab settings it points at (autosave every 30 s), beside it.
+COPY web/jupyter/lab-settings /opt/venv/etc/jupyter/lab-settings
 # The TypeScript kernel, registered with the venv's Jupyter.
 RUN npm install -g --no-audit --no-fund tslab@1.0.22 \
  && tslab install --python=/opt/venv/bin/python3 --sys-prefix \

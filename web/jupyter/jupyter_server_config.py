@@ -35,3 +35,13 @@ c.NotebookNotary.store_factory = NeverTrustedStore
 TUTORIAL_START = "/lab/tree/01-map.ipynb"
 c.ServerApp.default_url = TUTORIAL_START
 c.LabApp.default_url = TUTORIAL_START
+
+# Work kept: JupyterLab autosaves every open document every 30 s (its default is 120 s), so
+# an attendee's edits reach the disk (and so "Download my work" and the archive made at
+# expiry) without pressing Save. The setting comes from lab-settings/overrides.json beside
+# this file (copied there in worker/notebook.Dockerfile too).
+import os.path
+
+c.LabApp.app_settings_dir = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "lab-settings"
+)

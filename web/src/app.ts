@@ -36,6 +36,7 @@ import { registerProxyRoutes } from "./http/proxy-routes.js";
 import { SandboxCredentials } from "./http/sandbox-credentials.js";
 import { errorResponseSchema } from "./http/schemas.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
+import type { WaitingLineStore } from "./core/waiting-line.js";
 import { LaunchService } from "./launch/launch-service.js";
 import { WarmPoolKeeper } from "./launch/warm-pool.js";
 
@@ -57,6 +58,8 @@ export interface BuildAppOptions {
   organiserSessions?: OrganiserSessionStore;
   /** Used handover tokens, shared between replicas (default: in memory, per process). */
   handoverNonces?: NonceLedger;
+  /** Where the waiting line is kept (the local backend's SQLite state; default: memory). */
+  waitingLineStore?: WaitingLineStore;
 }
 
 export interface LauncherApp extends FastifyInstance {
@@ -94,6 +97,11 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     log: app.log,
     now,
     defaultTypicalStartMs: options.defaultTypicalStartMs,
+    waitingLine: {
+      graceMs: config.waitingLine.graceSeconds * 1000,
+      max: config.waitingLine.max,
+      store: options.waitingLineStore,
+    },
   });
   await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });
   const limits = await AbuseLimits.register(app, config, metrics, {

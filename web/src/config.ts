@@ -160,6 +160,15 @@ export const configSchema = z
     /** auto: readable and quiet on a terminal (stdout a TTY), JSON lines otherwise. */
     logFormat: z.enum(["auto", "json", "pretty"]).default("auto"),
     maxConcurrentStarts: positiveInt.max(1000).default(2),
+    /** The waiting line of a full workshop (web/README.md#the-waiting-line). */
+    waitingLine: z
+      .object({
+        /** How long an attendee who left the launch page keeps their place. */
+        graceSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+        /** The most attendees in line; past it a launch answers 409 workshop-full. */
+        max: positiveInt.max(100_000).default(1000),
+      })
+      .default({ graceSeconds: 300, max: 1000 }),
     rateLimitIp: rateRuleSchema.default({ burst: 300, perMinute: 600 }),
     rateLimitAttendee: rateRuleSchema.default({ burst: 10, perMinute: 20 }),
     /** Abuse limits (web/README.md#abuse-limits explains the defaults). */
@@ -294,6 +303,14 @@ export const SETTINGS: Record<string, { path: string; meaning: string; unset?: s
   LAUNCHBAY_LOG_FORMAT: {
     path: "logFormat",
     meaning: "auto: readable and quiet on a terminal, JSON otherwise; or json, pretty",
+  },
+  LAUNCHBAY_WAITING_LINE_GRACE_SECONDS: {
+    path: "waitingLine.graceSeconds",
+    meaning: "how long an attendee who left the launch page keeps their place in the waiting line",
+  },
+  LAUNCHBAY_WAITING_LINE_MAX: {
+    path: "waitingLine.max",
+    meaning: "the most attendees in the waiting line; past it a launch answers 409 workshop-full",
   },
   LAUNCHBAY_MAX_CONCURRENT_STARTS: {
     path: "maxConcurrentStarts",

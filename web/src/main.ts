@@ -13,6 +13,7 @@ import {
   ORGANISER_TOKEN_FILE,
   prepareStateDir,
 } from "./backend/local/state-dir.js";
+import type { WaitingLineStore } from "./core/waiting-line.js";
 import { generatedSecrets, helpText, parseConfig, rawConfigFrom } from "./config.js";
 import { isLauncherError } from "./errors.js";
 import { createLauncherLogger, decideLogFormat } from "./log-output.js";
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   let organiserTokenFile: { path: string; created: boolean } | undefined;
   let afterClose = () => {};
   let shared: Pick<BuildAppOptions, "organiserSessions" | "handoverNonces"> = {};
+  let waitingLineStore: WaitingLineStore | undefined;
   if (config.backend === "kubernetes") {
     const { createKubernetesBackend } = await import(
       "./backend/kubernetes/create-kubernetes-backend.js"
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
     }
     const { StateDb } = await import("./backend/local/state-db.js");
     const records = StateDb.open(stateDir);
+    waitingLineStore = records;
     afterClose = () => {
       records.close();
       unlock();
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
     backend,
     loggerInstance: log,
     requestLogging: logFormat === "json",
+    waitingLineStore,
     ...shared,
   });
   let stopping = false;

@@ -4,6 +4,8 @@
   let socket = null;
   let slowTimer = null;
   let workshop = null;
+  let current = null; // the last view of the attendee's sandbox (or place in line)
+  let reconnectMs = 1000;
 
   async function api(method, path, body) {
     const res = await fetch(path, {
@@ -24,13 +26,15 @@
   function renderCapacity(cap) {
     $("capacity").textContent =
       `${cap.left} of ${cap.max} sandboxes left` + (cap.queued ? ` · ${cap.queued} in line` : "");
-    const full = cap.left === 0 && !workshop?.mySandbox;
+    const full = (cap.left === 0 || cap.waiting > 0) && !workshop?.mySandbox;
     $("full").classList.toggle("hidden", !full);
-    $("launch").disabled = full;
+    if (!workshop?.mySandbox) $("launch").textContent = full ? "Join the waiting line" : "Launch";
   }
 
   function render(sb) {
+    current = sb;
     $("launch-card").classList.add("hidden");
+    $("leave-row").classList.toggle("hidden", !sb.waiting);
     $("progress").classList.remove("hidden");
     $("headline").textContent = sb.headline;
     $("message").textContent = sb.message === sb.headline ? "" : sb.message;
@@ -47,7 +51,7 @@
     $("failed").classList.toggle("hidden", !sb.failed);
     $("failed-text").textContent = sb.failed ? `${sb.headline}: ${sb.message}` : "";
     clearTimeout(slowTimer);
-    const starting = !sb.ready && !sb.failed;
+    const starting = !sb.ready && !sb.failed && !sb.waiting;
     const elapsed = Date.now() - Date.parse(sb.requestedAt);
     $("slow").classList.toggle("hidden", !(starting && (sb.slow || elapsed > sb.typicalStartMs)));
     if (starting && !sb.slow && elapsed <= sb.typicalStartMs) {
@@ -69,18 +73,29 @@
       `${proto}//${location.host}/api/sandboxes/${encodeURIComponent(id)}/events`,
     );
     socket.onmessage = (event) => {
+      reconnectMs = 1000;
       const msg = JSON.parse(event.data);
       if (msg.type === "sandbox") render(msg.sandbox);
       if (msg.type === "gone") {
         $("progress").classList.add("hidden");
         $("launch-card").classList.remove("hidden");
-        showError("Your sandbox is gone (it expired or was removed). Launch a new one.");
+        $("launch").textContent = "Launch";
+        showError(
+          current?.waiting
+            ? "You were away from this page too long and lost your place in line. Press the button to join again."
+            : "Your sandbox is gone (it expired or was removed). Launch a new one.",
+        );
+        current = null;
         if (workshop) workshop.mySandbox = null;
         refresh();
       }
     };
     socket.onclose = (event) => {
-      if (event.code !== 1000 && !event.wasClean) setTimeout(() => follow(id), 1000);
+      if (event.code === 1000 || event.wasClean) return;
+      // Back off (with jitter) so a launcher restart is not met by every page at once.
+      const delay = reconnectMs * (0.5 + Math.random());
+      reconnectMs = Math.min(30000, reconnectMs * 2);
+      setTimeout(() => follow(id), delay);
     };
   }
 
@@ -95,11 +110,6 @@
     if (status === 200 || status === 201) {
       render(data);
       follow(data.id);
-      return;
-    }
-    if (data && data.code === "workshop-full") {
-      $("full").classList.remove("hidden");
-      $("launch").disabled = true;
       return;
     }
     if (data && (data.code === "access-code-required" || data.code === "access-code-invalid")) {
@@ -124,6 +134,11 @@
     event.preventDefault();
     launch();
   });
+  $("leave").addEventListener("click", async () => {
+    if (!current) return;
+    const { status } = await api("DELETE", `/api/sandboxes/${encodeURIComponent(current.id)}`);
+    if (status !== 204) showError(`Could not leave the line (HTTP ${status}). Try again.`);
+  });
   $("retry").addEventListener("click", () => {
     $("failed").classList.add("hidden");
     launch();
@@ -131,7 +146,18 @@
   refresh().then(() => {
     if (workshop?.mySandbox) follow(workshop.mySandbox);
   });
-  setInterval(() => {
-    if ($("progress").classList.contains("hidden")) refresh();
-  }, 10000);
+  // Capacity on the launch card: checked every 10 s, backing off to 2 min while nothing
+  // changes (and not at all while the progress view streams over its socket).
+  let pollMs = 10000;
+  let lastCapacity = "";
+  const poll = async () => {
+    if ($("progress").classList.contains("hidden")) {
+      await refresh();
+      const seen = JSON.stringify(workshop?.capacity ?? null);
+      pollMs = seen === lastCapacity ? Math.min(120000, pollMs * 2) : 10000;
+      lastCapacity = seen;
+    }
+    setTimeout(poll, pollMs * (0.8 + Math.random() * 0.4));
+  };
+  setTimeout(poll, pollMs);
 })();

@@ -18,12 +18,36 @@
     return `${s}s`;
   }
 
-  function expired(text) {
+  let savedChecked = false;
+
+  // The expiry panel sits above the page (it covers nothing: whatever is on the page can
+  // still be read and copied) and says what became of the attendee's work.
+  function expired(text, gone) {
     $("bar").classList.add("expired");
     $("countdown").textContent = "expired";
     $("expired").classList.remove("hidden");
     if (text) $("expired-text").textContent = text;
     $("extend").disabled = true;
+    $("download").classList.add("hidden");
+    if (gone && !savedChecked) {
+      savedChecked = true;
+      showSaved();
+    }
+  }
+
+  async function showSaved() {
+    const res = await fetch("/api/archive", { credentials: "same-origin" });
+    if (!res.ok) {
+      $("expired-text").textContent =
+        "Its time is up and its processes have been stopped. No saved work was found for you.";
+      return;
+    }
+    const info = await res.json();
+    $("expired-title").textContent = "Your work was saved";
+    $("expired-text").textContent =
+      `Your sandbox's time is up. ${info.files} file${info.files === 1 ? " was" : "s were"} saved; they are kept until ${new Date(info.keptUntil).toLocaleString()} and put back into your next sandbox.`;
+    $("saved-download").classList.remove("hidden");
+    $("relaunch").classList.remove("hidden");
   }
 
   function tick() {
@@ -34,12 +58,13 @@
     $("bar").classList.toggle("warning", warn);
     $("warning").classList.toggle("hidden", !warn);
     if (warn) $("warning").textContent = `Expires in ${format(left)}: download your work`;
-    if (left <= 0) expired();
+    if (left <= 0) expired("Its time is up: saving your work…", false);
   }
 
   function update(next) {
     sandbox = next;
-    if (next.phase === "Expiring") expired("Your sandbox is being removed.");
+    if (next.phase === "Expiring")
+      expired("Your sandbox is being removed: saving your work…", false);
     if (next.ready && next.notebookUrl) {
       $("open").setAttribute("href", next.notebookUrl);
       $("open").classList.remove("hidden");
@@ -63,7 +88,7 @@
       const w = await ws.json();
       warningMs = w.warningMinutes * 60 * 1000;
     }
-    if (res.status === 404) return expired("This sandbox no longer exists.");
+    if (res.status === 404) return expired("This sandbox no longer exists.", true);
     update(await res.json());
   }
 
@@ -75,11 +100,10 @@
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "sandbox") update(msg.sandbox);
-      if (msg.type === "gone") expired("Your sandbox has been removed.");
+      if (msg.type === "gone") expired("Your sandbox has been removed.", true);
     };
     socket.onclose = (event) => {
-      if (event.code !== 1000 && $("expired").classList.contains("hidden"))
-        setTimeout(follow, 2000);
+      if (event.code !== 1000 && !savedChecked) setTimeout(follow, 2000);
     };
   }
 
@@ -98,6 +122,23 @@
       $("warning").classList.remove("hidden");
       $("warning").textContent = data?.message ? data.message : "Could not extend.";
       if (data && data.code === "extend-limit") $("extend").disabled = true;
+    }
+  });
+  $("relaunch").addEventListener("click", async () => {
+    $("relaunch").disabled = true;
+    const res = await fetch("/api/sandboxes", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+      credentials: "same-origin",
+    });
+    // The launch page shows the new sandbox's progress (your saved work is put back into it).
+    if (res.ok) window.location.assign("/");
+    else {
+      const data = await res.json().catch(() => null);
+      $("relaunch").disabled = false;
+      $("expired-text").textContent =
+        data?.message ?? `Could not start a new sandbox (HTTP ${res.status}).`;
     }
   });
   $("download").setAttribute("href", `/api/sandboxes/${encodeURIComponent(id)}/download`);

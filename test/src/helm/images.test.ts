@@ -87,11 +87,14 @@ describe.each(IMAGES)("the $image image ($dockerfile)", ({ image, dockerfile, wo
         expect(sources).toEqual(["/out/app/"]);
       } else {
         // Only the notebook image adds files from the context: the tutorial notebooks and
-        // the Jupyter server config that strips notebook trust in sandboxes.
+        // the Jupyter server config that strips notebook trust in sandboxes, and the
+        // JupyterLab settings it points at (autosave every 30 s).
         expect(image).toBe("notebook");
-        expect([["web/notebooks/"], ["web/jupyter/jupyter_server_config.py"]]).toContainEqual(
-          sources,
-        );
+        expect([
+          ["web/notebooks/"],
+          ["web/jupyter/jupyter_server_config.py"],
+          ["web/jupyter/lab-settings"],
+        ]).toContainEqual(sources);
       }
     }
     // The runtime tree holds each listed workspace's manifest, bin/, dist/, static/ only.

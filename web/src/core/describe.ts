@@ -33,6 +33,10 @@ export interface SandboxView {
   slow: boolean;
   position?: number;
   queueLength?: number;
+  /** True while the attendee waits in line for a seat of a full workshop. */
+  waiting?: boolean;
+  /** Estimated milliseconds until the sandbox starts (in the waiting line). */
+  estimatedWaitMs?: number;
   requestedAt: number;
   readyAt?: number;
   expiresAt?: number;

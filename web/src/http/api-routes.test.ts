@@ -145,16 +145,51 @@ describe("attendee API", () => {
     expect(right.statusCode).toBe(201);
   });
 
-  it("says the workshop is full once maxSandboxes are in use", async () => {
+  it("at capacity puts the attendee in the waiting line and launches them when a seat frees", async () => {
     fx = await buildFixture({ workshop: { maxSandboxes: 2 } });
-    for (let i = 0; i < 2; i += 1)
-      expect((await launch(await newAttendee(fx.app))).statusCode).toBe(201);
+    const seated: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const res = await launch(await newAttendee(fx.app));
+      expect(res.statusCode).toBe(201);
+      seated.push(res.json().id);
+    }
     const cookie = await newAttendee(fx.app);
-    const full = await launch(cookie);
-    expect(full.statusCode).toBe(409);
-    expect(full.json()).toMatchObject({ code: "workshop-full", max: 2 });
+    const waiting = await launch(cookie);
+    expect(waiting.statusCode).toBe(201);
+    expect(waiting.json()).toMatchObject({
+      outcome: "waiting",
+      phase: "Queued",
+      waiting: true,
+      position: 1,
+      queueLength: 1,
+    });
+    expect(waiting.json().headline).toMatch(/next in line/);
+    const id = waiting.json().id as string;
+    // Asking again gives the same place, not a second one.
+    expect((await launch(cookie)).json()).toMatchObject({ id, outcome: "existing", position: 1 });
     const ws = (await fx.app.inject({ url: "/api/workshop", headers: { cookie } })).json();
-    expect(ws.capacity).toMatchObject({ max: 2, used: 2, left: 0 });
+    expect(ws.capacity).toMatchObject({ max: 2, used: 2, left: 0, waiting: 1 });
+    expect(ws.mySandbox).toBe(id);
+    await expect.poll(() => fx.backend.get(seated[0]!)?.phase).toBe("Pending");
+    fx.backend.ready(seated[0]!);
+    const estimate = (
+      await fx.app.inject({ url: `/api/sandboxes/${id}`, headers: { cookie } })
+    ).json();
+    expect(estimate.estimatedWaitMs).toBeGreaterThan(0);
+    await fx.backend.delete(seated[0]!);
+    await expect.poll(() => fx.backend.get(id)?.phase).toBe("Pending");
+    const now = (await fx.app.inject({ url: `/api/sandboxes/${id}`, headers: { cookie } })).json();
+    expect(now).toMatchObject({ id, phase: "Pending" });
+    expect(now.waiting).toBeUndefined();
+  });
+
+  it("refuses a launch with workshop-full once the waiting line is at its maximum", async () => {
+    fx = await buildFixture({ workshop: { maxSandboxes: 1 }, waitingLine: { max: 1 } });
+    expect((await launch(await newAttendee(fx.app))).statusCode).toBe(201);
+    expect((await launch(await newAttendee(fx.app))).json().outcome).toBe("waiting");
+    const full = await launch(await newAttendee(fx.app));
+    expect(full.statusCode).toBe(409);
+    expect(full.json()).toMatchObject({ code: "workshop-full", max: 1 });
   });
 
   it("queues a burst fairly and shows each attendee their position", async () => {

@@ -118,6 +118,7 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
     async (request) => {
       const { id } = request.params;
       await requireAccess(app, ctx, request, id);
+      service.seen(id);
       const view = service.view(id);
       if (!view)
         throw new LauncherError(

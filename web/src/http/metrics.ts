@@ -6,7 +6,7 @@ export class LauncherMetrics {
 
   readonly launches = new Counter({
     name: "launchbay_launch_requests_total",
-    help: "Launch requests by outcome (existing, queued, claimed, full, rejected, failed)",
+    help: "Launch requests by outcome (existing, queued, claimed, waiting, full, rejected, failed)",
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });

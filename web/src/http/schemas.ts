@@ -61,6 +61,14 @@ export const sandboxResponseSchema = z.object({
   slow: z.boolean(),
   position: z.number().int().optional(),
   queueLength: z.number().int().optional(),
+  waiting: z
+    .boolean()
+    .optional()
+    .describe("true while the attendee waits in line for a seat of a full workshop"),
+  estimatedWaitMs: z
+    .number()
+    .optional()
+    .describe("estimated milliseconds until the sandbox starts, while waiting in line"),
   requestedAt: z.iso.datetime(),
   readyAt: z.iso.datetime().nullable(),
   expiresAt: z.iso.datetime().nullable(),
@@ -100,6 +108,7 @@ export const workshopResponseSchema = z.object({
     used: count,
     left: count,
     queued: count,
+    waiting: count,
     warm: count,
     warmReady: count,
   }),
@@ -121,8 +130,8 @@ export const zipResponseSchema = z.unknown().describe("application/zip, streamed
 
 export const launchResponseSchema = sandboxResponseSchema.extend({
   outcome: z
-    .enum(["existing", "queued", "claimed"])
+    .enum(["existing", "queued", "claimed", "waiting"])
     .describe(
-      "existing: the caller's sandbox; queued: a new one waits to start; claimed: a warm one",
+      "existing: the caller's sandbox; queued: a new one waits to start; claimed: a warm one; waiting: the workshop is full and the caller joined the waiting line (position, estimatedWaitMs)",
     ),
 });

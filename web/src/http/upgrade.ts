@@ -109,7 +109,16 @@ export function attachUpgradeHandler(
           }
           ws.send(JSON.stringify({ type: "sandbox", sandbox: sandboxResponse(view) }));
         };
-        const stop = ctx.service.watch(id, send);
+        const unwatch = ctx.service.watch(id, send);
+        // An open progress page holds the attendee's place in the waiting line.
+        const leave = ctx.service.attend(id);
+        let stopped = false;
+        const stop = () => {
+          if (stopped) return;
+          stopped = true;
+          unwatch();
+          leave();
+        };
         ws.on("close", stop);
         ws.on("error", stop);
         ws.on("message", () => ws.close(1008, "this stream is one-way"));

@@ -11,12 +11,22 @@ import {
 import { newSandboxId } from "../core/ids.js";
 import { LaunchQueue, type QueueEntry } from "../core/launch-queue.js";
 import { LaunchStats } from "../core/launch-stats.js";
+import {
+  estimateWaitMs,
+  memoryWaitingLineStore,
+  WaitingLine,
+  type WaitingEntry,
+  type WaitingLineStore,
+} from "../core/waiting-line.js";
 import { LauncherError } from "../errors.js";
 import type { LauncherMetrics } from "../http/metrics.js";
 
 const MINUTE = 60_000;
 
-export type LaunchOutcome = "existing" | "queued" | "claimed";
+export type LaunchOutcome = "existing" | "queued" | "claimed" | "waiting";
+
+/** How many recent sandbox lifetimes the waiting-time estimate looks at. */
+const RECENT_LIFETIMES = 20;
 
 export interface LaunchResult {
   outcome: LaunchOutcome;
@@ -40,6 +50,8 @@ export interface LaunchServiceOptions {
   now?: () => number;
   /** What the slow-start notice assumes before any launch has finished. */
   defaultTypicalStartMs?: number;
+  /** The waiting line of a full workshop: how long an attendee away keeps their place, how long it may get, where it is kept. */
+  waitingLine?: { graceMs: number; max: number; store?: WaitingLineStore };
 }
 
 /**
@@ -61,6 +73,12 @@ export class LaunchService {
   /** Sandbox ids whose backend.create is in flight, by owner. */
   private readonly starting = new Map<string, QueueEntry>();
   private readonly events = new EventEmitter();
+  private readonly waiting: WaitingLine;
+  private readonly waitingStore: WaitingLineStore;
+  private readonly waitingMax: number;
+  private dropTimer: NodeJS.Timeout | undefined;
+  /** How long recently ended sandboxes lived (ms), newest last. */
+  private readonly lifetimes: number[] = [];
   private unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -73,15 +91,22 @@ export class LaunchService {
     this.now = options.now ?? Date.now;
     this.stats = new LaunchStats(options.defaultTypicalStartMs ?? 30_000);
     this.events.setMaxListeners(0);
+    this.waiting = new WaitingLine(options.waitingLine?.graceMs ?? 5 * MINUTE);
+    this.waitingStore = options.waitingLine?.store ?? memoryWaitingLineStore;
+    this.waitingMax = options.waitingLine?.max ?? 1000;
   }
 
+  /** Call once the backend has started (it knows which seats are taken). */
   start(): void {
     this.unsubscribe = this.backend.subscribe((event) => this.onBackendEvent(event));
     this.metrics.onCollectSandboxes(() => this.phaseCounts());
+    this.waiting.restore(this.waitingStore.loadWaiting(), this.now());
+    this.admitWaiting();
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.dropTimer);
     this.unsubscribe?.();
     this.events.removeAllListeners();
   }
@@ -102,6 +127,7 @@ export class LaunchService {
     used: number;
     left: number;
     queued: number;
+    waiting: number;
     warm: number;
     warmReady: number;
   } {
@@ -112,6 +138,7 @@ export class LaunchService {
       used,
       left: Math.max(0, this.settings.maxSandboxes - used),
       queued: this.queue.length,
+      waiting: this.waiting.length,
       warm: backend.warm,
       warmReady: backend.warmReady,
     };
@@ -119,6 +146,8 @@ export class LaunchService {
 
   /** The attendee's current sandbox id (running, starting, queued or failed), if any. */
   findByOwner(owner: string): string | undefined {
+    const waiting = this.waiting.byOwner(owner);
+    if (waiting) return waiting.id;
     const queued = this.queue.byOwner(owner);
     if (queued) return queued.id;
     for (const entry of this.starting.values()) if (entry.owner === owner) return entry.id;
@@ -132,6 +161,7 @@ export class LaunchService {
   ownerOf(id: string): string | undefined {
     return (
       this.backend.get(id)?.owner ??
+      this.waiting.get(id)?.owner ??
       this.queue.get(id)?.owner ??
       this.starting.get(id)?.owner ??
       this.failures.get(id)?.owner
@@ -140,6 +170,8 @@ export class LaunchService {
 
   view(id: string): SandboxView | undefined {
     const ctx = this.context();
+    const waiting = this.waiting.get(id);
+    if (waiting) return this.waitingView(waiting, ctx);
     const queued = this.queue.get(id);
     if (queued) {
       return describeQueued(
@@ -207,13 +239,10 @@ export class LaunchService {
       }
       await this.discardFailed(existingId);
     }
-    if (this.used() >= this.settings.maxSandboxes) {
-      this.metrics.launches.inc({ outcome: "full" });
-      throw new LauncherError(
-        "workshop-full",
-        `the workshop is full (${this.settings.maxSandboxes} sandboxes in use); ask the organiser to free or add capacity`,
-        { details: { max: this.settings.maxSandboxes } },
-      );
+    // Full, or others already wait for a seat (one may be held for someone who stepped
+    // away): join the back of the line.
+    if (this.used() >= this.settings.maxSandboxes || this.waiting.length > 0) {
+      return this.joinWaitingLine(owner);
     }
     const requestedAt = this.now();
     const expiresAt = requestedAt + this.settings.lifetimeMinutes * MINUTE;
@@ -235,6 +264,150 @@ export class LaunchService {
     for (const next of startNow) this.startLaunch(next);
     this.emitQueueChanged();
     return { outcome: "queued", view };
+  }
+
+  private joinWaitingLine(owner: string): LaunchResult {
+    if (this.waiting.length >= this.waitingMax) {
+      this.metrics.launches.inc({ outcome: "full" });
+      throw new LauncherError(
+        "workshop-full",
+        `the workshop is full (${this.settings.maxSandboxes} sandboxes in use) and ${this.waiting.length} attendees are already waiting; ask the organiser to free or add capacity`,
+        { details: { max: this.settings.maxSandboxes } },
+      );
+    }
+    const entry = this.waiting.join(newSandboxId(), owner, this.now());
+    this.waitingStore.saveWaiting(entry);
+    this.metrics.launches.inc({ outcome: "waiting" });
+    this.log.info(
+      { sandbox: entry.id, position: this.waiting.position(entry.id) },
+      "Attendee joined the waiting line",
+    );
+    this.emitQueueChanged();
+    this.scheduleDrop();
+    return { outcome: "waiting", view: this.view(entry.id)! };
+  }
+
+  /**
+   * Gives free seats to the front of the waiting line (in order) and drops those away
+   * past their grace. Called whenever a seat may have freed or the line changed.
+   */
+  private admitWaiting(): void {
+    if (this.closed || this.waiting.length === 0) return;
+    const now = this.now();
+    const seats = Math.max(0, this.settings.maxSandboxes - this.used());
+    const { admitted, dropped } = this.waiting.admit(seats, now);
+    for (const entry of dropped) {
+      this.waitingStore.removeWaiting(entry.id);
+      this.log.info({ sandbox: entry.id }, "Attendee lost their place in line (away too long)");
+      this.emit(entry.id);
+    }
+    for (const entry of admitted) {
+      this.waitingStore.removeWaiting(entry.id);
+      this.log.info({ sandbox: entry.id }, "Seat free: launching for the head of the line");
+      const queued: QueueEntry = {
+        id: entry.id,
+        owner: entry.owner,
+        requestedAt: now,
+        expiresAt: now + this.settings.lifetimeMinutes * MINUTE,
+      };
+      this.requestedAt.set(entry.id, now);
+      const startNow = this.queue.enqueue(queued);
+      for (const next of startNow) this.startLaunch(next);
+      // (Only now: in between, the launch is neither in line nor starting.)
+      this.emit(entry.id);
+    }
+    if (admitted.length > 0 || dropped.length > 0) this.emitQueueChanged();
+    this.scheduleDrop();
+  }
+
+  /** Wakes up when the next attendee away loses their place. */
+  private scheduleDrop(): void {
+    clearTimeout(this.dropTimer);
+    const at = this.waiting.nextDropAt();
+    if (at === undefined || this.closed) return;
+    this.dropTimer = setTimeout(() => this.admitWaiting(), Math.max(0, at - this.now()));
+    this.dropTimer.unref();
+  }
+
+  /**
+   * An attendee's page is watching `id` (its event socket is open): while it is, their
+   * place in line is safe. Returns the call for when the page goes away.
+   */
+  attend(id: string): () => void {
+    if (!this.waiting.get(id)) return () => {};
+    this.waiting.arrived(id, this.now());
+    this.admitWaiting();
+    return () => {
+      const entry = this.waiting.left(id, this.now());
+      if (entry) this.waitingStore.saveWaiting(entry);
+      this.scheduleDrop();
+    };
+  }
+
+  /** The attendee asked about `id` over HTTP: a waiting attendee counts as present now. */
+  seen(id: string): void {
+    const entry = this.waiting.seen(id, this.now());
+    if (!entry) return;
+    this.waitingStore.saveWaiting(entry);
+    this.admitWaiting();
+  }
+
+  private waitingView(entry: WaitingEntry, ctx: DescribeContext): SandboxView {
+    const position = this.waiting.position(entry.id)!;
+    const view = describeQueued(
+      {
+        id: entry.id,
+        owner: entry.owner,
+        requestedAt: entry.joinedAt,
+        position,
+        queueLength: this.waiting.length,
+      },
+      this.settings.workers,
+      ctx,
+    );
+    const estimate = estimateWaitMs({
+      position,
+      now: ctx.now,
+      seatEnds: this.seatEnds(ctx),
+      lifetimeMs: this.expectedLifetimeMs(),
+      typicalStartMs: ctx.typicalStartMs,
+    });
+    return {
+      ...view,
+      slow: false,
+      waiting: true,
+      headline:
+        position === 1
+          ? "The workshop is full: you are next in line for a seat"
+          : `The workshop is full: you are number ${position} in line`,
+      message:
+        estimate === undefined
+          ? "You will be launched automatically when a seat frees; keep this page open."
+          : `Estimated wait: ${formatMinutes(estimate)}. You will be launched automatically; keep this page open (if you leave, your place is kept for ${formatMinutes(this.waiting.graceMs)}).`,
+      estimatedWaitMs: estimate,
+    };
+  }
+
+  /** When each of the workshop's seats is expected to free, for the estimate. */
+  private seatEnds(ctx: DescribeContext): number[] {
+    const lifetime = this.expectedLifetimeMs();
+    const ends: number[] = [];
+    for (const s of this.backend.list()) {
+      if (!s.owner) continue;
+      ends.push(Math.min(s.expiresAt, Math.max(s.readyAt ?? s.createdAt, s.createdAt) + lifetime));
+    }
+    const pending = this.queue.length + this.starting.size;
+    for (let i = 0; i < pending; i += 1) ends.push(ctx.now + ctx.typicalStartMs + lifetime);
+    while (ends.length < this.settings.maxSandboxes) ends.push(ctx.now);
+    return ends.slice(0, Math.max(this.settings.maxSandboxes, 1));
+  }
+
+  /** The median lifetime of recently ended sandboxes, or the workshop's lifetime. */
+  private expectedLifetimeMs(): number {
+    const configured = this.settings.lifetimeMinutes * MINUTE;
+    if (this.lifetimes.length === 0) return configured;
+    const sorted = [...this.lifetimes].sort((a, b) => a - b);
+    return Math.min(configured, sorted[Math.floor(sorted.length / 2)]!);
   }
 
   private startingView(entry: QueueEntry): SandboxView {
@@ -272,6 +445,7 @@ export class LaunchService {
         if (this.closed) return;
         for (const next of this.queue.finished(entry.id)) this.startLaunch(next);
         this.emitQueueChanged();
+        this.admitWaiting();
       });
   }
 
@@ -307,6 +481,14 @@ export class LaunchService {
 
   /** Expires a sandbox now (or drops a queued launch / a failure record). */
   async expire(id: string): Promise<void> {
+    if (this.waiting.remove(id)) {
+      this.waitingStore.removeWaiting(id);
+      this.log.info({ sandbox: id }, "Attendee left the waiting line");
+      this.emit(id);
+      this.emitQueueChanged();
+      this.admitWaiting();
+      return;
+    }
     if (this.queue.cancel(id)) {
       this.requestedAt.delete(id);
       this.emit(id);
@@ -335,6 +517,14 @@ export class LaunchService {
   /** Every sandbox and queued launch, for the admin page. */
   listAll(): Array<{ view: SandboxView; owner: string; warm: boolean; createdAt: number }> {
     const out: Array<{ view: SandboxView; owner: string; warm: boolean; createdAt: number }> = [];
+    for (const entry of this.waiting.list()) {
+      out.push({
+        view: this.view(entry.id)!,
+        owner: entry.owner,
+        warm: false,
+        createdAt: entry.joinedAt,
+      });
+    }
     for (const entry of this.queue.list()) {
       out.push({
         view: this.view(entry.id)!,
@@ -378,7 +568,7 @@ export class LaunchService {
   watch(id: string, listener: (view: SandboxView | undefined) => void): () => void {
     const onChange = () => listener(this.view(id));
     const onQueue = () => {
-      if (this.queue.get(id)) onChange();
+      if (this.queue.get(id) || this.waiting.get(id)) onChange();
     };
     this.events.on(`sandbox:${id}`, onChange);
     this.events.on("queue", onQueue);
@@ -399,8 +589,18 @@ export class LaunchService {
   private onBackendEvent(event: SandboxEvent): void {
     const { state } = event;
     if (event.type === "updated" && state.phase === "Ready") this.recordReady(state);
-    if (event.type === "deleted") this.requestedAt.delete(state.id);
+    if (event.type === "deleted") {
+      this.requestedAt.delete(state.id);
+      if (state.owner) this.recordLifetime(this.now() - state.createdAt);
+    }
     this.emit(state.id);
+    // A seat may have freed (deleted, or a start that failed and was discarded).
+    this.admitWaiting();
+  }
+
+  private recordLifetime(ms: number): void {
+    this.lifetimes.push(ms);
+    if (this.lifetimes.length > RECENT_LIFETIMES) this.lifetimes.shift();
   }
 
   private recordReady(state: SandboxState): void {
@@ -416,7 +616,7 @@ export class LaunchService {
   /** Sandboxes by phase, for the metrics gauge (computed when Prometheus scrapes). */
   phaseCounts(): Record<string, number> {
     const counts: Record<string, number> = {
-      Queued: this.queue.length,
+      Queued: this.queue.length + this.waiting.length,
       Pending: 0,
       Provisioning: 0,
       Ready: 0,
@@ -426,4 +626,14 @@ export class LaunchService {
     for (const s of this.backend.list()) counts[s.phase] = (counts[s.phase] ?? 0) + 1;
     return counts;
   }
+}
+
+/** "about 3 minutes", "under a minute", "2 hours 5 minutes". */
+export function formatMinutes(ms: number): string {
+  const minutes = Math.round(ms / MINUTE);
+  if (minutes < 1) return "under a minute";
+  if (minutes < 60) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `${h} hour${h === 1 ? "" : "s"}${m ? ` ${m} minute${m === 1 ? "" : "s"}` : ""}`;
 }

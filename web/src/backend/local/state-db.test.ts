@@ -67,4 +67,20 @@ describe("launcher state database", () => {
     expect(invalid[0]!.problem).toMatch(/state\.id/);
     db.close();
   });
+
+  it("keeps the waiting line in join order across reopening, with each attendee's last-seen time", () => {
+    const first = StateDb.open(dir);
+    first.saveWaiting({ id: "sb-b", owner: "b", joinedAt: 20, lastSeenAt: 20 });
+    first.saveWaiting({ id: "sb-a", owner: "a", joinedAt: 10, lastSeenAt: 10 });
+    first.saveWaiting({ id: "sb-c", owner: "c", joinedAt: 30, lastSeenAt: 30 });
+    first.saveWaiting({ id: "sb-a", owner: "a", joinedAt: 10, lastSeenAt: 15 });
+    first.removeWaiting("sb-c");
+    first.close();
+    const again = StateDb.open(dir);
+    expect(again.loadWaiting()).toEqual([
+      { id: "sb-a", owner: "a", joinedAt: 10, lastSeenAt: 15 },
+      { id: "sb-b", owner: "b", joinedAt: 20, lastSeenAt: 20 },
+    ]);
+    again.close();
+  });
 });

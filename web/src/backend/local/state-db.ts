@@ -6,6 +6,7 @@ import sqlite, { type Statement } from "node-sqlite3-wasm";
 const { Database } = sqlite;
 type Database = InstanceType<typeof Database>;
 import { formatIssues } from "../../config.js";
+import type { WaitingEntry, WaitingLineStore } from "../../core/waiting-line.js";
 import { LauncherError } from "../../errors.js";
 import {
   type SandboxRecord,
@@ -19,7 +20,7 @@ const SCHEMA_VERSION = 1;
 
 /**
  * The local backend's launcher state in SQLite (`<state dir>/launcher.db`, mode 0600):
- * one row per sandbox, written synchronously on every change so a `kill -9` at any moment
+ * one row per sandbox and one per attendee in the waiting line, written synchronously on every change so a `kill -9` at any moment
  * leaves the last change on disk (rollback journal, `synchronous=FULL`).
  *
  * SQLite compiled to WebAssembly (`node-sqlite3-wasm`, file I/O through Node's own `fs`),
@@ -28,10 +29,12 @@ const SCHEMA_VERSION = 1;
  * other Node the project runs on (20 in CI, 24 in the images) and needs a C++ toolchain
  * in every image build. The state is a handful of rows per sandbox, so speed is moot.
  */
-export class StateDb implements SandboxRecordStore {
+export class StateDb implements SandboxRecordStore, WaitingLineStore {
   private readonly db: Database;
   private readonly upsert: Statement;
   private readonly del: Statement;
+  private readonly upsertWaiting: Statement;
+  private readonly delWaiting: Statement;
 
   private constructor(readonly path: string) {
     if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
@@ -51,6 +54,10 @@ export class StateDb implements SandboxRecordStore {
       "INSERT INTO sandboxes (id, record) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
     );
     this.del = this.db.prepare("DELETE FROM sandboxes WHERE id = ?");
+    this.upsertWaiting = this.db.prepare(
+      "INSERT INTO waiting_line (id, owner, joined_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+    );
+    this.delWaiting = this.db.prepare("DELETE FROM waiting_line WHERE id = ?");
   }
 
   static open(stateDir: string): StateDb {
@@ -60,7 +67,9 @@ export class StateDb implements SandboxRecordStore {
   private migrate(): void {
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" +
-        "CREATE TABLE IF NOT EXISTS sandboxes (id TEXT PRIMARY KEY, record TEXT NOT NULL);",
+        "CREATE TABLE IF NOT EXISTS sandboxes (id TEXT PRIMARY KEY, record TEXT NOT NULL);" +
+        // Added beside schema 1 (an older database simply gets the empty table).
+        "CREATE TABLE IF NOT EXISTS waiting_line (id TEXT PRIMARY KEY, owner TEXT NOT NULL, joined_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL);",
     );
     const row = this.db.get("SELECT value FROM meta WHERE key = 'schema'") as {
       value: string;
@@ -106,10 +115,33 @@ export class StateDb implements SandboxRecordStore {
     this.del.run([id]);
   }
 
+  /** The waiting line in join order. */
+  loadWaiting(): WaitingEntry[] {
+    const rows = this.db.all(
+      "SELECT id, owner, joined_at, last_seen_at FROM waiting_line ORDER BY joined_at, rowid",
+    ) as { id: string; owner: string; joined_at: number; last_seen_at: number }[];
+    return rows.map((r) => ({
+      id: r.id,
+      owner: r.owner,
+      joinedAt: Number(r.joined_at),
+      lastSeenAt: Number(r.last_seen_at),
+    }));
+  }
+
+  saveWaiting(entry: WaitingEntry): void {
+    this.upsertWaiting.run([entry.id, entry.owner, entry.joinedAt, entry.lastSeenAt]);
+  }
+
+  removeWaiting(id: string): void {
+    this.delWaiting.run([id]);
+  }
+
   close(): void {
     if (!this.db.isOpen) return;
     this.upsert.finalize();
     this.del.finalize();
+    this.upsertWaiting.finalize();
+    this.delWaiting.finalize();
     this.db.close();
   }
 }
