@@ -10,4 +10,5 @@ export * from "./quantity.js";
 export * from "./resources.js";
 export * from "./sandbox.js";
 export * from "./sandbox-lifecycle.js";
+export * from "./warm-pool.js";
 export * from "./workshop.js";

@@ -1,22 +1,26 @@
 import { findCondition } from "../api/conditions.js";
 import { LABELS, POOL_WARM } from "../api/constants.js";
 import type { Sandbox, Workshop, WorkshopStatus } from "../api/index.js";
+import { warmPoolDeficit as poolDeficit } from "../api/warm-pool.js";
 import { SANDBOX_PHASES } from "../api/workshop.js";
 
-/** How many warm sandboxes to create now so `warmPool` unclaimed ones exist or are coming. */
+/**
+ * How many warm sandboxes to create now: the shared policy (api/warm-pool.ts; a failed
+ * warm sandbox keeps its slot) applied to the workshop's Sandboxes.
+ */
 export function warmPoolDeficit(input: {
   warmPool: number;
   maxSandboxes: number | undefined;
   sandboxes: readonly Sandbox[];
 }): number {
-  const live = input.sandboxes.filter(
-    (s) => !s.metadata.deletionTimestamp && s.status?.phase !== "Failed",
-  );
-  const unclaimed = live.filter((s) => !s.spec.owner).length;
-  const wanted = Math.max(0, input.warmPool - unclaimed);
-  const room =
-    input.maxSandboxes === undefined ? wanted : Math.max(0, input.maxSandboxes - live.length);
-  return Math.min(wanted, room);
+  return poolDeficit({
+    warmPool: input.warmPool,
+    maxSandboxes: input.maxSandboxes,
+    members: input.sandboxes.map((s) => ({
+      unclaimed: !s.spec.owner,
+      ending: Boolean(s.metadata.deletionTimestamp),
+    })),
+  });
 }
 
 /** A new warm-pool Sandbox for the workshop (the API server picks the name suffix). */

@@ -1,3 +1,4 @@
+import { warmPoolDeficit } from "@launchbay/operator/api";
 import type { FastifyBaseLogger } from "fastify";
 import { type Backend, NEVER } from "../backend/backend.js";
 import { newSandboxId } from "../core/ids.js";
@@ -30,14 +31,16 @@ export class WarmPoolKeeper {
     this.unsubscribe?.();
   }
 
-  /** How many warm sandboxes to add now (pure arithmetic on the backend's view). */
+  /** How many warm sandboxes to add now: the operator's policy on the backend's view. */
   missing(): number {
-    const live = this.backend.list().filter((s) => s.phase !== "Expiring");
-    // A failed warm sandbox keeps its slot until the organiser expires it, so a runtime
-    // that cannot start is not retried in a loop.
-    const warm = live.filter((s) => s.warm).length + this.creating;
-    const room = this.maxSandboxes - live.length - this.creating;
-    return Math.max(0, Math.min(this.size - warm, room));
+    return warmPoolDeficit({
+      warmPool: this.size,
+      maxSandboxes: this.maxSandboxes,
+      members: this.backend
+        .list()
+        .map((s) => ({ unclaimed: s.warm, ending: s.phase === "Expiring" })),
+      starting: this.creating,
+    });
   }
 
   private topUp(): void {
