@@ -3,7 +3,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chartDir, ensureCrds, helm, helmEnv, k8sTools, kubectl, ok, run } from "./chart-tools.js";
+import {
+  chartDir,
+  createRestrictedNamespace,
+  helm,
+  helmEnv,
+  k8sTools,
+  kubectl,
+  ok,
+  run,
+} from "./chart-tools.js";
 import {
   containerEnv,
   serviceAccountKubeconfig,
@@ -79,18 +88,7 @@ async function startLauncher(): Promise<string> {
 beforeAll(async () => {
   ({ env, dispose: disposeHelm } = await helmEnv(k8sTools().kubeconfig));
   dir = await mkdtemp(join(tmpdir(), "launchbay-helm-install-"));
-  await ensureCrds();
-  ok(await kubectl(["create", "namespace", namespace]), "create the release namespace");
-  ok(
-    await kubectl([
-      "label",
-      "namespace",
-      namespace,
-      "pod-security.kubernetes.io/enforce=restricted",
-      "pod-security.kubernetes.io/enforce-version=latest",
-    ]),
-    "label the namespace restricted",
-  );
+  await createRestrictedNamespace(namespace);
 });
 
 afterAll(async () => {

@@ -173,3 +173,23 @@ export async function ensureCrds(): Promise<void> {
     "waiting for the CRDs to be established",
   );
 }
+
+/** A namespace enforcing Pod Security `restricted` (latest), after the chart's CRDs; `labels` adds more (`key=value`). */
+export async function createRestrictedNamespace(
+  namespace: string,
+  labels: readonly string[] = [],
+): Promise<void> {
+  await ensureCrds();
+  ok(await kubectl(["create", "namespace", namespace]), `create namespace ${namespace}`);
+  ok(
+    await kubectl([
+      "label",
+      "namespace",
+      namespace,
+      "pod-security.kubernetes.io/enforce=restricted",
+      "pod-security.kubernetes.io/enforce-version=latest",
+      ...labels,
+    ]),
+    `label namespace ${namespace} restricted`,
+  );
+}
