@@ -175,13 +175,25 @@ async function main(): Promise<number> {
       "the benchmark in the notebook pod",
     );
     const figures = Figures.parse(JSON.parse(output.trim().split("\n").pop() ?? ""));
+    const rows: [string, string][] = [
+      ["sandbox create → Ready (5 pods)", `${(readyMs / 1000).toFixed(1)} s`],
+      [
+        `(a) ${config.BENCH_TASKS} no-op tasks via map`,
+        `${figures.throughputTasksPerS.toFixed(0)} tasks/s`,
+      ],
+      ["(b) submit → result round trip p50", `${figures.roundTripP50Ms.toFixed(2)} ms`],
+      ["(b) submit → result round trip p99", `${figures.roundTripP99Ms.toFixed(2)} ms`],
+      [
+        `(d) ${config.BENCH_TRANSFER_MB} MB worker pod → worker pod (best of 3)`,
+        `${figures.transferMBPerS.toFixed(0)} MB/s`,
+      ],
+    ];
+    const width = Math.max(...rows.map(([label]) => label.length));
     process.stdout.write(
-      `\nlaunchbay runtime between real pods: 3 worker pods × ${config.BENCH_WORKER_CPU} CPU, 1 thread each; ` +
-        `client in the notebook pod; ${availableParallelism()} cores\n\n` +
-        `  sandbox create → Ready                    ${readyMs} ms\n` +
-        `  (a) ${config.BENCH_TASKS} no-op tasks via map         ${figures.throughputTasksPerS.toFixed(0)} tasks/s\n` +
-        `  (b) submit → result round trip            p50 ${figures.roundTripP50Ms.toFixed(2)} ms, p99 ${figures.roundTripP99Ms.toFixed(2)} ms\n` +
-        `  (d) ${config.BENCH_TRANSFER_MB} MB worker → worker (best of 3)  ${figures.transferMBPerS.toFixed(0)} MB/s (${figures.from} → ${figures.to})\n`,
+      `\nlaunchbay runtime between real pods: 3 worker pods × ${config.BENCH_WORKER_CPU} CPU (1 thread each), ` +
+        `the client in the notebook pod, ${availableParallelism()} cores\n\n` +
+        rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join("\n") +
+        `\n  (${figures.from} → ${figures.to})\n`,
     );
     return 0;
   } finally {

@@ -1,5 +1,8 @@
 import { chartDir, helm, type RunResult, valuesFile } from "../helm/chart-tools.js";
-import { launcherHost, sandboxDomain } from "./launch-in-chromium.js";
+
+/** The launcher's host name in the real-node tests, and its sandboxes' domain (`<id>.<sandboxDomain>`). */
+export const launcherHost = "workshop.launchbay.test";
+export const sandboxDomain = "sandboxes.launchbay.test";
 
 /** CPU and memory per sandbox component (request = limit), as the Workshop takes them. */
 export type SandboxResources = Record<

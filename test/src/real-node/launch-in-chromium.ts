@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../chromium.js";
 import { kubectl, ok } from "../helm/chart-tools.js";
 import { tslabNotebook } from "../tslab-notebook.js";
+import { launcherHost, sandboxDomain } from "./chart-install.js";
 import { getJson, podsIn } from "./pods.js";
 
 /**
@@ -20,8 +21,6 @@ import { getJson, podsIn } from "./pods.js";
  * resolver maps the launcher's host and every `<sandbox>.<sandboxDomain>` to the launcher
  * Service's ClusterIP, which kube-proxy on this machine forwards to the launcher pod.
  */
-export const launcherHost = "workshop.launchbay.test";
-export const sandboxDomain = "sandboxes.launchbay.test";
 
 const run = promisify(execFile);
 
