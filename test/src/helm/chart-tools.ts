@@ -162,16 +162,22 @@ export async function ensureCrds(): Promise<void> {
     ]),
     "kubectl apply the chart's CRDs",
   );
-  ok(
-    await kubectl([
+  // kubectl wait fails at once (".status.conditions accessor error") on a CRD whose status
+  // has no conditions yet, right after it was created: ask again until the deadline.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const result = await kubectl([
       "wait",
       "--for=condition=Established",
       "--timeout=60s",
       "crd/workshops.launchbay.dev",
       "crd/sandboxes.launchbay.dev",
-    ]),
-    "waiting for the CRDs to be established",
-  );
+    ]);
+    if (result.code === 0 || !result.stderr.includes("accessor error") || Date.now() > deadline) {
+      ok(result, "waiting for the CRDs to be established");
+      return;
+    }
+  }
 }
 
 /** A namespace enforcing Pod Security `restricted` (latest), after the chart's CRDs; `labels` adds more (`key=value`). */
