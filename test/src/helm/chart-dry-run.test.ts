@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import {
   chartDir,
-  ensureCrds,
+  createRestrictedNamespace,
   fixturesDir,
   helm,
   helmEnv,
@@ -25,18 +25,7 @@ let dispose: () => Promise<void>;
 
 beforeAll(async () => {
   ({ env, dispose } = await helmEnv(k8sTools().kubeconfig));
-  await ensureCrds();
-  ok(await kubectl(["create", "namespace", namespace]), "create namespace");
-  ok(
-    await kubectl([
-      "label",
-      "namespace",
-      namespace,
-      "pod-security.kubernetes.io/enforce=restricted",
-      "pod-security.kubernetes.io/warn=restricted",
-    ]),
-    "label namespace",
-  );
+  await createRestrictedNamespace(namespace, ["pod-security.kubernetes.io/warn=restricted"]);
 });
 
 afterAll(async () => {

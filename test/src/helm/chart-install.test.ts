@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import {
   chartDir,
+  createRestrictedNamespace,
   ensureCrds,
   helm,
   helmEnv,
@@ -147,18 +148,7 @@ async function runGeneratedSecretsHook(): Promise<{
 beforeAll(async () => {
   ({ env, dispose: disposeHelm } = await helmEnv(k8sTools().kubeconfig));
   dir = await mkdtemp(join(tmpdir(), "launchbay-helm-install-"));
-  await ensureCrds();
-  ok(await kubectl(["create", "namespace", namespace]), "create the release namespace");
-  ok(
-    await kubectl([
-      "label",
-      "namespace",
-      namespace,
-      "pod-security.kubernetes.io/enforce=restricted",
-      "pod-security.kubernetes.io/enforce-version=latest",
-    ]),
-    "label the namespace restricted",
-  );
+  await createRestrictedNamespace(namespace);
 });
 
 afterAll(async () => {

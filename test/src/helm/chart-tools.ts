@@ -162,18 +162,40 @@ export async function ensureCrds(): Promise<void> {
     ]),
     "kubectl apply the chart's CRDs",
   );
-  // `kubectl wait` fails at once ("<nil> is of the type <nil>") on a CRD whose status has no
-  // conditions yet (just created): ask again until the status exists, then it waits.
-  let result: RunResult | undefined;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    result = await kubectl([
+  // kubectl wait fails at once (".status.conditions accessor error") on a CRD whose status
+  // has no conditions yet, right after it was created: ask again until the deadline.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const result = await kubectl([
       "wait",
       "--for=condition=Established",
       "--timeout=60s",
       "crd/workshops.launchbay.dev",
       "crd/sandboxes.launchbay.dev",
     ]);
-    if (result.code === 0 || !result.stderr.includes("accessor error")) break;
+    if (result.code === 0 || !result.stderr.includes("accessor error") || Date.now() > deadline) {
+      ok(result, "waiting for the CRDs to be established");
+      return;
+    }
   }
-  ok(result as RunResult, "waiting for the CRDs to be established");
+}
+
+/** A namespace enforcing Pod Security `restricted` (latest), after the chart's CRDs; `labels` adds more (`key=value`). */
+export async function createRestrictedNamespace(
+  namespace: string,
+  labels: readonly string[] = [],
+): Promise<void> {
+  await ensureCrds();
+  ok(await kubectl(["create", "namespace", namespace]), `create namespace ${namespace}`);
+  ok(
+    await kubectl([
+      "label",
+      "namespace",
+      namespace,
+      "pod-security.kubernetes.io/enforce=restricted",
+      "pod-security.kubernetes.io/enforce-version=latest",
+      ...labels,
+    ]),
+    `label namespace ${namespace} restricted`,
+  );
 }

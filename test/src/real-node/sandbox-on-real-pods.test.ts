@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { disableNetworkPolicyEnforcement } from "../k8s/real-node/enforcement.js";
-import {
-  chartDir,
-  ensureCrds,
-  helm,
-  helmEnv,
-  kubectl,
-  ok,
-  valuesFile,
-} from "../helm/chart-tools.js";
+import { createRestrictedNamespace, helm, helmEnv, kubectl, ok } from "../helm/chart-tools.js";
 import {
   apply,
   builtImages,
@@ -22,6 +14,8 @@ import {
   waitPodsReady,
 } from "./pods.js";
 import type {} from "./provided-context.js";
+import { installChart } from "./chart-install.js";
+import { describeLaunchInChromium } from "./launch-in-chromium.js";
 
 /**
  * The chart, the operator and a sandbox on real pods: the images of `npm run images` run as
@@ -60,6 +54,17 @@ type From = { namespace: string; pod: string; container?: string };
 const from: Record<string, From> = {};
 const target: Record<string, string> = {};
 
+/** The matrix as aligned text lines: probe, result with enforcement, result without. */
+function matrixTable(rows: { probe: string; enforced: string; unenforced?: string }[]): string {
+  const width = Math.max(...rows.map((r) => r.probe.length));
+  return rows
+    .map(
+      (r) =>
+        `  ${r.probe.padEnd(width)}  ${r.enforced.padEnd(19)}  ${r.unenforced ?? "(allowed: not re-probed)"}`,
+    )
+    .join("\n");
+}
+
 async function podByComponent(
   namespace: string,
   component: string,
@@ -75,18 +80,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
     if (provided.skipped) return;
     images = await builtImages(cluster().valuesFile);
     ({ env, dispose: disposeHelm } = await helmEnv(cluster().kubeconfig));
-    await ensureCrds();
-    ok(await kubectl(["create", "namespace", ns]), "create the release namespace");
-    ok(
-      await kubectl([
-        "label",
-        "namespace",
-        ns,
-        "pod-security.kubernetes.io/enforce=restricted",
-        "pod-security.kubernetes.io/enforce-version=latest",
-      ]),
-      "label the release namespace restricted",
-    );
+    await createRestrictedNamespace(ns);
   });
 
   afterAll(async () => {
@@ -100,54 +94,15 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
 
   it("helm install: the operator and the launcher run as containers on the real node, under Pod Security restricted", async () => {
     const { server, valuesFile: imageValues, nodeName } = cluster();
-    const apiserverPort = Number(new URL(server).port);
-    // Small requests: a default sandbox asks ~4.5 CPUs, more than this 2-core node has.
-    const small = {
-      requests: { cpu: "20m", memory: "96Mi" },
-      limits: { cpu: "1", memory: "384Mi" },
-    };
-    const overrides = await valuesFile({
-      operator: {
-        replicas: 1,
-        resources: small,
-        podDisruptionBudget: { enabled: false },
-        // In-cluster clients reach the API server on its own port after the Service's DNAT.
-        networkPolicy: { apiServerPorts: [443, apiserverPort] },
-      },
-      web: {
-        replicas: 1,
-        resources: small,
-        podDisruptionBudget: { enabled: false },
-        networkPolicy: { apiServerPorts: [443, apiserverPort] },
-      },
-      workshop: {
-        sandbox: {
-          resources: {
-            scheduler: { cpu: "50m", memory: "192Mi" },
-            worker: { cpu: "50m", memory: "192Mi" },
-            notebook: { cpu: "200m", memory: "768Mi" },
-          },
-        },
-      },
+    const install = await installChart({
+      release,
+      namespace: ns,
+      server,
+      imageValues,
+      helmEnv: env,
     });
-    disposeValues = overrides.dispose;
-    const result = await helm(
-      [
-        "install",
-        release,
-        chartDir,
-        "-n",
-        ns,
-        "-f",
-        imageValues,
-        "-f",
-        overrides.path,
-        "--wait",
-        "--timeout",
-        "240s",
-      ],
-      env,
-    );
+    disposeValues = install.dispose;
+    const result = install.result;
     expect(result.stderr).not.toMatch(/would violate PodSecurity/);
     ok(result, "helm install");
     for (const component of ["operator", "launcher"]) {
@@ -230,6 +185,12 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
     expect(schedulerLog.match(/Worker registered/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
   });
 
+  // With the NetworkPolicies still enforced: the attendee's path through the launcher pod.
+  describeLaunchInChromium(() => ({
+    releaseNamespace: ns,
+    launcherService: `${release}-launchbay-web`,
+  }));
+
   describe.sequential("the NetworkPolicy matrix, enforced by kube-router", () => {
     beforeAll(async () => {
       if (provided.skipped) return;
@@ -295,16 +256,27 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
     ];
     const resolveTarget = (to: string) => (to === "api" ? "10.96.0.1" : (target[to] as string));
 
+    /** What each probe gave: with enforcement, and (refused ones) without it. */
+    const matrix: { probe: string; enforced: string; unenforced?: string }[] = [];
+
     it("allows launcher → scheduler and notebook, worker → its own scheduler, and DNS", async () => {
       const launcher = from.launcher as From;
-      expect(await probeTcp(launcher, target.scheduler as string, 8786)).toBe("connected");
-      expect(await probeTcp(launcher, target.notebook as string, 8888)).toBe("connected");
       const sandbox = from.sandbox as From;
       const schedulerName = `scheduler.${sandboxes.a.namespace}.svc.cluster.local`;
       const resolved = await probeDns(sandbox, schedulerName);
+      matrix.push({ probe: "sandbox → cluster DNS (its scheduler's name)", enforced: resolved });
       expect(resolved).toMatch(/^10\.96\./);
-      expect(await probeTcp(sandbox, schedulerName, 8786)).toBe("connected");
-      expect(await probeTcp(sandbox, target.worker as string, 8789)).toBe("connected");
+      const allowed: [string, From, string, number][] = [
+        ["launcher → scheduler", launcher, target.scheduler as string, 8786],
+        ["launcher → notebook", launcher, target.notebook as string, 8888],
+        ["worker → its own scheduler (by DNS name)", sandbox, schedulerName, 8786],
+        ["worker → another worker's data port", sandbox, target.worker as string, 8789],
+      ];
+      for (const [probe, source, host, port] of allowed) {
+        const result = await probeTcp(source, host, port);
+        matrix.push({ probe, enforced: result });
+        expect(result, probe).toBe("connected");
+      }
     });
 
     for (const probe of refused) {
@@ -314,7 +286,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
           resolveTarget(probe.to),
           probe.port,
         );
-        console.info(`[real-node] enforced: ${probe.title}: ${result}`);
+        matrix.push({ probe: probe.title, enforced: result });
         expect(result, probe.title).not.toBe("connected");
       });
     }
@@ -329,7 +301,10 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
           probe.port,
         );
       }
-      console.info(`[real-node] without enforcement: ${JSON.stringify(results)}`);
+      for (const row of matrix) row.unenforced = results[row.probe];
+      console.info(
+        `[real-node] the NetworkPolicy matrix (probe: enforced / without enforcement)\n${matrixTable(matrix)}`,
+      );
       for (const probe of refused) expect(results[probe.title], probe.title).toBe("connected");
     });
   });

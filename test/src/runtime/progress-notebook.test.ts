@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { defaultVenvDir } from "@launchbay/web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tslabNotebook } from "../tslab-notebook.js";
 
 const run = promisify(execFile);
 const runner = fileURLToPath(new URL("./progress-notebook.py", import.meta.url));
@@ -42,21 +43,7 @@ interface Output {
 
 describe("progress in a tslab notebook", () => {
   it("shows one output area updated in place until every task is done", async () => {
-    const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" },
-      },
-      cells: CELLS.map((source, i) => ({
-        cell_type: "code",
-        id: `c${i}`,
-        metadata: {},
-        source,
-        outputs: [],
-        execution_count: null,
-      })),
-    };
+    const notebook = tslabNotebook(CELLS);
     const path = join(dir, "progress.ipynb");
     writeFileSync(path, JSON.stringify(notebook));
     const { stdout } = await run(join(defaultVenvDir(), "bin", "python"), [runner, path, dir], {

@@ -16,6 +16,7 @@ import {
 import pino from "pino";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tslabNotebook } from "../tslab-notebook.js";
 
 // The whole attendee flow in real Chromium against the launcher with the local backend:
 // real scheduler, 3 workers and JupyterLab with the tslab kernel. Screenshots go to
@@ -90,34 +91,23 @@ describe("attendee in a real browser", () => {
     expect(await lab.locator(".jp-Launcher").count()).toBe(0);
 
     // A fresh notebook with one TypeScript cell, written through the proxy like JupyterLab does.
-    const put = await lab.evaluate(async (id) => {
-      const res = await fetch(`/s/${id}/notebook/api/contents/check.ipynb`, {
-        method: "PUT",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          type: "notebook",
-          content: {
-            nbformat: 4,
-            nbformat_minor: 5,
-            metadata: {
-              kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" },
-            },
-            cells: [
-              {
-                cell_type: "code",
-                id: "cell-1",
-                metadata: {},
-                execution_count: null,
-                outputs: [],
-                source:
-                  'import { Client, plot } from "launchbay";\nconst client = await Client.shared();\nconst f = client.submit((a: number, b: number) => a * b, 6, 7);\nconsole.log("answer from the cluster:", await f.result());\nplot.show(plot.timings({ sequential: 750, cluster: 300 }));',
-              },
-            ],
-          },
-        }),
-      });
-      return res.status;
-    }, sandboxId);
+    const content = tslabNotebook([
+      'import { Client, plot } from "launchbay";\nconst client = await Client.shared();\nconst f = client.submit((a: number, b: number) => a * b, 6, 7);\nconsole.log("answer from the cluster:", await f.result());\nplot.show(plot.timings({ sequential: 750, cluster: 300 }));',
+    ]);
+    const put = await lab.evaluate(
+      async ({ id, content }) => {
+        const res = await fetch(`/s/${id}/notebook/api/contents/check.ipynb`, {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            type: "notebook",
+            content,
+          }),
+        });
+        return res.status;
+      },
+      { id: sandboxId as string, content },
+    );
     expect(put).toBe(201);
 
     await lab.goto(
