@@ -56,7 +56,7 @@ export {
   KubernetesOrganiserSessions,
   LeaseRecords,
 } from "./backend/kubernetes/lease-records.js";
-export { proxyHttp, type ProxyTarget } from "./proxy/http-proxy.js";
+export { proxyHttp, type ProxyTarget, registerHttpProxy } from "./proxy/http-proxy.js";
 export {
   downstreamResponseHeaders,
   rewriteLocation,

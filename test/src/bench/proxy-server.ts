@@ -1,15 +1,16 @@
 /**
  * One process of `npm run bench:proxy`: `upstream` (a stand-in for a sandbox's notebook
- * server), or a launcher-shaped proxy in front of it, `own` (web/src/proxy/http-proxy.ts on
- * node:http) or `reply-from` (@fastify/reply-from on undici), both with the launcher's
- * header rules and Fastify's hijack/stream handling as in web/src/http/proxy-routes.ts.
+ * server), or a launcher-shaped proxy in front of it with the launcher's header rules:
+ * `own`, the launcher's former proxy (test/src/bench/node-http-proxy.ts, node:http with
+ * Fastify's hijack), or `reply-from`, the launcher's proxy now (web/src/proxy/http-proxy.ts,
+ * @fastify/reply-from on undici).
  * Prints `listening <port>` on stdout.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { proxyHttp, type ProxyTarget } from "@launchbay/web";
+import { type ProxyTarget, proxyHttp, registerHttpProxy } from "@launchbay/web";
 import Fastify from "fastify";
-import { proxyWithReplyFrom, registerReplyFrom } from "./reply-from-proxy.js";
+import { proxyWithNodeHttp } from "./node-http-proxy.js";
 
 const [variant, upstreamPort] = process.argv.slice(2);
 const BIG = Buffer.alloc(1024 * 1024, 7);
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     scope.removeAllContentTypeParsers();
     // reply-from streams a body that is a stream; proxyHttp reads request.raw itself.
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-    if (variant === "reply-from") await registerReplyFrom(scope);
+    if (variant === "reply-from") await registerHttpProxy(scope);
     scope.all("/s/sb-bench/notebook/*", async (request, reply) => {
       const rest = (request.params as { "*": string })["*"];
       const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
@@ -67,11 +68,15 @@ async function main(): Promise<void> {
         responseHeaders: { "content-security-policy": "default-src 'self'" },
       };
       if (variant === "reply-from") {
-        await proxyWithReplyFrom(reply, target);
-        return reply;
+        return proxyHttp(
+          reply,
+          target,
+          () => {},
+          (res) => res.code(502).send(),
+        );
       }
       reply.hijack();
-      await proxyHttp(request.raw, reply.raw, target);
+      await proxyWithNodeHttp(request.raw, reply.raw, target);
     });
   });
   await app.listen({ host: "127.0.0.1", port: 0 });

@@ -1,6 +1,6 @@
 /**
- * `npm run bench:proxy`: the launcher's own reverse proxy (web/src/proxy/http-proxy.ts,
- * node:http) against @fastify/reply-from (undici), side by side in the same run, each in
+ * `npm run bench:proxy`: the launcher's former own reverse proxy (node-http-proxy.ts,
+ * node:http) against @fastify/reply-from (undici, what the launcher uses now), side by side, each in
  * its own process in front of the same upstream process:
  *  1. small: 1 KiB JSON answers (Jupyter's API calls), autocannon with 32 connections
  *     for BENCH_PROXY_SECONDS (default 8) s: requests/s, p50 and p99 latency;

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceName } from "../backend/backend.js";
 import { LauncherError } from "../errors.js";
-import { type ProxyTarget, proxyHttp } from "../proxy/http-proxy.js";
+import { type ProxyTarget, proxyHttp, registerHttpProxy } from "../proxy/http-proxy.js";
 import type { AppContext } from "./context.js";
 import { isSecure } from "./identity.js";
 import {
@@ -62,33 +62,31 @@ export function hasSandboxCookie(
   return credentials.cookieOpens(cookies[SANDBOX_COOKIE], id, ctx.service.ownerOf(id));
 }
 
-async function forward(
+function forward(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
   target: ProxyTarget,
   id: string,
   service: ServiceName,
-): Promise<void> {
-  reply.hijack();
-  try {
-    const status = await proxyHttp(request.raw, reply.raw, target);
-    ctx.metrics.proxyRequests.inc({ service, result: String(status) });
-  } catch (err) {
-    ctx.metrics.proxyRequests.inc({ service, result: "unreachable" });
-    request.log.warn({ err, sandbox: id, service }, "Proxy upstream unreachable");
-    if (!reply.raw.headersSent) {
-      const body = JSON.stringify({
+): FastifyReply {
+  return proxyHttp(
+    reply,
+    target,
+    (result) => {
+      if ("status" in result) {
+        ctx.metrics.proxyRequests.inc({ service, result: String(result.status) });
+        return;
+      }
+      ctx.metrics.proxyRequests.inc({ service, result: "unreachable" });
+      request.log.warn({ err: result.error, sandbox: id, service }, "Proxy upstream unreachable");
+    },
+    (res) =>
+      res.code(502).send({
         code: "upstream-unavailable",
         message: `the sandbox's ${service} did not answer; if it just started, reload in a few seconds`,
-      });
-      reply.raw.writeHead(502, {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-      });
-      reply.raw.end(body);
-    }
-  }
+      }),
+  );
 }
 
 /**
@@ -104,7 +102,9 @@ export async function registerProxyRoutes(
 ): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", (_request, _payload, done) => done(null));
+    // Bodies go on as the request stream, never parsed (reply-from streams them).
+    scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+    await registerHttpProxy(scope);
 
     scope.get(HANDOVER_PATH, { config: SANDBOX_ROUTE }, async (request, reply) => {
       const id = sandboxOfRequest(request);

@@ -52,6 +52,8 @@ export function registerMethodNotAllowed(app: FastifyInstance): void {
 /** A POST without a body is validated as `{}` (so "{}" and nothing mean the same). */
 export function treatMissingBodyAsEmpty(app: FastifyInstance): void {
   app.addHook("preValidation", async (request) => {
+    // Only where a body is validated: the proxy's routes forward what came (nothing, for a GET).
+    if (request.routeOptions.schema?.body === undefined) return;
     if (request.body === undefined || request.body === null) request.body = {};
   });
 }
