@@ -143,7 +143,8 @@ export function describeLaunchInChromium(
       await page.waitForSelector("#open:not(.hidden)");
       const [opened] = await Promise.all([context.waitForEvent("page"), page.click("#open")]);
       lab = opened;
-      await lab.waitForURL(`http://${id}.${sandboxDomain}/s/${id}/notebook/lab`, {
+      // The sandbox opens on the tutorial's first notebook (Jupyter's default_url).
+      await lab.waitForURL(`http://${id}.${sandboxDomain}/s/${id}/notebook/lab/tree/01-map.ipynb`, {
         timeout: 60_000,
       });
       // Usable: JupyterLab's file browser lists the tutorial notebooks the notebook pod seeded.

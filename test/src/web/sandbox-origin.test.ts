@@ -36,6 +36,7 @@ let launcherPage: Page;
 let sandboxId: string;
 /** Where the notebook landed (JupyterLab's /lab URL), whatever origin that is. */
 let labUrl: URL;
+const TUTORIAL_START = /\/notebook\/lab\/tree\/01-map\.ipynb$/;
 
 interface RawResponse {
   status: number;
@@ -149,8 +150,9 @@ beforeAll(async () => {
   await launcherPage.goto(`${base}/s/${sandboxId}/`);
   const { notebookUrl } = await apiSandbox(launcherPage, sandboxId);
   await attendeePage.goto(new URL(notebookUrl, base).href);
-  await attendeePage.waitForURL(/\/notebook\/lab$/);
-  labUrl = new URL(attendeePage.url());
+  // Sandboxes open on the tutorial's first notebook (Jupyter's default_url).
+  await attendeePage.waitForURL(TUTORIAL_START);
+  labUrl = new URL(attendeePage.url().replace(TUTORIAL_START, "/notebook/lab"));
 });
 
 afterAll(async () => {
@@ -256,8 +258,8 @@ describe("sandbox origins under attack", () => {
     const { notebookUrl } = await apiSandbox(page, sandboxId);
     const opened = await context.newPage();
     await opened.goto(new URL(notebookUrl, base).href);
-    await opened.waitForURL(/\/notebook\/lab$/);
-    await opened.goto(new URL("tree/evil.ipynb", `${opened.url()}/`).href);
+    await opened.waitForURL(TUTORIAL_START);
+    await opened.goto(new URL("tree/evil.ipynb", `${labUrl.href}/`).href);
     await opened.getByText("quarterly results").first().waitFor({ timeout: 90_000 });
     await opened.screenshot({
       path: join(process.cwd(), "test-results", "web", "trusted-notebook.png"),
