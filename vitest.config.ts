@@ -32,7 +32,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["{scheduler,worker,client,operator,web}/src/**/*.test.ts"],
+          include: ["{protocol,scheduler,worker,client,operator,web}/src/**/*.test.ts"],
         },
       },
       {

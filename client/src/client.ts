@@ -10,7 +10,7 @@ import {
   type InfoReply,
   serializeValue,
   ValueEncodingError,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { z } from "zod";
 import { LaunchbayError } from "./errors.js";
 import { AsCompleted } from "./futures/as-completed.js";

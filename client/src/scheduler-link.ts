@@ -14,7 +14,7 @@ import {
   SchedulerToClient,
   type WhoHasReply,
   type Connection,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { z } from "zod";
 import { LaunchbayError, SchedulerLostError } from "./errors.js";
 

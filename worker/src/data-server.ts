@@ -23,7 +23,7 @@ import {
   refuseHost,
   tokenMatches,
   type WorkerToPeer,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { z } from "zod";

@@ -12,7 +12,7 @@ import {
   PROTOCOL_VERSION,
   type PeerToWorker,
   WorkerToPeer,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { BULK_MIN_BYTES, bulkFetch } from "./bulk-transfer.js";

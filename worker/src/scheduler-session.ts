@@ -13,7 +13,7 @@ import {
   type WorkerHello,
   WorkerWelcome,
   type WorkerToScheduler,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import { WorkerError } from "./errors.js";

@@ -6,11 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  PROTOCOL_VERSION,
-  type SchedulerToWorker,
-  unsafeBindReason,
-} from "@launchbay/scheduler/protocol";
+import { PROTOCOL_VERSION, type SchedulerToWorker, unsafeBindReason } from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { type DataServer, startDataServer } from "./data-server.js";

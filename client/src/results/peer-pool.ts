@@ -9,7 +9,7 @@ import {
   PeerWelcome,
   PROTOCOL_VERSION,
   WorkerToPeer,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { z } from "zod";
 
 type FromWorker = z.infer<typeof WorkerToPeer>;

@@ -1,7 +1,7 @@
 /** Options of `startScheduler()`, validated with zod (the CLI maps flags onto these). */
 import type { Logger } from "pino";
 import { z } from "zod";
-import { parseOrigin } from "../protocol/browser-guard.js";
+import { parseOrigin } from "@launchbay/protocol";
 import { DEFAULT_MAX_CODE_BYTES } from "../state/code-store.js";
 
 const Origin = z.string().transform((value, ctx) => {

@@ -17,7 +17,7 @@ import {
   type SchedulerToClient,
   type SchedulerToWorker,
   WorkerToScheduler,
-} from "../protocol/index.js";
+} from "@launchbay/protocol";
 import type { Command, SchedulerEvent, SchedulerState } from "../state/index.js";
 import type { WireCounters } from "./metrics.js";
 import { MISSED_HEARTBEATS, type ResolvedSchedulerOptions } from "./options.js";

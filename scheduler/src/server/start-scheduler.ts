@@ -12,7 +12,7 @@ import {
   MAX_FRAME_BYTES,
   unsafeBindReason,
   unsafeOriginsReason,
-} from "../protocol/index.js";
+} from "@launchbay/protocol";
 import { SchedulerState } from "../state/index.js";
 import { createHttpHandler } from "./http-routes.js";
 import { createMetrics, type WireCounters } from "./metrics.js";

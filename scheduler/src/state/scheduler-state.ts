@@ -17,7 +17,7 @@ import type {
   TaskFailureCode,
   WorkerInfo,
   WorkerToScheduler,
-} from "../protocol/index.js";
+} from "@launchbay/protocol";
 import { IllegalTransitionError } from "../errors.js";
 import { CodeStore, DEFAULT_MAX_CODE_BYTES, type Dropped } from "./code-store.js";
 import { chooseWorker, DurationEstimates, unsatisfiableResource } from "./placement.js";

@@ -6,7 +6,7 @@
  * Each entry undoes the bookkeeping of the state it leaves, then sets up the state it
  * enters. `forgotten` and `cancelled` are final: the task is removed.
  */
-import type { RemoteErrorShape } from "../protocol/index.js";
+import type { RemoteErrorShape } from "@launchbay/protocol";
 import type { SchedulerState } from "./scheduler-state.js";
 import type { FinalState, Task, TaskState, WorkerRecord } from "./types.js";
 
