@@ -12,7 +12,7 @@ import {
   ValueEncodingError,
 } from "@launchbay/protocol";
 import type { z } from "zod";
-import { LaunchbayError } from "./errors.js";
+import { LaunchbayError, TimeoutError } from "./errors.js";
 import { AsCompleted } from "./futures/as-completed.js";
 import { Future, type FutureOwner, releasedError } from "./futures/future.js";
 import type { KeyState } from "./futures/key-state.js";
@@ -25,6 +25,7 @@ import {
   ConnectOptions,
   MapOptions,
   parseOptions,
+  RestartOptions,
   ScatterOptions,
   SubmitOptions,
   workerList,
@@ -335,6 +336,36 @@ export class Client implements FutureOwner {
     this.#assertOpen();
     const reply = await this.#link.request({ type: "info" });
     return { schedulerId: reply.schedulerId, workers: reply.workers, tasks: reply.tasks };
+  }
+
+  /**
+   * Restarts the cluster, like Dask's `Client.restart()`: every worker drops its results
+   * and running tasks and registers again, every task is released, and this resolves with
+   * the number of workers once each worker of before is back. Futures held before (by any
+   * client) become lost: `result()` rejects with a FutureLostError saying the cluster was
+   * restarted. A worker that died meanwhile never comes back: after `timeoutMs` (default
+   * 60 s) this rejects with a TimeoutError (the restart itself has happened).
+   */
+  async restart(options: RestartOptions = {}): Promise<number> {
+    this.#assertOpen();
+    const { timeoutMs = 60_000 } = parseOptions(RestartOptions, options, "restart options");
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new TimeoutError(
+              `the workers were not all back ${timeoutMs} ms after restart(): check client.info() ` +
+                "for the workers registered now (one that died does not come back by itself)",
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    const reply = this.#link.request({ type: "restart" });
+    return Promise.race([reply, deadline])
+      .then((r) => r.workers)
+      .finally(() => clearTimeout(timer));
   }
 
   /**

@@ -26,6 +26,7 @@ export { type ModuleFunctions, RemoteModule } from "./modules/remote-module.js";
 export type {
   ConnectOptions,
   MapOptions,
+  RestartOptions,
   ResultOptions,
   ScatterOptions,
   SubmitOptions,

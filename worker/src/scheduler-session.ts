@@ -61,6 +61,11 @@ export class SchedulerSession {
     this.connection?.send(message);
   }
 
+  /** Drops the connection and registers again (after the worker dropped all its state). */
+  restart(): void {
+    this.connection?.close(1000, "restarting");
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

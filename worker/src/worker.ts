@@ -198,6 +198,13 @@ class WorkerRuntime {
       case "free-keys":
         this.handle({ type: "free-keys", keys: message.keys });
         return;
+      case "restart":
+        // client.restart(): the process stays; closing the connection takes the path of a
+        // lost scheduler (every task, result and running computation dropped), then the
+        // session registers again at once as a fresh worker.
+        this.logger.info("Restarting on the scheduler's request");
+        this.session?.restart();
+        return;
       case "put-data":
         this.handle({ type: "data-put", items: message.items });
         return;

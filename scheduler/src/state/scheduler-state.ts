@@ -100,6 +100,8 @@ export class SchedulerState {
   private seq = 0;
   private cause = "";
   private erring: Task[] | undefined;
+  /** A restart in progress: who waits for it, and the names of workers not back yet. */
+  private restarting: { waiters: [ClientId, number][]; names: Set<string> } | undefined;
   private readonly schedulerId: string;
 
   constructor(options: SchedulerStateOptions = {}) {
@@ -176,6 +178,9 @@ export class SchedulerState {
         this.toClient(client, { type: "who-has-reply", requestId: message.requestId, who });
         return;
       }
+      case "restart":
+        this.onRestart(client, message.requestId);
+        return;
       case "info":
         this.toClient(client, {
           type: "info-reply",
@@ -481,6 +486,49 @@ export class SchedulerState {
       joinedAt: e.now,
     });
     this.needFill = true;
+    if (this.restarting?.names.delete(e.name)) this.finishRestart();
+  }
+
+  /**
+   * `client.restart()`: every client loses every key (`key-lost`, code `restarted`), so all
+   * tasks are forgotten; every worker is told to drop everything and register again, and
+   * leaves the books at once (nothing is placed on it meanwhile). The reply goes out when a
+   * worker of each name registered again.
+   */
+  private onRestart(client: ClientId, requestId: number): void {
+    if (!this.clients.has(client)) return;
+    this.cause = `restart by ${client}`;
+    for (const c of this.clients.values()) {
+      for (const t of c.wants) {
+        this.toClient(c.id, {
+          type: "key-lost",
+          key: t.key,
+          code: "restarted",
+          message:
+            "the cluster was restarted (client.restart()): results from before are gone, submit again",
+        });
+        t.wantedBy.delete(c.id);
+        this.toCheck.push(t);
+      }
+      c.wants.clear();
+    }
+    this.settle();
+    this.restarting ??= { waiters: [], names: new Set() };
+    const restarting = this.restarting;
+    restarting.waiters.push([client, requestId]);
+    for (const w of [...this.workers.values()]) {
+      this.toWorker(w.id, { type: "restart" });
+      restarting.names.add(w.name);
+      this.onWorkerLeft(w.id, "restarting");
+    }
+    this.finishRestart();
+  }
+
+  private finishRestart(): void {
+    if (!this.restarting || this.restarting.names.size > 0) return;
+    for (const [client, requestId] of this.restarting.waiters)
+      this.toClient(client, { type: "restart-reply", requestId, workers: this.workers.size });
+    this.restarting = undefined;
   }
 
   private onWorkerLeft(worker: WorkerId, reason: string): void {
