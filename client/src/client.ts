@@ -6,6 +6,7 @@
  *   await f.result();                                // 3
  */
 import {
+  DataClient,
   encodeArgs,
   type InfoReply,
   serializeValue,
@@ -31,7 +32,6 @@ import {
   workerList,
 } from "./options.js";
 import { fetchValues } from "./results/fetch-results.js";
-import { PeerPool } from "./results/peer-pool.js";
 import { resolveSchedulerAddress } from "./scheduler-address.js";
 import { type Incoming, type Outgoing, SchedulerLink } from "./scheduler-link.js";
 import { CodeHoldings } from "./shipping/code-holdings.js";
@@ -85,7 +85,7 @@ const DEFAULT_TASK_OPTIONS: TaskOptions = {
 export class Client implements FutureOwner {
   readonly #link: SchedulerLink;
   readonly #table: KeyTable;
-  readonly #peers: PeerPool;
+  readonly #peers: DataClient;
   readonly #registry = new FinalizationRegistry<KeyState>((state) => this.#table.decref(state));
   /** Functions and modules held at the scheduler; released with the last key that uses them. */
   readonly #code: CodeHoldings;
@@ -118,7 +118,11 @@ export class Client implements FutureOwner {
         }),
       onReleasePending: () => this.#scheduleReleases(),
     });
-    this.#peers = new PeerPool(token, timeoutMs);
+    this.#peers = new DataClient({
+      token,
+      connectTimeoutMs: timeoutMs,
+      closeReason: "client closed",
+    });
     this.#link = new SchedulerLink(
       address,
       { token, name, timeoutMs },

@@ -6,7 +6,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROTOCOL_VERSION, type SchedulerToWorker, unsafeBindReason } from "@launchbay/protocol";
+import {
+  DataClient,
+  PROTOCOL_VERSION,
+  type SchedulerToWorker,
+  unsafeBindReason,
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { type DataServer, startDataServer } from "./data-server.js";
@@ -18,7 +23,6 @@ import {
   WorkerOptions,
   wsAddress,
 } from "./options.js";
-import { PeerPool } from "./peer-pool.js";
 import { SchedulerSession } from "./scheduler-session.js";
 import type { TaskOutcome } from "./thread-messages.js";
 import { ThreadPool } from "./thread-pool.js";
@@ -56,7 +60,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
 
 class WorkerRuntime {
   private readonly state: WorkerState;
-  private readonly peers: PeerPool;
+  private readonly peers: DataClient;
   private readonly tempDir: string;
   private pool: ThreadPool | undefined;
   private dataServer: DataServer | undefined;
@@ -77,7 +81,7 @@ class WorkerRuntime {
     private readonly logger: Logger,
   ) {
     this.state = new WorkerState({ memoryLimit: options.memoryLimit, name: options.name });
-    this.peers = new PeerPool({ token: options.token, logger });
+    this.peers = new DataClient({ token: options.token, logger });
     this.tempDir = mkdtempSync(join(tmpdir(), `launchbay-${options.name}-`));
     this.finished.catch(() => {}); // callers observe it through `finished`
   }
