@@ -32,7 +32,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["{scheduler,worker,client,kube,operator,web}/src/**/*.test.ts"],
+          include: ["{protocol,scheduler,worker,client,kube,operator,web}/src/**/*.test.ts"],
         },
       },
       {

@@ -12,6 +12,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json tsconfig.base.json ./
+COPY protocol/package.json protocol/
 COPY scheduler/package.json scheduler/
 COPY worker/package.json worker/
 COPY client/package.json client/
@@ -20,14 +21,16 @@ COPY operator/package.json operator/
 COPY web/package.json web/
 COPY test/package.json test/
 RUN npm ci
+COPY protocol/ protocol/
 COPY scheduler/ scheduler/
 COPY worker/ worker/
 COPY client/ client/
 RUN npx tsc -b client
 RUN rm -rf node_modules */node_modules && npm ci --omit=dev --workspace=launchbay
-# The client and its production dependencies (the worker image already has scheduler and worker).
+# The client and its production dependencies: the protocol, and the scheduler and worker that
+# LocalCluster starts (the worker image has only protocol and worker).
 RUN mkdir -p /out/app && cp -a package.json node_modules /out/app/ \
- && for ws in scheduler worker client; do \
+ && for ws in protocol scheduler worker client; do \
       mkdir -p /out/app/$ws && cp -a $ws/package.json $ws/dist /out/app/$ws/ \
       && for extra in bin node_modules; do \
            if [ -e $ws/$extra ]; then cp -a $ws/$extra /out/app/$ws/; fi; \

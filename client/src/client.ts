@@ -6,14 +6,15 @@
  *   await f.result();                                // 3
  */
 import {
+  DataClient,
   encodeArgs,
   type InfoReply,
   serializeValue,
   ValueEncodingError,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { z } from "zod";
 import { announceDashboard, dashboardUrl } from "./dashboard-link.js";
-import { LaunchbayError } from "./errors.js";
+import { LaunchbayError, TimeoutError } from "./errors.js";
 import { AsCompleted } from "./futures/as-completed.js";
 import { Future, type FutureOwner, releasedError } from "./futures/future.js";
 import type { KeyState } from "./futures/key-state.js";
@@ -26,12 +27,12 @@ import {
   ConnectOptions,
   MapOptions,
   parseOptions,
+  RestartOptions,
   ScatterOptions,
   SubmitOptions,
   workerList,
 } from "./options.js";
 import { fetchValues } from "./results/fetch-results.js";
-import { PeerPool } from "./results/peer-pool.js";
 import { resolveSchedulerAddress } from "./scheduler-address.js";
 import { type Incoming, type Outgoing, SchedulerLink } from "./scheduler-link.js";
 import { CodeHoldings } from "./shipping/code-holdings.js";
@@ -85,7 +86,7 @@ const DEFAULT_TASK_OPTIONS: TaskOptions = {
 export class Client implements FutureOwner {
   readonly #link: SchedulerLink;
   readonly #table: KeyTable;
-  readonly #peers: PeerPool;
+  readonly #peers: DataClient;
   readonly #registry = new FinalizationRegistry<KeyState>((state) => this.#table.decref(state));
   /** Functions and modules held at the scheduler; released with the last key that uses them. */
   readonly #code: CodeHoldings;
@@ -119,7 +120,11 @@ export class Client implements FutureOwner {
         }),
       onReleasePending: () => this.#scheduleReleases(),
     });
-    this.#peers = new PeerPool(token, timeoutMs);
+    this.#peers = new DataClient({
+      token,
+      connectTimeoutMs: timeoutMs,
+      closeReason: "client closed",
+    });
     this.#link = new SchedulerLink(
       address,
       { token, name, timeoutMs },
@@ -372,6 +377,36 @@ export class Client implements FutureOwner {
     this.#assertOpen();
     const reply = await this.#link.request({ type: "info" });
     return { schedulerId: reply.schedulerId, workers: reply.workers, tasks: reply.tasks };
+  }
+
+  /**
+   * Restarts the cluster, like Dask's `Client.restart()`: every worker drops its results
+   * and running tasks and registers again, every task is released, and this resolves with
+   * the number of workers once each worker of before is back. Futures held before (by any
+   * client) become lost: `result()` rejects with a FutureLostError saying the cluster was
+   * restarted. A worker that died meanwhile never comes back: after `timeoutMs` (default
+   * 60 s) this rejects with a TimeoutError (the restart itself has happened).
+   */
+  async restart(options: RestartOptions = {}): Promise<number> {
+    this.#assertOpen();
+    const { timeoutMs = 60_000 } = parseOptions(RestartOptions, options, "restart options");
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new TimeoutError(
+              `the workers were not all back ${timeoutMs} ms after restart(): check client.info() ` +
+                "for the workers registered now (one that died does not come back by itself)",
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    const reply = this.#link.request({ type: "restart" });
+    return Promise.race([reply, deadline])
+      .then((r) => r.workers)
+      .finally(() => clearTimeout(timer));
   }
 
   /**

@@ -3,7 +3,7 @@
  * catch, each with a stable `code` (documented in client/README.md, checked by a test) and
  * a message that says what to do next.
  */
-import type { RemoteErrorShape } from "@launchbay/scheduler/protocol";
+import type { RemoteErrorShape } from "@launchbay/protocol";
 
 export const CLIENT_ERROR_CODES = [
   "no-address",

@@ -35,6 +35,7 @@ export type {
   ConnectOptions,
   DelayedOptions,
   MapOptions,
+  RestartOptions,
   ResultOptions,
   ScatterOptions,
   SubmitOptions,

@@ -64,6 +64,12 @@ export const ResultOptions = z.strictObject({
 });
 export type ResultOptions = z.input<typeof ResultOptions>;
 
+export const RestartOptions = z.strictObject({
+  /** Reject with a TimeoutError if the workers are not all back after this long (default 60 s). */
+  timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
+});
+export type RestartOptions = z.input<typeof RestartOptions>;
+
 export const ConnectOptions = z.strictObject({
   token: z.string().optional(),
   /** Shown on the scheduler's dashboard. */

@@ -10,18 +10,19 @@ import {
   type ClientToScheduler,
   dial,
   type InfoReply,
+  type RestartReply,
   PROTOCOL_VERSION,
   SchedulerToClient,
   type WhoHasReply,
   type Connection,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { z } from "zod";
 import { LaunchbayError, SchedulerLostError } from "./errors.js";
 
 export type Outgoing = z.input<typeof ClientToScheduler>;
 export type Incoming = z.infer<typeof SchedulerToClient>;
-type Reply = z.infer<typeof WhoHasReply> | z.infer<typeof InfoReply>;
-type Request = { type: "who-has"; keys: string[] } | { type: "info" };
+type Reply = z.infer<typeof WhoHasReply> | z.infer<typeof InfoReply> | z.infer<typeof RestartReply>;
+type Request = { type: "who-has"; keys: string[] } | { type: "info" } | { type: "restart" };
 
 export interface LinkHandler {
   /** A batch of messages from the scheduler (replies to requests were already delivered). */
@@ -79,6 +80,7 @@ export class SchedulerLink {
 
   request(message: { type: "who-has"; keys: string[] }): Promise<z.infer<typeof WhoHasReply>>;
   request(message: { type: "info" }): Promise<z.infer<typeof InfoReply>>;
+  request(message: { type: "restart" }): Promise<z.infer<typeof RestartReply>>;
   request(message: Request): Promise<Reply> {
     if (this.closing) return Promise.reject(closedError());
     const requestId = this.nextRequestId++;
@@ -149,7 +151,11 @@ export class SchedulerLink {
 
   private receive(batch: Incoming[]): void {
     for (const message of batch) {
-      if (message.type === "who-has-reply" || message.type === "info-reply") {
+      if (
+        message.type === "who-has-reply" ||
+        message.type === "info-reply" ||
+        message.type === "restart-reply"
+      ) {
         const pending = this.pending.get(message.requestId);
         this.pending.delete(message.requestId);
         pending?.resolve(message);

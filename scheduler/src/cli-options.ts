@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { parseOrigin } from "./protocol/browser-guard.js";
+import { parseOrigin } from "@launchbay/protocol";
 import { DEFAULT_MAX_CODE_BYTES } from "./state/code-store.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

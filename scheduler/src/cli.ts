@@ -1,12 +1,29 @@
 /**
  * The `launchbay-scheduler` command: parses flags, starts the scheduler, prints its
  * address as the first stdout line, logs JSON to stderr, shuts down on SIGTERM/SIGINT.
- * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for bad flags.
+ * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for bad flags, 70 when
+ * the state machine failed (a scheduler bug: the fatal log line carries the error and the
+ * task's story; the supervisor restarts the process).
  */
 import pino from "pino";
 import { parseCli } from "./cli-options.js";
 import { SchedulerError } from "./errors.js";
+import type { SchedulerTestHooks } from "./server/options.js";
 import { startScheduler } from "./server/start-scheduler.js";
+
+/** EX_SOFTWARE: an internal error (the state machine threw). */
+const EXIT_STATE_FAILURE = 70;
+
+/**
+ * Fault injection for the tests that check the scheduler fails hard. Read from the
+ * environment only when NODE_ENV is not "production" (the images set it), so no deployed
+ * scheduler can be made to fail on purpose; there is no flag for it.
+ */
+function testHooks(): { testHooks?: SchedulerTestHooks } {
+  const name = process.env.LAUNCHBAY_TEST_FAIL_ON_CLIENT;
+  if (!name || process.env.NODE_ENV === "production") return {};
+  return { testHooks: { failOnClientName: name } };
+}
 
 async function main(): Promise<void> {
   const parsed = parseCli(process.argv.slice(2), process.env);
@@ -26,7 +43,15 @@ async function main(): Promise<void> {
   );
   let scheduler: Awaited<ReturnType<typeof startScheduler>>;
   try {
-    scheduler = await startScheduler({ ...options, logger });
+    scheduler = await startScheduler({
+      ...options,
+      logger,
+      ...testHooks(),
+      onFatal: () => {
+        logger.flush();
+        process.exit(EXIT_STATE_FAILURE);
+      },
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: error }, "Scheduler failed to start");

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { TaskFailureCode } from "./protocol/index.js";
+import { TaskFailureCode } from "@launchbay/protocol";
 import { SCHEDULER_ERROR_CODES } from "./errors.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");

@@ -1,5 +1,4 @@
 export * from "./errors.js";
-export * from "./protocol/index.js";
 export { type RunningScheduler, startScheduler } from "./server/start-scheduler.js";
 export type { SchedulerOptionsInput as StartSchedulerOptions } from "./server/options.js";
 export {

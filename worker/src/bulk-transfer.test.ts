@@ -2,7 +2,7 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { bulkFetch, BULK_UPGRADE } from "./bulk-transfer.js";
+import { BULK_UPGRADE, bulkFetch } from "@launchbay/protocol";
 import { type DataServer, startDataServer } from "./data-server.js";
 
 const silent = pino({ level: "silent" });

@@ -15,19 +15,20 @@ import {
   Connection,
   MAX_FRAME_BYTES,
   PeerHello,
+  BULK_UPGRADE,
   type PeerToWorker,
   PeerToWorker as PeerToWorkerSchema,
   presentedToken,
   PROTOCOL_VERSION,
   receiveHello,
   refuseHost,
+  serveBulk,
   tokenMatches,
   type WorkerToPeer,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { z } from "zod";
-import { BULK_UPGRADE, serveBulk } from "./bulk-transfer.js";
 import { WorkerError } from "./errors.js";
 
 export interface DataSource {

@@ -1,6 +1,6 @@
 /** Options of `startWorker()`, validated with zod; the CLI maps flags and env vars onto them. */
 import { availableParallelism, hostname, totalmem } from "node:os";
-import { Resources } from "@launchbay/scheduler/protocol";
+import { Resources } from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { availableMemory } from "./byte-sizes.js";

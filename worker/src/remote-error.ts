@@ -1,5 +1,5 @@
 /** Turns anything a task throws into the wire's `RemoteErrorShape`. */
-import type { RemoteErrorShape } from "@launchbay/scheduler/protocol";
+import type { RemoteErrorShape } from "@launchbay/protocol";
 
 const MAX_TEXT = 100_000;
 

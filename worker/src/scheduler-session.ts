@@ -13,7 +13,7 @@ import {
   type WorkerHello,
   WorkerWelcome,
   type WorkerToScheduler,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import { WorkerError } from "./errors.js";
@@ -59,6 +59,11 @@ export class SchedulerSession {
 
   send(message: WorkerToScheduler): void {
     this.connection?.send(message);
+  }
+
+  /** Drops the connection and registers again (after the worker dropped all its state). */
+  restart(): void {
+    this.connection?.close(1000, "restarting");
   }
 
   async close(): Promise<void> {

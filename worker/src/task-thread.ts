@@ -7,7 +7,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
-import { decodeArgs, deserializeValue, serializeValue } from "@launchbay/scheduler/protocol";
+import { decodeArgs, deserializeValue, serializeValue } from "@launchbay/protocol";
 import { describeError } from "./remote-error.js";
 import {
   IDLE,

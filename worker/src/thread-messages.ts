@@ -1,5 +1,5 @@
 /** Messages between the worker's main thread and its task threads (`task-thread.ts`). */
-import type { RemoteErrorShape } from "@launchbay/scheduler/protocol";
+import type { RemoteErrorShape } from "@launchbay/protocol";
 
 /** A function the thread evaluates once and caches by id. */
 export interface ThreadFunction {

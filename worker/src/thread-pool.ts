@@ -15,7 +15,7 @@ import {
   BLOB_THRESHOLD,
   type FunctionDefinition,
   type RemoteErrorShape,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { WorkerError } from "./errors.js";
 import {

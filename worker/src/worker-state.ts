@@ -9,7 +9,7 @@
  * held until the scheduler sends `free-keys`) or a `replica` (a dependency fetched from a
  * peer: held while a local task needs it).
  */
-import type { RemoteErrorShape, WorkerToScheduler } from "@launchbay/scheduler/protocol";
+import type { RemoteErrorShape, WorkerToScheduler } from "@launchbay/protocol";
 import { formatBytes } from "./byte-sizes.js";
 
 export interface TaskAssignment {

@@ -20,7 +20,7 @@ import {
   WorkerHello,
   WorkerToPeer,
   WorkerToScheduler,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import pino from "pino";
 import WebSocket, { WebSocketServer } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
@@ -520,7 +520,7 @@ describe("worker", () => {
     );
     const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
     ws.send(Buffer.from([1, 2, 3, 4, 5, 6, 7]));
-    const { decodeFrame } = await import("@launchbay/scheduler/protocol");
+    const { decodeFrame } = await import("@launchbay/protocol");
     const decoded = decodeFrame(await reply);
     expect(decoded).toMatchObject({ ok: true, messages: [{ type: "error", code: "bad-frame" }] });
     expect(await closed).toBe(1008);

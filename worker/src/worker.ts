@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  DataClient,
   PROTOCOL_VERSION,
   type SchedulerToWorker,
   unsafeBindReason,
-} from "@launchbay/scheduler/protocol";
+} from "@launchbay/protocol";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { type DataServer, startDataServer } from "./data-server.js";
@@ -22,7 +23,6 @@ import {
   WorkerOptions,
   wsAddress,
 } from "./options.js";
-import { PeerPool } from "./peer-pool.js";
 import { SchedulerSession } from "./scheduler-session.js";
 import type { TaskOutcome } from "./thread-messages.js";
 import { ThreadPool } from "./thread-pool.js";
@@ -60,7 +60,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
 
 class WorkerRuntime {
   private readonly state: WorkerState;
-  private readonly peers: PeerPool;
+  private readonly peers: DataClient;
   private readonly tempDir: string;
   private pool: ThreadPool | undefined;
   private dataServer: DataServer | undefined;
@@ -81,7 +81,7 @@ class WorkerRuntime {
     private readonly logger: Logger,
   ) {
     this.state = new WorkerState({ memoryLimit: options.memoryLimit, name: options.name });
-    this.peers = new PeerPool({ token: options.token, logger });
+    this.peers = new DataClient({ token: options.token, logger });
     this.tempDir = mkdtempSync(join(tmpdir(), `launchbay-${options.name}-`));
     this.finished.catch(() => {}); // callers observe it through `finished`
   }
@@ -201,6 +201,13 @@ class WorkerRuntime {
         return;
       case "free-keys":
         this.handle({ type: "free-keys", keys: message.keys });
+        return;
+      case "restart":
+        // client.restart(): the process stays; closing the connection takes the path of a
+        // lost scheduler (every task, result and running computation dropped), then the
+        // session registers again at once as a fresh worker.
+        this.logger.info("Restarting on the scheduler's request");
+        this.session?.restart();
         return;
       case "put-data":
         this.handle({ type: "data-put", items: message.items });

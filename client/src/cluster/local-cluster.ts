@@ -6,7 +6,7 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { generateToken } from "@launchbay/scheduler/protocol";
+import { generateToken } from "@launchbay/protocol";
 import { z } from "zod";
 import { Client } from "../client.js";
 import { LaunchbayError } from "../errors.js";

@@ -3,7 +3,7 @@
  * the scheduler's news applied to them, and batched releases. Pure: no sockets or timers;
  * `onReleasePending` tells the owner to call `takeReleases()` soon (it batches per tick).
  */
-import type { RemoteErrorShape, TaskFailureCode } from "@launchbay/scheduler/protocol";
+import type { RemoteErrorShape, TaskFailureCode } from "@launchbay/protocol";
 import { CancelledError, CodeBudgetError, FutureLostError, RemoteTaskError } from "../errors.js";
 import { KeyState } from "./key-state.js";
 

@@ -2,12 +2,13 @@
  * Turns finished keys into values: inline results are deserialised from the bytes the
  * scheduler sent; larger ones are fetched straight from a worker holding them (`who-has`
  * at the scheduler, then `get-data` on the worker's data port, one request per worker
- * for a whole gather).
+ * for a whole gather; a single large result comes by bulk transfer, like dependencies
+ * between workers).
  */
+import type { DataClient } from "@launchbay/protocol";
 import { LaunchbayError } from "../errors.js";
 import type { KeyState } from "../futures/key-state.js";
 import { decodeValue } from "../values/primitive-values.js";
-import type { PeerPool } from "./peer-pool.js";
 
 export interface WhoHasSource {
   whoHas(keys: string[]): Promise<Record<string, string[]>>;
@@ -19,7 +20,7 @@ const RETRY_DELAYS_MS = [0, 50, 100, 200, 400, 800, 1600];
 export async function fetchValues(
   states: readonly KeyState[],
   scheduler: WhoHasSource,
-  peers: PeerPool,
+  peers: DataClient,
 ): Promise<unknown[]> {
   const bytes = new Map<string, Uint8Array>();
   const remote: KeyState[] = [];
@@ -38,7 +39,7 @@ export async function fetchValues(
 async function fetchRemote(
   states: KeyState[],
   scheduler: WhoHasSource,
-  peers: PeerPool,
+  peers: DataClient,
   out: Map<string, Uint8Array>,
 ): Promise<void> {
   let todo = states;
@@ -70,17 +71,14 @@ async function fetchRemote(
       if (keys) keys.push(state.key);
       else byAddress.set(address, [state.key]);
     }
+    const nbytes = new Map(todo.map((s) => [s.key, s.nbytes]));
     await Promise.all(
       [...byAddress].map(async ([address, keys]) => {
-        try {
-          const { items } = await peers.getData(address, keys);
-          for (const [key, data] of items) out.set(key, data);
-          for (const key of keys)
-            if (!items.has(key)) problems.set(key, `worker ${address} no longer had it`);
-        } catch (error) {
-          for (const key of keys)
-            problems.set(key, `worker ${address}: ${(error as Error).message}`);
-        }
+        const size = keys.reduce((sum, key) => sum + (nbytes.get(key) ?? 0), 0);
+        const { items, missing, problem } = await peers.fetch(address, keys, size);
+        for (const { key, data } of items) out.set(key, data);
+        for (const key of missing)
+          problems.set(key, `worker ${address}: ${problem ?? "no longer had it"}`);
       }),
     );
     todo = todo.filter((state) => !out.has(state.key));

@@ -5,7 +5,7 @@
  * (WeakMap cache), so `client.map` over many items pays for it once.
  */
 import { createHash } from "node:crypto";
-import type { FunctionDefinition } from "@launchbay/scheduler/protocol";
+import type { FunctionDefinition } from "@launchbay/protocol";
 import { FreeVariableError, LaunchbayError } from "../errors.js";
 import { freeVariables } from "./free-variables.js";
 import { functionExpressionSource } from "./function-source.js";

@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
-import { type BrowserGuard, presentedToken, refuseHost, tokenMatches } from "../protocol/index.js";
+import { type BrowserGuard, presentedToken, refuseHost, tokenMatches } from "@launchbay/protocol";
 import type { SchedulerState } from "../state/index.js";
 import { DASHBOARD_HTML } from "./dashboard-page.js";
 import type { Sessions } from "./sessions.js";

@@ -1,7 +1,7 @@
 /** Options of `startScheduler()`, validated with zod (the CLI maps flags onto these). */
 import type { Logger } from "pino";
 import { z } from "zod";
-import { parseOrigin } from "../protocol/browser-guard.js";
+import { parseOrigin } from "@launchbay/protocol";
 import { DEFAULT_MAX_CODE_BYTES } from "../state/code-store.js";
 
 const Origin = z.string().transform((value, ctx) => {
@@ -41,7 +41,22 @@ export const SchedulerOptions = z.object({
   /** How long a new connection may take to send its hello. */
   helloTimeoutMs: z.number().int().positive().default(10_000),
 });
-export type SchedulerOptionsInput = z.input<typeof SchedulerOptions> & { logger?: Logger };
+export type SchedulerOptionsInput = z.input<typeof SchedulerOptions> & {
+  logger?: Logger;
+  /**
+   * Called once if the state machine throws (a scheduler bug). By then the scheduler has
+   * logged the error at fatal level, cut every connection and stopped listening: its state
+   * can no longer be trusted. The CLI exits with status 70 so its supervisor restarts it.
+   */
+  onFatal?: (error: Error) => void;
+  /** Test-only fault injection; the CLI sets it only outside production (see cli.ts). */
+  testHooks?: SchedulerTestHooks;
+};
+
+export interface SchedulerTestHooks {
+  /** The state machine throws after handling `client-joined` for a client of this name. */
+  failOnClientName?: string;
+}
 export type ResolvedSchedulerOptions = z.output<typeof SchedulerOptions>;
 
 /** A worker silent for this many heartbeat intervals counts as lost. */

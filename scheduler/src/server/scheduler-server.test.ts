@@ -17,7 +17,7 @@ import {
   SchedulerToWorker as SchedulerToWorkerSchema,
   serializeValue,
   WorkerWelcome,
-} from "../protocol/index.js";
+} from "@launchbay/protocol";
 import { type RunningScheduler, startScheduler } from "./start-scheduler.js";
 
 const TOKEN = "test-token-123";

@@ -17,7 +17,7 @@ import {
   type SchedulerToClient,
   type SchedulerToWorker,
   WorkerToScheduler,
-} from "../protocol/index.js";
+} from "@launchbay/protocol";
 import type { Command, SchedulerEvent, SchedulerState } from "../state/index.js";
 import type { WireCounters } from "./metrics.js";
 import { MISSED_HEARTBEATS, type ResolvedSchedulerOptions } from "./options.js";
@@ -58,6 +58,8 @@ export class Sessions {
   private heartbeatTimer: NodeJS.Timeout;
   private dirty = new Set<object>();
   private dirtyFlushScheduled = false;
+  /** Set once the state machine threw: nothing is fed to it any more. */
+  private failure: unknown;
 
   constructor(
     private state: SchedulerState,
@@ -65,6 +67,11 @@ export class Sessions {
     readonly schedulerId: string,
     private wire: WireCounters,
     private log: Logger,
+    /**
+     * Called once when the state machine throws. Its bookkeeping may be half-applied, so
+     * the sessions stop feeding it and cut every connection; the caller ends the process.
+     */
+    private onFatal: (error: unknown, event: SchedulerEvent) => void,
   ) {
     this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), options.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
@@ -225,16 +232,18 @@ export class Sessions {
     );
   }
 
-  /** Feeds one event to the state machine and carries out its commands. */
+  /**
+   * Feeds one event to the state machine and carries out its commands. If the state
+   * machine throws, its bookkeeping may be half-applied: carrying on would hand clients
+   * wrong answers, so the scheduler fails hard instead (`fail`).
+   */
   run(event: SchedulerEvent): void {
+    if (this.failure !== undefined) return;
     let commands: Command[];
     try {
       commands = this.state.handle(event);
     } catch (error) {
-      this.log.error(
-        { err: error, event: event.type },
-        "Scheduler state machine failed on an event",
-      );
+      this.fail(error, event);
       return;
     }
     for (const command of commands) {
@@ -283,15 +292,28 @@ export class Sessions {
     session.connection.terminate();
   }
 
-  /** Closes every connection (clients and workers see close code 1001). */
-  async close(timeoutMs = 2000): Promise<void> {
-    this.closing = true;
-    clearInterval(this.heartbeatTimer);
-    const all: Connection<unknown, unknown>[] = [
+  private connections(): Connection<unknown, unknown>[] {
+    return [
       ...this.pending,
       ...this.clients.values(),
       ...[...this.workers.values()].map((w) => w.connection),
     ] as Connection<unknown, unknown>[];
+  }
+
+  /** Stops feeding the state machine, cuts every connection, and reports the failure once. */
+  private fail(error: unknown, event: SchedulerEvent): void {
+    this.failure = error ?? new Error("the state machine threw undefined");
+    this.closing = true;
+    clearInterval(this.heartbeatTimer);
+    for (const c of this.connections()) c.terminate();
+    this.onFatal(error, event);
+  }
+
+  /** Closes every connection (clients and workers see close code 1001). */
+  async close(timeoutMs = 2000): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeatTimer);
+    const all = this.connections();
     for (const c of all) c.close(1001, "scheduler shutting down");
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {

@@ -12,11 +12,15 @@ import {
   MAX_FRAME_BYTES,
   unsafeBindReason,
   unsafeOriginsReason,
-} from "../protocol/index.js";
-import { SchedulerState } from "../state/index.js";
+} from "@launchbay/protocol";
+import { type SchedulerEvent, SchedulerState } from "../state/index.js";
 import { createHttpHandler } from "./http-routes.js";
 import { createMetrics, type WireCounters } from "./metrics.js";
-import { SchedulerOptions, type SchedulerOptionsInput } from "./options.js";
+import {
+  SchedulerOptions,
+  type SchedulerOptionsInput,
+  type SchedulerTestHooks,
+} from "./options.js";
 import { Sessions } from "./sessions.js";
 
 export interface RunningScheduler {
@@ -33,7 +37,7 @@ export interface RunningScheduler {
 }
 
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<RunningScheduler> {
-  const { logger, ...rest } = input;
+  const { logger, onFatal, testHooks, ...rest } = input;
   const parsed = SchedulerOptions.safeParse(rest);
   if (!parsed.success) {
     throw new SchedulerError(
@@ -56,8 +60,19 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     schedulerId,
     maxCodeBytes: options.maxCodeBytes,
   });
+  if (testHooks) injectFaults(state, testHooks);
   const wire: WireCounters = { framesIn: 0, messagesIn: 0, framesOut: 0, messagesOut: 0 };
-  const sessions = new Sessions(state, options, schedulerId, wire, log);
+  let stopAfterFailure = () => {};
+  const sessions = new Sessions(state, options, schedulerId, wire, log, (error, event) => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    log.fatal(
+      { err, event: describeEvent(event), story: (err as { story?: unknown }).story },
+      "Scheduler state machine failed: its state can no longer be trusted, stopping " +
+        "(every client sees the scheduler lost; a supervisor restarts the scheduler)",
+    );
+    stopAfterFailure();
+    onFatal?.(err);
+  });
   const registry = createMetrics(state, wire, () => sessions.clients.size);
   const http = createHttpHandler({
     guard,
@@ -104,6 +119,12 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   const address = `ws://${host}:${port}`;
   log.info({ address, auth: token ? "token" : "none (loopback only)" }, "Scheduler listening");
 
+  stopAfterFailure = () => {
+    server.close();
+    http.close();
+    wss.close();
+    server.closeAllConnections();
+  };
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -120,4 +141,28 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     return closing;
   };
   return { address, httpUrl: `http://${host}:${port}`, schedulerId, port, state, close };
+}
+
+/** What a fatal log says about the event the state machine choked on (no user data). */
+function describeEvent(event: SchedulerEvent): Record<string, unknown> {
+  const { type } = event;
+  if (event.type === "from-client")
+    return { type, client: event.client, message: event.message.type };
+  if (event.type === "from-worker")
+    return { type, worker: event.worker, message: event.message.type };
+  return { ...event };
+}
+
+/** Test-only: makes the state machine throw, after applying the event, on a chosen event. */
+function injectFaults(state: SchedulerState, hooks: SchedulerTestHooks): void {
+  const handle = state.handle.bind(state);
+  state.handle = (event) => {
+    const commands = handle(event);
+    if (event.type === "client-joined" && event.name === hooks.failOnClientName) {
+      throw new Error(
+        `test hook: the state machine throws on client ${JSON.stringify(event.name)} (LAUNCHBAY_TEST_FAIL_ON_CLIENT)`,
+      );
+    }
+    return commands;
+  };
 }

@@ -10,7 +10,7 @@
  * then err with `code-budget` (the refusal is remembered per client until the client
  * sends it again, releases it or leaves).
  */
-import type { FunctionDefinition, PutModule } from "../protocol/index.js";
+import type { FunctionDefinition, PutModule } from "@launchbay/protocol";
 import type { ClientId } from "./types.js";
 
 export interface HeldFunction {

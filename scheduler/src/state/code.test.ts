@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ClientToScheduler } from "../protocol/index.js";
+import type { ClientToScheduler } from "@launchbay/protocol";
 import { FN, Harness, toClient, toWorker, types } from "./testing/harness.js";
 
 const HASH = "b".repeat(64);

@@ -1,7 +1,9 @@
 /**
- * All of the scheduler's task bookkeeping, as a pure state machine: `handle(event)`
- * returns the commands (messages to send) the event calls for. No sockets, timers or
- * clocks: time arrives on the event. Mutate only through `handle()`.
+ * The scheduler's state machine: `handle(event)` dispatches each event to the moves it
+ * calls for and returns the commands (messages to send). No sockets, timers or clocks:
+ * time arrives on the event. Mutate only through `handle()`. The bookkeeping those moves
+ * change lives in `TaskBook` (`task-book.ts`), the lineage walks in `lineage.ts`, the
+ * read-only views in `views.ts`.
  *
  * Reference counting: a task is *needed* while a client wants it or a dependent in
  * waiting/queued/processing does (`activeDependents`); a computed result that is no
@@ -12,102 +14,38 @@
 import type {
   ClientToScheduler,
   RemoteErrorShape,
-  SchedulerToClient,
-  SchedulerToWorker,
   TaskFailureCode,
   WorkerInfo,
   WorkerToScheduler,
-} from "../protocol/index.js";
-import { IllegalTransitionError } from "../errors.js";
-import { CodeStore, DEFAULT_MAX_CODE_BYTES, type Dropped } from "./code-store.js";
-import { chooseWorker, DurationEstimates, unsatisfiableResource } from "./placement.js";
-import { TaskQueue } from "./task-queue.js";
-import { TransitionLog } from "./transition-log.js";
-import { TRANSITIONS_BY_STATE, type TransitionDetail } from "./transitions.js";
-import {
-  type ClientId,
-  type ClientRecord,
-  type Command,
-  type FinalState,
-  type SchedulerEvent,
-  type StoryEntry,
-  type StreamEntry,
-  TASK_STATES,
-  type Task,
-  type TaskRun,
-  type TaskState,
-  type WorkerId,
-  type WorkerJoined,
-  type WorkerRecord,
+} from "@launchbay/protocol";
+import type { Dropped } from "./code-store.js";
+import { postOrder } from "./lineage.js";
+import { chooseWorker } from "./placement.js";
+import { ACTIVE, derivedError, runtimeError, TaskBook } from "./task-book.js";
+import type {
+  ClientId,
+  ClientRecord,
+  Command,
+  FinalState,
+  SchedulerEvent,
+  StoryEntry,
+  Task,
+  TaskRun,
+  TaskState,
+  WorkerId,
+  WorkerJoined,
+  WorkerRecord,
 } from "./types.js";
+import { progressByName, workerInfo } from "./views.js";
 
-export interface SchedulerStateOptions {
-  /** A task errs with `killed-worker` once more than this many workers died running it. */
-  allowedFailures?: number;
-  /** Finished tasks remembered for the dashboard's task stream. */
-  streamLength?: number;
-  /** Reported in `info-reply`. */
-  schedulerId?: string;
-  /** Budget for shipped functions and modules held at once (bytes). */
-  maxCodeBytes?: number;
-}
-
-const ACTIVE: Record<TaskState, boolean> = {
-  released: false,
-  waiting: true,
-  queued: true,
-  processing: true,
-  memory: false,
-  erred: false,
-};
+export type { SchedulerStateOptions } from "./task-book.js";
 
 type ClientMessage<T extends ClientToScheduler["type"]> = Extract<ClientToScheduler, { type: T }>;
 type WorkerMessage<T extends WorkerToScheduler["type"]> = Extract<WorkerToScheduler, { type: T }>;
 
-export class SchedulerState {
-  readonly tasks = new Map<string, Task>();
-  readonly workers = new Map<WorkerId, WorkerRecord>();
-  readonly clients = new Map<ClientId, ClientRecord>();
-  /** Shipped functions and modules, reference-counted by clients and tasks, within a budget. */
-  readonly code: CodeStore;
-  /** Ready tasks without restrictions, and those with worker or resource restrictions. */
-  readonly queue = new TaskQueue();
-  readonly restricted = new TaskQueue();
-  readonly estimates = new DurationEstimates();
-  readonly log = new TransitionLog();
-  readonly counts: Record<TaskState, number> = {
-    released: 0,
-    waiting: 0,
-    queued: 0,
-    processing: 0,
-    memory: 0,
-    erred: 0,
-  };
-  readonly allowedFailures: number;
-  completedTotal = 0;
-  failedTotal = 0;
-  erredTotal = 0;
-  /** Recently finished tasks (a ring; see `taskStream()`). */
-  private stream: StreamEntry[] = [];
-  private streamNext = 0;
-  private readonly streamLength: number;
-
-  private out: Command[] = [];
-  private toCheck: Task[] = [];
-  private frees = new Map<WorkerId, string[]>();
-  private needFill = false;
-  private now = 0;
-  private seq = 0;
-  private cause = "";
-  private erring: Task[] | undefined;
-  private readonly schedulerId: string;
-
-  constructor(options: SchedulerStateOptions = {}) {
-    this.allowedFailures = options.allowedFailures ?? 3;
-    this.streamLength = options.streamLength ?? 1000;
-    this.schedulerId = options.schedulerId ?? "";
-    this.code = new CodeStore(options.maxCodeBytes ?? DEFAULT_MAX_CODE_BYTES);
-  }
+export class SchedulerState extends TaskBook {
+  /** A restart in progress: who waits for it, and the names of workers not back yet. */
+  private restarting: { waiters: [ClientId, number][]; names: Set<string> } | undefined;
 
   handle(event: SchedulerEvent): Command[] {
     this.now = event.now;
@@ -176,6 +114,9 @@ export class SchedulerState {
         this.toClient(client, { type: "who-has-reply", requestId: message.requestId, who });
         return;
       }
+      case "restart":
+        this.onRestart(client, message.requestId);
+        return;
       case "info":
         this.toClient(client, {
           type: "info-reply",
@@ -481,6 +422,49 @@ export class SchedulerState {
       joinedAt: e.now,
     });
     this.needFill = true;
+    if (this.restarting?.names.delete(e.name)) this.finishRestart();
+  }
+
+  /**
+   * `client.restart()`: every client loses every key (`key-lost`, code `restarted`), so all
+   * tasks are forgotten; every worker is told to drop everything and register again, and
+   * leaves the books at once (nothing is placed on it meanwhile). The reply goes out when a
+   * worker of each name registered again.
+   */
+  private onRestart(client: ClientId, requestId: number): void {
+    if (!this.clients.has(client)) return;
+    this.cause = `restart by ${client}`;
+    for (const c of this.clients.values()) {
+      for (const t of c.wants) {
+        this.toClient(c.id, {
+          type: "key-lost",
+          key: t.key,
+          code: "restarted",
+          message:
+            "the cluster was restarted (client.restart()): results from before are gone, submit again",
+        });
+        t.wantedBy.delete(c.id);
+        this.toCheck.push(t);
+      }
+      c.wants.clear();
+    }
+    this.settle();
+    this.restarting ??= { waiters: [], names: new Set() };
+    const restarting = this.restarting;
+    restarting.waiters.push([client, requestId]);
+    for (const w of [...this.workers.values()]) {
+      this.toWorker(w.id, { type: "restart" });
+      restarting.names.add(w.name);
+      this.onWorkerLeft(w.id, "restarting");
+    }
+    this.finishRestart();
+  }
+
+  private finishRestart(): void {
+    if (!this.restarting || this.restarting.names.size > 0) return;
+    for (const [client, requestId] of this.restarting.waiters)
+      this.toClient(client, { type: "restart-reply", requestId, workers: this.workers.size });
+    this.restarting = undefined;
   }
 
   private onWorkerLeft(worker: WorkerId, reason: string): void {
@@ -613,20 +597,7 @@ export class SchedulerState {
    * its active dependents are abandoned with `lost-dependency`.
    */
   private recompute(root: Task): void {
-    const order: Task[] = [];
-    const seen = new Set<Task>();
-    const stack: [Task, boolean][] = [[root, false]];
-    while (stack.length > 0) {
-      const [t, expanded] = stack.pop()!;
-      if (expanded) {
-        order.push(t);
-        continue;
-      }
-      if (seen.has(t)) continue;
-      seen.add(t);
-      stack.push([t, true]);
-      for (const d of t.deps) if (d.state === "released" && !seen.has(d)) stack.push([d, false]);
-    }
+    const order = postOrder(root, (t) => t.deps.filter((d) => d.state === "released"), true);
     const impossible = new Set<Task>();
     let lost: Task | undefined;
     for (const t of order) {
@@ -659,23 +630,7 @@ export class SchedulerState {
    * `released`; the rest are removed.
    */
   private abandon(root: Task, code: TaskFailureCode, message: (t: Task) => string): void {
-    const order: Task[] = [];
-    const seen = new Set<Task>([root]);
-    const stack: [Task, boolean][] = [[root, false]];
-    while (stack.length > 0) {
-      const [t, expanded] = stack.pop()!;
-      if (expanded) {
-        order.push(t);
-        continue;
-      }
-      stack.push([t, true]);
-      for (const d of t.dependents) {
-        if (!seen.has(d) && ACTIVE[d.state]) {
-          seen.add(d);
-          stack.push([d, false]);
-        }
-      }
-    }
+    const order = postOrder(root, (t) => [...t.dependents].filter((d) => ACTIVE[d.state]), false);
     const final: FinalState = code === "cancelled" ? "cancelled" : "forgotten";
     for (const t of order) {
       for (const client of t.wantedBy) {
@@ -767,350 +722,23 @@ export class SchedulerState {
   }
 
   // -------------------------------------------------------------------------------------
-  // the transition machinery (called from the table in transitions.ts)
-
-  transition(t: Task, to: TaskState | FinalState, detail: TransitionDetail = {}): void {
-    const from = t.state;
-    const handler = TRANSITIONS_BY_STATE[from]?.[to];
-    if (!handler) throw new IllegalTransitionError(t.key, from, to, this.log.story(t.key));
-    this.log.record(t.key, this.now, from, to, this.cause);
-    handler(this, t, detail);
-  }
-
-  /** @internal */
-  setState(t: Task, to: TaskState): void {
-    const from = t.state;
-    this.counts[from]--;
-    this.counts[to]++;
-    t.state = to;
-    if (ACTIVE[from] !== ACTIVE[to]) {
-      const delta = ACTIVE[to] ? 1 : -1;
-      for (const d of t.deps) {
-        d.activeDependents += delta;
-        if (delta < 0) this.toCheck.push(d);
-      }
-    }
-  }
-
-  /** @internal */
-  enterWaiting(t: Task): void {
-    let missing = 0;
-    for (const d of t.deps) if (d.state !== "memory") missing++;
-    this.setState(t, "waiting");
-    t.waitingCount = missing;
-  }
-
-  /** @internal */
-  leaveWaiting(t: Task): void {
-    t.waitingCount = 0;
-  }
-
-  /** @internal */
-  enterQueued(t: Task): void {
-    const run = t.run!;
-    if (run.resources && this.workers.size > 0) {
-      const missing = unsatisfiableResource(this.workers.values(), run.resources);
-      if (missing) {
-        this.log.record(t.key, this.now, t.state, "erred", "no worker can satisfy its resources");
-        this.enterErred(
-          t,
-          runtimeError(
-            "no-worker",
-            "NoWorkerError",
-            `task ${t.key} needs ${missing.need} ${missing.name} but no connected worker offers more than ${missing.most}: ` +
-              `start a worker with --resources ${missing.name}=${missing.need}, or lower the task's resources`,
-          ),
-          t.key,
-        );
-        return;
-      }
-    }
-    this.setState(t, "queued");
-    if ((run.workers && !run.allowOtherWorkers) || run.resources) this.restricted.push(t);
-    else this.queue.push(t);
-    this.needFill = true;
-  }
-
-  /** @internal */
-  leaveQueued(t: Task): void {
-    this.queue.delete(t);
-    this.restricted.delete(t);
-  }
-
-  /** @internal */
-  enterProcessing(t: Task, w: WorkerRecord): void {
-    const run = t.run!;
-    this.setState(t, "processing");
-    t.processingOn = w.id;
-    w.processing.add(t);
-    t.expectedMs = this.estimates.expected(run.fn);
-    w.occupancy += t.expectedMs;
-    if (run.resources) {
-      for (const name in run.resources)
-        w.resourcesUsed[name] = (w.resourcesUsed[name] ?? 0) + run.resources[name]!;
-    }
-    this.ensureFunction(w, run.fn);
-    const deps = t.deps.map((d) => ({ key: d.key, nbytes: d.nbytes, who: this.addresses(d) }));
-    const message: SchedulerToWorker = {
-      type: "compute-task",
-      key: t.key,
-      fn: run.fn,
-      args: run.args,
-      deps,
-      priority: t.priority,
-    };
-    if (run.resources) message.resources = run.resources;
-    this.toWorker(w.id, message);
-  }
-
-  /** @internal Scattered data: processing until a worker confirms it stored it. */
-  enterStoring(t: Task): void {
-    if (t.run || !t.pendingStores)
-      throw new IllegalTransitionError(t.key, t.state, "processing", this.log.story(t.key));
-    this.setState(t, "processing");
-  }
-
-  /** @internal */
-  leaveProcessing(t: Task, free: boolean): void {
-    const w = t.processingOn === undefined ? undefined : this.workers.get(t.processingOn);
-    if (t.processingOn !== undefined && free) this.queueFree(t.processingOn, t.key);
-    if (w) {
-      w.processing.delete(t);
-      w.occupancy = w.processing.size === 0 ? 0 : Math.max(0, w.occupancy - t.expectedMs);
-      const resources = t.run?.resources;
-      if (resources)
-        for (const name in resources)
-          w.resourcesUsed[name] = (w.resourcesUsed[name] ?? 0) - resources[name]!;
-      this.needFill = true;
-    }
-    t.processingOn = undefined;
-    t.expectedMs = 0;
-    if (free && t.pendingStores) this.dropPendingStores(t);
-  }
-
-  /** @internal */
-  enterMemory(t: Task, w: WorkerRecord, nbytes: number, data: Uint8Array | undefined): void {
-    this.setState(t, "memory");
-    t.nbytes = nbytes;
-    t.suspicious = 0;
-    this.addReplica(t, w);
-    for (const client of t.wantedBy) {
-      this.toClient(
-        client,
-        data
-          ? { type: "key-in-memory", key: t.key, nbytes, data }
-          : { type: "key-in-memory", key: t.key, nbytes },
-      );
-    }
-    for (const d of t.dependents) {
-      if (d.state === "waiting" && --d.waitingCount === 0) this.transition(d, "queued");
-    }
-  }
-
-  /** @internal Drops every copy of the result (telling the workers to free it). */
-  leaveMemory(t: Task): void {
-    for (const id of t.whoHas) {
-      const w = this.workers.get(id);
-      if (w) {
-        w.has.delete(t);
-        w.bytesHeld -= t.nbytes;
-      }
-      this.queueFree(id, t.key);
-    }
-    t.whoHas.clear();
-    if (t.pendingStores) this.dropPendingStores(t);
-  }
-
-  /** @internal A result left memory: dependents that counted on it wait for it again. */
-  dependencyLost(t: Task): void {
-    for (const d of t.dependents) {
-      if (d.state === "waiting") d.waitingCount++;
-      else if (d.state === "queued") this.transition(d, "waiting");
-    }
-  }
-
-  /**
-   * @internal Errs the task; its waiting and queued dependents err too (transitively,
-   * iteratively: each goes through the table with the same error, reason mentioned).
-   */
-  enterErred(t: Task, error: RemoteErrorShape, erredOn: string): void {
-    this.setErred(t, error, erredOn);
-    if (this.erring) {
-      this.erring.push(t);
-      return;
-    }
-    const erring = [t];
-    this.erring = erring;
-    try {
-      while (erring.length > 0) {
-        const x = erring.pop()!;
-        for (const d of x.dependents) {
-          if (d.state === "waiting" || d.state === "queued") {
-            this.cause = `dependency ${x.key} erred`;
-            this.transition(d, "erred", { error: derivedError(x), erredOn });
-          }
-        }
-      }
-    } finally {
-      this.erring = undefined;
-    }
-  }
-
-  private setErred(t: Task, error: RemoteErrorShape, erredOn: string): void {
-    this.setState(t, "erred");
-    t.error = error;
-    t.erredOn = erredOn;
-    this.erredTotal++;
-    for (const client of t.wantedBy)
-      this.toClient(client, { type: "task-erred", key: t.key, error });
-  }
-
-  /** @internal */
-  remove(t: Task): void {
-    this.counts[t.state]--;
-    const active = ACTIVE[t.state];
-    for (const d of t.deps) {
-      if (active) d.activeDependents--;
-      d.dependents.delete(t);
-      this.toCheck.push(d);
-    }
-    for (const client of t.wantedBy) this.clients.get(client)?.wants.delete(t);
-    t.wantedBy.clear();
-    this.tasks.delete(t.key);
-    if (t.run) this.code.releaseForTask(t.run.fn);
-  }
-
-  private addReplica(t: Task, w: WorkerRecord): void {
-    if (t.whoHas.has(w.id)) return;
-    t.whoHas.add(w.id);
-    w.has.add(t);
-    w.bytesHeld += t.nbytes;
-  }
-
-  private removeReplica(t: Task, w: WorkerRecord): void {
-    if (!t.whoHas.delete(w.id)) return;
-    w.has.delete(t);
-    w.bytesHeld -= t.nbytes;
-  }
-
-  private dropPendingStores(t: Task): void {
-    for (const id of t.pendingStores!) {
-      this.workers.get(id)?.storing.delete(t);
-      this.queueFree(id, t.key);
-    }
-    t.pendingStores = undefined;
-  }
-
-  private ensureFunction(w: WorkerRecord, fn: string): void {
-    if (w.functions.has(fn)) return;
-    const def = this.code.functions.get(fn)!.def;
-    if (def.module && !w.modules.has(def.module.hash)) {
-      this.toWorker(w.id, this.code.modules.get(def.module.hash)!.module);
-      w.modules.add(def.module.hash);
-    }
-    this.toWorker(w.id, def);
-    w.functions.add(fn);
-  }
-
-  private queueFree(worker: WorkerId, key: string): void {
-    const keys = this.frees.get(worker);
-    if (keys) keys.push(key);
-    else this.frees.set(worker, [key]);
-  }
-
-  private toClient(client: ClientId, message: SchedulerToClient): void {
-    this.out.push({ type: "send-client", client, message });
-  }
-
-  private toWorker(worker: WorkerId, message: SchedulerToWorker): void {
-    this.out.push({ type: "send-worker", worker, message });
-  }
-
-  private addresses(t: Task): string[] {
-    const out: string[] = [];
-    for (const id of t.whoHas) {
-      const w = this.workers.get(id);
-      if (w) out.push(w.address);
-    }
-    return out;
-  }
-
-  private recordStream(
-    t: Task,
-    w: WorkerRecord,
-    durationMs: number,
-    outcome: StreamEntry["outcome"],
-  ): void {
-    const entry: StreamEntry = {
-      key: t.key,
-      name: this.code.functions.get(t.run!.fn)?.def.name ?? "task",
-      worker: w.name,
-      start: this.now - durationMs,
-      end: this.now,
-      outcome,
-    };
-    if (this.stream.length < this.streamLength) this.stream.push(entry);
-    else this.stream[this.streamNext] = entry;
-    this.streamNext = (this.streamNext + 1) % this.streamLength;
-  }
-
-  // -------------------------------------------------------------------------------------
-  // read-only views (status, metrics, dashboard)
+  // read-only views (status, metrics, dashboard; see views.ts)
 
   taskCounts(): Record<TaskState, number> {
     return { ...this.counts };
   }
 
   workerInfo(): WorkerInfo[] {
-    return [...this.workers.values()].map((w) => ({
-      id: w.id,
-      name: w.name,
-      address: w.address,
-      nthreads: w.nthreads,
-      memoryLimit: w.memoryLimit,
-      resources: w.resources,
-      bytesHeld: w.bytesHeld,
-      processing: w.processing.size,
-    }));
-  }
-
-  /** Finished tasks, oldest first. */
-  taskStream(): StreamEntry[] {
-    if (this.stream.length < this.streamLength) return this.stream.slice();
-    return [...this.stream.slice(this.streamNext), ...this.stream.slice(0, this.streamNext)];
+    return workerInfo(this.workers.values());
   }
 
   /** Task counts by state for each function name (O(tasks): for dashboards, not hot paths). */
   progressByName(): Record<string, Record<TaskState, number>> {
-    const out: Record<string, Record<TaskState, number>> = {};
-    for (const t of this.tasks.values()) {
-      const name = t.run ? (this.code.functions.get(t.run.fn)?.def.name ?? "task") : "scatter";
-      let row = out[name];
-      if (!row) {
-        row = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
-        out[name] = row;
-      }
-      row[t.state]++;
-    }
-    return out;
+    return progressByName(this.tasks.values(), this.code);
   }
 
   /** The task's recent transitions (for debugging and error reports). */
   story(key: string): StoryEntry[] {
     return this.log.story(key);
   }
-}
-
-function runtimeError(code: TaskFailureCode, name: string, message: string): RemoteErrorShape {
-  return { name, message, code };
-}
-
-function derivedError(failed: Task): RemoteErrorShape {
-  const error = failed.error!;
-  const origin = failed.erredOn ?? failed.key;
-  const prefix = `dependency ${origin} failed: `;
-  return {
-    ...error,
-    message: error.message.startsWith("dependency ") ? error.message : prefix + error.message,
-  };
 }

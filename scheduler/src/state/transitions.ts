@@ -1,13 +1,12 @@
 /**
  * The transition table: every legal `from->to` move of a task and what it does.
- * A move that is not in the table is a scheduler bug; `SchedulerState.transition`
+ * A move that is not in the table is a scheduler bug; `TaskBook.transition`
  * throws an `IllegalTransitionError` carrying the task's story.
  *
  * Each entry undoes the bookkeeping of the state it leaves, then sets up the state it
  * enters. `forgotten` and `cancelled` are final: the task is removed.
  */
-import type { RemoteErrorShape } from "../protocol/index.js";
-import type { SchedulerState } from "./scheduler-state.js";
+import type { RemoteErrorShape } from "@launchbay/protocol";
 import type { FinalState, Task, TaskState, WorkerRecord } from "./types.js";
 
 export interface TransitionDetail {
@@ -19,7 +18,27 @@ export interface TransitionDetail {
   erredOn?: string;
 }
 
-type Handler = (s: SchedulerState, t: Task, d: TransitionDetail) => void;
+/**
+ * The bookkeeping steps the table calls (implemented by `TaskBook`). Declared here, so the
+ * table does not depend on the class that uses it.
+ */
+export interface TransitionTarget {
+  setState(t: Task, to: TaskState): void;
+  enterWaiting(t: Task): void;
+  leaveWaiting(t: Task): void;
+  enterQueued(t: Task): void;
+  leaveQueued(t: Task): void;
+  enterProcessing(t: Task, w: WorkerRecord): void;
+  enterStoring(t: Task): void;
+  leaveProcessing(t: Task, free: boolean): void;
+  enterMemory(t: Task, w: WorkerRecord, nbytes: number, data: Uint8Array | undefined): void;
+  leaveMemory(t: Task): void;
+  dependencyLost(t: Task): void;
+  enterErred(t: Task, error: RemoteErrorShape, erredOn: string): void;
+  remove(t: Task): void;
+}
+
+type Handler = (s: TransitionTarget, t: Task, d: TransitionDetail) => void;
 export type TransitionKey = `${TaskState}->${TaskState | FinalState}`;
 
 const erred: Handler = (s, t, d) => s.enterErred(t, d.error!, d.erredOn ?? t.key);

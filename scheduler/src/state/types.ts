@@ -8,7 +8,7 @@ import type {
   SchedulerToClient,
   SchedulerToWorker,
   WorkerToScheduler,
-} from "../protocol/index.js";
+} from "@launchbay/protocol";
 
 /**
  * Task states.

@@ -33,6 +33,8 @@ export interface ClusterOptions {
   /** Per-worker extra flags. */
   workerArgs?: (index: number) => string[];
   heartbeatIntervalMs?: number;
+  /** Extra environment of the scheduler process. */
+  schedulerEnv?: NodeJS.ProcessEnv;
 }
 
 export interface RunningWorkerProcess {
@@ -84,7 +86,12 @@ export class RuntimeCluster {
       String(this.options.heartbeatIntervalMs ?? 500),
       ...(this.options.schedulerArgs ?? []),
     ];
-    const scheduler = RuntimeProcess.spawn("scheduler", SCHEDULER_CLI, args);
+    const scheduler = RuntimeProcess.spawn(
+      "scheduler",
+      SCHEDULER_CLI,
+      args,
+      this.options.schedulerEnv,
+    );
     this.processes.push(scheduler);
     this.scheduler = scheduler;
     this.address = await scheduler.firstLine();

@@ -2,7 +2,7 @@
  * The runtime's security edges against real processes: tokens on every endpoint, and
  * malformed frames or messages answered with an error and a closed connection.
  */
-import { decodeFrame, encodeFrame, PROTOCOL_VERSION } from "@launchbay/scheduler/protocol";
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION } from "@launchbay/protocol";
 import { type Client, LaunchbayError } from "launchbay";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -8,7 +8,7 @@ import type {
   SchedulerToClient,
   SchedulerToWorker,
   WorkerToScheduler,
-} from "../../protocol/index.js";
+} from "@launchbay/protocol";
 import { assertInvariants } from "../invariants.js";
 import { SchedulerState, type SchedulerStateOptions } from "../scheduler-state.js";
 import type { Command, SchedulerEvent } from "../types.js";

@@ -11,7 +11,8 @@
  */
 import { z } from "zod";
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `restart` (client → scheduler → workers), `restart-reply`, failure code `restarted`. */
+export const PROTOCOL_VERSION = 2;
 
 export const Key = z.string().min(1).max(1024);
 // z.custom, not z.instanceof: TypeScript 5.9 infers `Uint8Array<ArrayBuffer>` from the
@@ -45,6 +46,7 @@ export const TaskFailureCode = z.enum([
   "function-error", // the shipped function or module could not be loaded
   "cancelled", // a client cancelled it
   "code-budget", // its function or module was refused: the scheduler's --max-code-bytes budget is full
+  "restarted", // a client restarted the cluster (client.restart()): every result was dropped
 ]);
 export type TaskFailureCode = z.infer<typeof TaskFailureCode>;
 
@@ -176,6 +178,11 @@ export const WhoHas = z.object({
   keys: z.array(Key),
 });
 export const InfoRequest = z.object({ type: z.literal("info"), requestId: RequestId });
+/**
+ * Restart the cluster: every client's keys are released (`key-lost`, code `restarted`), every
+ * worker drops its tasks and data and registers again; `restart-reply` once they are back.
+ */
+export const RestartRequest = z.object({ type: z.literal("restart"), requestId: RequestId });
 
 /**
  * The client no longer holds these functions (ids) and modules (hashes): the scheduler
@@ -198,6 +205,7 @@ export const ClientToScheduler = z.discriminatedUnion("type", [
   Scatter,
   WhoHas,
   InfoRequest,
+  RestartRequest,
 ]);
 export type ClientToScheduler = z.infer<typeof ClientToScheduler>;
 
@@ -242,6 +250,12 @@ export const InfoReply = z.object({
   workers: z.array(WorkerInfo),
   tasks: z.record(z.string(), Count),
 });
+/** Every worker of before the restart has registered again (`workers`: how many are now). */
+export const RestartReply = z.object({
+  type: z.literal("restart-reply"),
+  requestId: RequestId,
+  workers: Count,
+});
 export const SchedulerToClient = z.discriminatedUnion("type", [
   ClientWelcome,
   KeyInMemory,
@@ -249,6 +263,7 @@ export const SchedulerToClient = z.discriminatedUnion("type", [
   KeyLost,
   WhoHasReply,
   InfoReply,
+  RestartReply,
   ErrorMessage,
 ]);
 export type SchedulerToClient = z.infer<typeof SchedulerToClient>;
@@ -338,6 +353,11 @@ export const FreeCode = z.object({
   functions: z.array(z.string()),
   modules: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
 });
+/**
+ * Drop every task, result and running computation, close this connection and register
+ * again as a fresh worker (the process stays).
+ */
+export const RestartWorker = z.object({ type: z.literal("restart") });
 export const SchedulerToWorker = z.discriminatedUnion("type", [
   WorkerWelcome,
   FunctionDefinition,
@@ -346,6 +366,7 @@ export const SchedulerToWorker = z.discriminatedUnion("type", [
   ComputeTask,
   FreeKeys,
   PutData,
+  RestartWorker,
   ErrorMessage,
 ]);
 export type SchedulerToWorker = z.infer<typeof SchedulerToWorker>;

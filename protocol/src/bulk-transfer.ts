@@ -18,7 +18,8 @@
 import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { Key, MAX_FRAME_BYTES } from "@launchbay/scheduler/protocol";
+import { MAX_FRAME_BYTES } from "./connection.js";
+import { Key } from "./messages.js";
 
 export const BULK_UPGRADE = "launchbay-bulk";
 /** Dependencies at least this large are fetched with a bulk transfer. */

@@ -1,25 +1,27 @@
 /**
- * Connections to other workers' data ports, one per address, opened on first use and
- * kept. Keys asked of the same address in the same tick go out as one `get-data`; a
- * single key of at least `BULK_MIN_BYTES` is fetched with a bulk transfer of its own
- * (`bulk-transfer.ts`: no WebSocket copies). `fetch()` never rejects: keys that could not
- * be fetched (connection refused, closed, or not held there) come back in `missing`.
+ * The one client of workers' data ports, used by workers (dependencies from peers) and by
+ * clients (large results). Connections are opened per address on first use and kept. Keys
+ * asked of the same address in the same tick go out as one `get-data`; a single key of at
+ * least `BULK_MIN_BYTES` is fetched with a bulk transfer of its own (`bulk-transfer.ts`:
+ * no WebSocket copies). `fetch()` never rejects: keys that could not be fetched
+ * (connection refused, closed, or not held there) come back in `missing`, and `problems`
+ * says why for an address that failed.
  */
-import {
-  type Connection,
-  dial,
-  PeerWelcome,
-  PROTOCOL_VERSION,
-  type PeerToWorker,
-  WorkerToPeer,
-} from "@launchbay/scheduler/protocol";
-import type { Logger } from "pino";
 import type { z } from "zod";
 import { BULK_MIN_BYTES, bulkFetch } from "./bulk-transfer.js";
+import { type Connection, dial } from "./connection.js";
+import { PeerWelcome, PROTOCOL_VERSION, type PeerToWorker, WorkerToPeer } from "./messages.js";
+
+/** Where warnings go (a pino logger fits). */
+export interface DataClientLogger {
+  warn(fields: object, message: string): void;
+}
 
 export interface FetchResult {
   items: { key: string; data: Uint8Array }[];
   missing: string[];
+  /** Why the keys in `missing` could not be fetched, when the address failed. */
+  problem?: string;
 }
 
 interface Peer {
@@ -32,27 +34,34 @@ interface Peer {
   requests: Map<number, { keys: string[]; waiters: ((result: FetchResult) => void)[] }>;
 }
 
-export interface PeerPoolOptions {
+export interface DataClientOptions {
   token: string | undefined;
-  logger: Logger;
+  logger?: DataClientLogger;
   connectTimeoutMs?: number;
+  /** Who is closing, for the close reason the workers see (default "worker closing"). */
+  closeReason?: string;
 }
 
-export class PeerPool {
+export class DataClient {
   private readonly peers = new Map<string, Peer>();
   private nextRequestId = 0;
   private closed = false;
   /** Aborts bulk fetches in flight when the pool closes. */
   private readonly bulkAbort = new AbortController();
 
-  constructor(private readonly options: PeerPoolOptions) {}
+  constructor(private readonly options: DataClientOptions) {}
 
   /**
    * Asks `address` for `keys` (`nbytes` in total, as far as the scheduler knows); resolves
    * with every key either in `items` or `missing`.
    */
   fetch(address: string, keys: string[], nbytes = 0): Promise<FetchResult> {
-    if (this.closed) return Promise.resolve({ items: [], missing: [...keys] });
+    if (this.closed)
+      return Promise.resolve({
+        items: [],
+        missing: [...keys],
+        problem: "the data client is closed",
+      });
     if (keys.length === 1 && nbytes >= BULK_MIN_BYTES) return this.fetchBulk(address, keys[0]!);
     const peer = this.peer(address);
     for (const key of keys) peer.queued.add(key);
@@ -72,7 +81,8 @@ export class PeerPool {
     });
     if (result.status === "held") return { items: [{ key, data: result.data }], missing: [] };
     if (result.status === "failed") {
-      this.options.logger.warn({ peer: address, key }, `Cannot fetch from peer: ${result.reason}`);
+      this.options.logger?.warn({ peer: address, key }, `Cannot fetch from peer: ${result.reason}`);
+      return { items: [], missing: [key], problem: result.reason };
     }
     return { items: [], missing: [key] };
   }
@@ -86,8 +96,9 @@ export class PeerPool {
     this.closed = true;
     this.bulkAbort.abort();
     for (const peer of this.peers.values()) {
-      this.fail(peer, "the worker is closing");
-      peer.connection.then((c) => c.close(1001, "worker closing")).catch(() => {});
+      this.fail(peer, "the data client is closing");
+      const reason = this.options.closeReason ?? "worker closing";
+      peer.connection.then((c) => c.close(1001, reason)).catch(() => {});
     }
     this.peers.clear();
   }
@@ -158,7 +169,7 @@ export class PeerPool {
         const result: FetchResult = { items: message.items, missing: message.missing };
         for (const resolve of request.waiters) resolve(result);
       } else if (message.type === "error") {
-        this.options.logger.warn(
+        this.options.logger?.warn(
           { peer: peer.address, code: message.code },
           `Peer refused a request: ${message.message}`,
         );
@@ -170,20 +181,21 @@ export class PeerPool {
   private drop(peer: Peer, why: string): void {
     if (this.peers.get(peer.address) === peer) this.peers.delete(peer.address);
     if (peer.requests.size > 0 || peer.queued.size > 0) {
-      this.options.logger.warn({ peer: peer.address }, `Cannot fetch from peer: ${why}`);
+      this.options.logger?.warn({ peer: peer.address }, `Cannot fetch from peer: ${why}`);
     }
     this.fail(peer, why);
   }
 
-  private fail(peer: Peer, _why: string): void {
+  private fail(peer: Peer, why: string): void {
     for (const request of peer.requests.values()) {
-      for (const resolve of request.waiters) resolve({ items: [], missing: request.keys });
+      for (const resolve of request.waiters)
+        resolve({ items: [], missing: request.keys, problem: why });
     }
     peer.requests.clear();
     const queued = [...peer.queued];
     const waiters = peer.queuedWaiters;
     peer.queued = new Set();
     peer.queuedWaiters = [];
-    for (const resolve of waiters) resolve({ items: [], missing: queued });
+    for (const resolve of waiters) resolve({ items: [], missing: queued, problem: why });
   }
 }

@@ -4,3 +4,5 @@ export * from "./connection.js";
 export * from "./frame.js";
 export * from "./messages.js";
 export * from "./values.js";
+export * from "./bulk-transfer.js";
+export * from "./data-client.js";
