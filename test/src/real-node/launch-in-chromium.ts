@@ -75,7 +75,10 @@ export function describeLaunchInChromium(
     let clicked = 0;
     let workDir = "";
 
-    const cell = (n: number) => lab.locator(".jp-Notebook .jp-Cell").nth(n);
+    // The visible notebook's cells: 01-map.ipynb, which the sandbox opens first, stays open
+    // in a hidden tab.
+    const cell = (n: number) =>
+      lab.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(n);
     const outputOf = async (n: number) =>
       (await cell(n).locator(".jp-OutputArea-output").allTextContents()).join("\n");
     const dashboardWorkers = () =>
