@@ -264,7 +264,13 @@ export class KubernetesBackend implements Backend {
   upstream(id: string, service: ServiceName): Upstream | undefined {
     const sandbox = this.objects.get(id);
     const state = this.store.get(id);
-    if (!sandbox || state?.phase !== "Ready") return undefined;
+    // A sandbox that has been Ready (status.readyAt) keeps serving while the operator
+    // reports it Provisioning again, e.g. while a killed worker pod is replaced: the
+    // notebook pod is still there, and the attendee's JupyterLab keeps saving.
+    const serving =
+      state?.phase === "Ready" ||
+      (state?.phase === "Provisioning" && Boolean(sandbox?.status?.readyAt));
+    if (!sandbox || !serving) return undefined;
     const url =
       service === "notebook"
         ? sandbox.status?.endpoints?.notebook
