@@ -10,7 +10,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   buildApp,
   defaultRuntimeCommands,
@@ -26,27 +25,14 @@ import {
 } from "@launchbay/web";
 import pino from "pino";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { standInCommands } from "./stand-in-commands.js";
 
-const standIn = fileURLToPath(new URL("./fixtures/stand-in-runtime.mjs", import.meta.url));
 const log = pino({ level: "silent" });
 let dir: string;
 let launcher: { app: LauncherApp; backend: LocalBackend } | undefined;
 
 function commands(): RuntimeCommands {
-  const real = defaultRuntimeCommands(defaultVenvDir());
-  return {
-    scheduler: ({ token }) => ({
-      command: process.execPath,
-      args: [standIn, "scheduler"],
-      env: { LAUNCHBAY_TOKEN: token },
-    }),
-    worker: ({ address, token, name }) => ({
-      command: process.execPath,
-      args: [standIn, "worker", address, "--name", name],
-      env: { LAUNCHBAY_TOKEN: token },
-    }),
-    jupyter: real.jupyter,
-  };
+  return standInCommands(defaultRuntimeCommands(defaultVenvDir()).jupyter);
 }
 
 /** A launcher over a local backend whose archive lives in `dir/archives` (kept across restarts). */

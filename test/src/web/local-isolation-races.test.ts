@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   LocalBackend,
   pidsWithEnvMarker,
@@ -12,6 +11,7 @@ import {
 } from "@launchbay/web";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { standInCommands } from "./stand-in-commands.js";
 
 // Deleting a sandbox at every point of its start-up, as root (a Unix user and cgroup per
 // sandbox): whatever provisioning had created by then — user, cgroup, processes, home —
@@ -20,24 +20,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn("local-isolation-races.test.ts: skipped — needs root (CI runs as root)");
 
-const standIn = fileURLToPath(new URL("./fixtures/stand-in-runtime.mjs", import.meta.url));
 let dir: string;
 let backend: LocalBackend;
 
-const commands: RuntimeCommands = {
-  scheduler: ({ token }) => ({
-    command: process.execPath,
-    args: [standIn, "scheduler"],
-    env: { LAUNCHBAY_TOKEN: token },
-  }),
-  worker: ({ address, token, name }) => ({
-    command: process.execPath,
-    args: [standIn, "worker", address, "--name", name],
-    env: { LAUNCHBAY_TOKEN: token },
-  }),
-  // Never answers: the sandbox stays starting until it is deleted.
-  jupyter: () => ({ command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"] }),
-};
+// The notebook server never answers: the sandbox stays starting until it is deleted.
+const commands: RuntimeCommands = standInCommands(() => ({
+  command: process.execPath,
+  args: ["-e", "setInterval(() => {}, 1000)"],
+}));
 
 function userExists(name: string): boolean {
   try {

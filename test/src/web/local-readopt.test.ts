@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   defaultRuntimeCommands,
   defaultVenvDir,
@@ -15,11 +14,11 @@ import {
 } from "@launchbay/web";
 import pino from "pino";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { standInCommands } from "./stand-in-commands.js";
 
 // Re-adoption by a second LocalBackend of the sandboxes a first one left running
 // (`onClose: "keep"`), on shared records: the real JupyterLab, a stand-in scheduler and
 // worker. The launcher-level kill -9 test is launcher-restart.test.ts.
-const standIn = fileURLToPath(new URL("./fixtures/stand-in-runtime.mjs", import.meta.url));
 const ID = "sb-readopt1";
 let dir: string;
 const backends: LocalBackend[] = [];
@@ -53,19 +52,7 @@ function makeBackend(records: SandboxRecordStore): LocalBackend {
     sandboxesDir: join(dir, "sandboxes"),
     notebooksDir: notebooks,
     clientEntry: { js: join(client, "index.js"), dts: join(client, "index.d.ts") },
-    commands: {
-      scheduler: ({ token }) => ({
-        command: process.execPath,
-        args: [standIn, "scheduler"],
-        env: { LAUNCHBAY_TOKEN: token },
-      }),
-      worker: ({ address, token, name }) => ({
-        command: process.execPath,
-        args: [standIn, "worker", address, "--name", name],
-        env: { LAUNCHBAY_TOKEN: token },
-      }),
-      jupyter: real.jupyter,
-    },
+    commands: standInCommands(real.jupyter),
     workers: 1,
     workerThreads: 1,
     workerMemoryLimit: "1GiB",
