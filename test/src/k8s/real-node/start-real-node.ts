@@ -5,6 +5,7 @@ import { K8sHarnessError, K8sHarnessErrorCode } from "../errors.js";
 import { KubeClient, loadKubeConfig, watchUntil } from "@launchbay/kube";
 import { isAlive, logTail, type RunningComponent, startComponent } from "../processes.js";
 import { waitUntilReady } from "../readiness.js";
+import { criVersionError } from "./cri-probe.js";
 import { findRealNodeAssets, type NodeImage } from "./assets.js";
 import { createBridge, installEgressDrop, recordSysctls, sh, writeSysctl } from "./host.js";
 import { type RealNodePaths, realNode, realNodePaths } from "./layout.js";
@@ -159,6 +160,18 @@ export async function startRealNodeCluster(
         ),
       [containerd],
       60_000,
+    );
+    // The kubelet exits at once if containerd's CRI plugin has not finished
+    // recovering its state; `ctr version` answers before that.
+    await waitUntilReady(
+      "containerd's CRI service",
+      async () => {
+        const error = await criVersionError(paths.containerdSocket);
+        if (error) throw new Error(error);
+        return true;
+      },
+      [containerd],
+      120_000,
     );
     mark("containerd");
     await importImages(paths, [assets.pause, assets.coredns, ...assets.images], log);
