@@ -77,6 +77,7 @@ async function main() {
       launcher: { namespace: options.launcherNamespace, podLabels: options.launcherPodLabels },
       operator: { namespace: options.operatorNamespace, podLabels: options.operatorPodLabels },
       dns: { namespace: options.dnsNamespace, podLabels: options.dnsPodLabels },
+      crashLimit: { maxCrashes: options.crashLimit, windowMs: options.crashWindowSeconds * 1000 },
       placement: {
         nodeSelector: options.sandboxNodeSelector,
         tolerations: options.sandboxTolerations,

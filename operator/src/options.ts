@@ -80,6 +80,8 @@ export const optionsSchema = z.object({
   healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
   metricsToken: z.string().min(16).optional(),
   idleProbeSeconds: durationMs.default(60),
+  crashLimit: z.coerce.number().int().min(1).max(64).default(5),
+  crashWindowSeconds: z.coerce.number().int().min(10).default(600),
   notebookUrlTemplate: z.string().default("http://notebook.{namespace}.svc:8888{basePath}"),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
 });
@@ -187,6 +189,14 @@ export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string; u
   idleProbeSeconds: {
     env: "LAUNCHBAY_IDLE_PROBE_SECONDS",
     help: "How often to ask notebooks for their last activity",
+  },
+  crashLimit: {
+    env: "LAUNCHBAY_CRASH_LIMIT",
+    help: "A sandbox turns Failed after this many container crashes within --crash-window-seconds",
+  },
+  crashWindowSeconds: {
+    env: "LAUNCHBAY_CRASH_WINDOW_SECONDS",
+    help: "The window of --crash-limit",
   },
   notebookUrlTemplate: {
     env: "LAUNCHBAY_NOTEBOOK_URL_TEMPLATE",

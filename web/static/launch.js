@@ -50,6 +50,10 @@
     );
     $("failed").classList.toggle("hidden", !sb.failed);
     $("failed-text").textContent = sb.failed ? `${sb.headline}: ${sb.message}` : "";
+    // A sandbox that had been Ready kept its work (archived, or its notebook still runs).
+    $("failed-download").classList.toggle("hidden", !(sb.failed && sb.readyAt));
+    if (sb.failed)
+      $("failed-download").href = `/api/sandboxes/${encodeURIComponent(sb.id)}/download`;
     clearTimeout(slowTimer);
     const starting = !sb.ready && !sb.failed && !sb.waiting;
     const elapsed = Date.now() - Date.parse(sb.requestedAt);

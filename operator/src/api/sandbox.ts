@@ -46,6 +46,17 @@ export const sandboxEndpointsSchema = z
   })
   .describe("In-cluster addresses of the sandbox's services.");
 
+export const sandboxCrashSchema = z
+  .object({
+    pod: z.string().max(253),
+    component: z.string().max(63).describe("scheduler, worker or notebook."),
+    container: z.string().max(253),
+    at: z.iso.datetime({ offset: true }).describe("When the container ended."),
+    reason: z.string().max(256).describe("The kubelet's reason, e.g. Error or OOMKilled."),
+    exitCode: z.number().int(),
+  })
+  .describe("One container crash the operator saw.");
+
 export const sandboxStatusSchema = z
   .object({
     phase: sandboxPhaseSchema
@@ -68,6 +79,13 @@ export const sandboxStatusSchema = z
       .optional()
       .describe("Last activity the notebook or the launcher reported."),
     message: z.string().max(32768).optional().describe("Human-readable state."),
+    crashes: z
+      .array(sandboxCrashSchema)
+      .max(64)
+      .optional()
+      .describe(
+        "Container crashes within the crash window (newest last); the sandbox turns Failed at the operator's crash limit.",
+      ),
     observedGeneration: z.number().int().min(0).optional(),
   })
   .describe("Observed state of the sandbox.");
@@ -75,3 +93,4 @@ export const sandboxStatusSchema = z
 export type SandboxSpec = z.infer<typeof sandboxSpecSchema>;
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;
 export type SandboxEndpoints = z.infer<typeof sandboxEndpointsSchema>;
+export type SandboxCrash = z.infer<typeof sandboxCrashSchema>;

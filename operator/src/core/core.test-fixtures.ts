@@ -45,6 +45,7 @@ export function pod(component: string, patch: Partial<ObservedPod> = {}): Observ
     ready: true,
     deleting: false,
     restarts: 0,
+    terminations: [],
     ...patch,
   };
 }

@@ -15,6 +15,16 @@ export interface ObservedPod {
   /** Last termination of a restarting container. */
   terminated?: { reason: string; exitCode: number };
   restarts: number;
+  /** Each container's last termination while the pod lived (a crash, if it restarted). */
+  terminations: ContainerTermination[];
+}
+
+export interface ContainerTermination {
+  container: string;
+  /** RFC 3339; with the pod and container, identifies one crash. */
+  finishedAt: string;
+  reason: string;
+  exitCode: number;
 }
 
 interface RawPod {
@@ -28,10 +38,11 @@ interface RawPod {
     phase?: string;
     conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
     containerStatuses?: {
+      name?: string;
       ready?: boolean;
       restartCount?: number;
       state?: { waiting?: { reason?: string; message?: string } };
-      lastState?: { terminated?: { reason?: string; exitCode?: number } };
+      lastState?: { terminated?: { reason?: string; exitCode?: number; finishedAt?: string } };
     }[];
   };
 }
@@ -50,6 +61,18 @@ export function observePod(raw: RawPod): ObservedPod {
     ready,
     deleting: Boolean(raw.metadata?.deletionTimestamp),
     restarts: statuses.reduce((sum, s) => sum + (s.restartCount ?? 0), 0),
+    terminations: statuses.flatMap((s) => {
+      const t = s.lastState?.terminated;
+      if (!t?.finishedAt) return [];
+      return [
+        {
+          container: s.name ?? "",
+          finishedAt: t.finishedAt,
+          reason: t.reason ?? "Error",
+          exitCode: t.exitCode ?? 0,
+        },
+      ];
+    }),
   };
   if (scheduled?.status === "False") {
     pod.unschedulable = {

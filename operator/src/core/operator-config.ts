@@ -12,7 +12,19 @@ export interface SandboxDefaults {
   operator: { namespace: string; podLabels: Record<string, string> };
   /** Cluster DNS pods (the only egress outside the namespace by default). */
   dns: { namespace: string; podLabels: Record<string, string> };
+  /**
+   * A sandbox turns Failed once its containers crashed `maxCrashes` times within
+   * `windowMs` (the kubelet restarts each crash with backoff until then).
+   */
+  crashLimit?: CrashLimit;
 }
+
+export interface CrashLimit {
+  maxCrashes: number;
+  windowMs: number;
+}
+
+export const DEFAULT_CRASH_LIMIT: CrashLimit = { maxCrashes: 5, windowMs: 600_000 };
 
 export const DEFAULT_SANDBOX_DEFAULTS: SandboxDefaults = {
   images: {

@@ -17,7 +17,12 @@ import { sandboxEndpoints, sandboxNamespaceName } from "./names.js";
 import { stableStringify } from "./stable-json.js";
 import type { ObservedPod } from "./observed-pod.js";
 import type { SandboxDefaults } from "./operator-config.js";
+import { crashHistory, crashMessage } from "./crash-history.js";
+import { DEFAULT_CRASH_LIMIT } from "./operator-config.js";
 import { deriveConditions, mergeConditions } from "./sandbox-status.js";
+
+/** The Ready condition's reason of a sandbox that crashed too often. */
+export const CRASHED_REASON = "RepeatedCrashes";
 
 /** Everything reconcile observed about one sandbox. */
 export interface SandboxObservation {
@@ -201,6 +206,22 @@ export function planSandbox(obs: SandboxObservation): SandboxPlan {
   if (!obs.secretExists) plan.createSecretIn = namespace;
 
   const conditions = deriveConditions(obs.pods, workshop!.spec.sandbox.workers);
+  const limit = obs.defaults.crashLimit ?? DEFAULT_CRASH_LIMIT;
+  const crashes = crashHistory(previous.crashes, obs.pods, now, limit);
+  const gaveUp =
+    previous.phase === "Failed" &&
+    findCondition(previous.conditions, "Ready")?.reason === CRASHED_REASON;
+  if (gaveUp || crashes.length >= limit.maxCrashes) {
+    // Failed stays Failed (its pods are kept, so the notebook and its files can still be
+    // downloaded) until the sandbox expires or is deleted.
+    const message = gaveUp ? (previous.message ?? "") : crashMessage(crashes, limit);
+    const failed = notReadyStatus(base, "Failed", CRASHED_REASON, message, obs);
+    failed.endpoints = sandboxEndpoints(namespace, sandbox.metadata.name);
+    if (crashes.length) failed.crashes = crashes;
+    plan.status = changed(previous, failed);
+    pushTransitionEvent(plan, previous, "Warning", CRASHED_REASON, message);
+    return plan;
+  }
   const ready = conditions.find((c) => c.type === "Ready")!;
   const status: SandboxStatus = {
     ...base,
@@ -209,6 +230,8 @@ export function planSandbox(obs: SandboxObservation): SandboxPlan {
     endpoints: sandboxEndpoints(namespace, sandbox.metadata.name),
     message: ready.message,
   };
+  if (crashes.length) status.crashes = crashes;
+  else delete status.crashes;
   if (ready.status === "True" && !status.readyAt) {
     status.readyAt = now.toISOString();
     plan.events.push({

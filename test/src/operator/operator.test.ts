@@ -390,4 +390,68 @@ describe("operator against a real control plane", () => {
     });
     expect(events.items.map((e) => e.reason)).toContain("Ready");
   });
+
+  it("keeps a sandbox whose worker crashed once, and fails one whose worker crashed five times in the window, saying why", async () => {
+    await createWorkshop("crashy");
+    await createSandbox("steady", { workshop: "crashy", owner: "steady@example.org" });
+    await createSandbox("crashing", { workshop: "crashy", owner: "crashing@example.org" });
+    /** What the kubelet reports after restarting a crashed container: its last termination. */
+    const crashWorker = async (
+      sandboxName: string,
+      times: number,
+      reason: string,
+      exitCode: number,
+    ) => {
+      const sns = (await waitReady(sandboxName)).status!.namespace!;
+      const pods = await client.get<{
+        items: {
+          metadata: { name: string; labels: Record<string, string> };
+          status: { containerStatuses: Record<string, unknown>[] };
+        }[];
+      }>(paths.pods(sns));
+      const worker = pods.items.find(
+        (p) => p.metadata.labels["app.kubernetes.io/component"] === "worker",
+      )!;
+      for (let i = 1; i <= times; i++) {
+        const finishedAt = new Date(Date.now() - (times - i) * 1000)
+          .toISOString()
+          .replace(/\.\d+Z$/, "Z");
+        await client.mergePatch(`${paths.pods(sns)}/${worker.metadata.name}/status`, {
+          status: {
+            containerStatuses: worker.status.containerStatuses.map((c) => ({
+              ...c,
+              restartCount: i,
+              lastState: { terminated: { exitCode, reason, finishedAt, startedAt: finishedAt } },
+            })),
+          },
+        });
+        // Each crash is seen by the operator before the next one replaces it on the pod.
+        await watchUntil<SandboxView & { status?: { crashes?: unknown[] } }>(
+          client,
+          paths.sandboxes(ns),
+          { name: sandboxName, timeoutMs: 30_000 },
+          ([o]) => (o?.status?.crashes?.length ?? 0) >= i,
+        );
+      }
+    };
+    await crashWorker("steady", 1, "Error", 1);
+    await crashWorker("crashing", 5, "OOMKilled", 137);
+    const [failed] = await watchUntil<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      { name: "crashing", timeoutMs: 30_000 },
+      ([o]) => o?.status?.phase === "Failed",
+    );
+    expect(failed!.status!.conditions!.find((c) => c.type === "Ready")).toMatchObject({
+      status: "False",
+      reason: "RepeatedCrashes",
+    });
+    expect(failed!.status!.message).toMatch(
+      /^The worker crashed 5 times within 10 minutes; it ran out of memory \(OOMKilled\)\. Your notebook and its files are kept/,
+    );
+    // Its pods and endpoints stay, so the attendee can still download their work.
+    expect(failed!.status!.endpoints?.notebook).toBeTruthy();
+    const steady = await client.get<SandboxView>(`${paths.sandboxes(ns)}/steady`);
+    expect(steady.status?.phase).toBe("Ready");
+  });
 });

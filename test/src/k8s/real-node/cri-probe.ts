@@ -10,13 +10,19 @@ import { connect as netConnect } from "node:net";
  *
  * Resolves to undefined when the runtime answers, or to the gRPC error message.
  */
-export async function criVersionError(socketPath: string, timeoutMs = 5_000): Promise<string | undefined> {
+export async function criVersionError(
+  socketPath: string,
+  timeoutMs = 5_000,
+): Promise<string | undefined> {
   const session = http2Connect("http://localhost", {
     createConnection: () => netConnect(socketPath),
   });
   try {
     return await new Promise<string | undefined>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no CRI answer within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no CRI answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       session.on("error", (error) => {
         clearTimeout(timer);
         reject(error);
@@ -31,7 +37,8 @@ export async function criVersionError(socketPath: string, timeoutMs = 5_000): Pr
       let message = "";
       const take = (headers: Record<string, unknown>) => {
         if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
-        if (headers["grpc-message"] !== undefined) message = decodeURIComponent(String(headers["grpc-message"]));
+        if (headers["grpc-message"] !== undefined)
+          message = decodeURIComponent(String(headers["grpc-message"]));
       };
       request.on("response", take);
       request.on("trailers", take);

@@ -265,11 +265,13 @@ export class KubernetesBackend implements Backend {
     const sandbox = this.objects.get(id);
     const state = this.store.get(id);
     // A sandbox that has been Ready (status.readyAt) keeps serving while the operator
-    // reports it Provisioning again, e.g. while a killed worker pod is replaced: the
-    // notebook pod is still there, and the attendee's JupyterLab keeps saving.
+    // reports it Provisioning again, e.g. while a killed worker pod is replaced, and
+    // after it gave up on a crashing component (Failed, RepeatedCrashes): the notebook
+    // pod is still there, the attendee's JupyterLab keeps saving, and Download works.
     const serving =
       state?.phase === "Ready" ||
-      (state?.phase === "Provisioning" && Boolean(sandbox?.status?.readyAt));
+      ((state?.phase === "Provisioning" || state?.phase === "Failed") &&
+        Boolean(sandbox?.status?.readyAt));
     if (!sandbox || !serving) return undefined;
     const url =
       service === "notebook"
