@@ -13,6 +13,8 @@ export const BenchConfig = z.object({
   BENCH_CHAIN: count(1_000),
   BENCH_TRANSFER_MB: count(100),
   BENCH_HELD: count(100_000),
+  /** Rounds, each launchbay then Dask: the medians are compared (load drifts on a shared machine). */
+  BENCH_ROUNDS: count(3),
   /** Python with `distributed` installed (scripts/setup.sh jupyter makes it). */
   BENCH_PYTHON: z.string().optional(),
   LAUNCHBAY_CACHE: z.string().optional(),
@@ -26,6 +28,7 @@ export interface RuntimeBenchConfig {
   chain: number;
   transferMB: number;
   held: number;
+  rounds: number;
   python: string;
 }
 
@@ -46,6 +49,7 @@ export function benchConfig(env: NodeJS.ProcessEnv): RuntimeBenchConfig {
     chain: e.BENCH_CHAIN,
     transferMB: e.BENCH_TRANSFER_MB,
     held: e.BENCH_HELD,
+    rounds: e.BENCH_ROUNDS,
     python: e.BENCH_PYTHON ?? join(cache, "venv", "bin", "python"),
   };
 }

@@ -104,6 +104,26 @@ export function comparisonTable(
   );
 }
 
+/** The median of each figure over several rounds (undefined when no round measured it). */
+export function medianFigures(rounds: readonly RuntimeFigures[]): RuntimeFigures {
+  const median = (values: (number | undefined)[]) => {
+    const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+    if (known.length === 0) return undefined;
+    const sorted = [...known].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const of = (key: keyof RuntimeFigures) => median(rounds.map((r) => r[key]));
+  return {
+    throughputTasksPerS: of("throughputTasksPerS") ?? Number.NaN,
+    roundTripP50Ms: of("roundTripP50Ms") ?? Number.NaN,
+    roundTripP99Ms: of("roundTripP99Ms") ?? Number.NaN,
+    chainS: of("chainS") ?? Number.NaN,
+    transferGBPerS: of("transferGBPerS"),
+    schedulerRssDeltaMiB: of("schedulerRssDeltaMiB") ?? Number.NaN,
+  };
+}
+
 export function percentile(sorted: readonly number[], q: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
   return sorted[index]!;

@@ -5,11 +5,11 @@
  * chain, (d) worker-to-worker transfer, (e) scheduler memory with many tasks held, and
  * prints a table with the ratios and the targets.
  */
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { benchConfig } from "./runtime-config.js";
 import { runDask } from "./runtime-dask.js";
 import { runLaunchbay } from "./runtime-launchbay.js";
-import { comparisonTable } from "./runtime-results.js";
+import { comparisonTable, medianFigures, type RuntimeFigures } from "./runtime-results.js";
 
 async function main(): Promise<number> {
   const config = benchConfig(process.env);
@@ -17,21 +17,40 @@ async function main(): Promise<number> {
   log(
     `${config.workers} workers × ${config.threads} threads on ${availableParallelism()} cores, Node ${process.versions.node}`,
   );
-  log("running launchbay");
-  const launchbay = await runLaunchbay(config, log);
-  log("running Dask distributed (this takes a while)");
+  // Rounds alternate launchbay and Dask, so a load change on a shared machine hits both
+  // sides alike; each figure is the median of its side's rounds, and the load average
+  // during each side is printed with them.
+  const ours: RuntimeFigures[] = [];
+  const theirs: RuntimeFigures[] = [];
+  const load = { launchbay: [] as number[], dask: [] as number[] };
   let dask: Awaited<ReturnType<typeof runDask>> | undefined;
   let daskError: string | undefined;
-  try {
-    dask = await runDask(config);
-  } catch (error) {
-    daskError = (error as Error).message;
+  for (let round = 1; round <= config.rounds; round++) {
+    log(`round ${round}/${config.rounds}: launchbay`);
+    load.launchbay.push(loadavg()[0]!);
+    ours.push(await runLaunchbay(config, log));
+    if (daskError) continue;
+    log(`round ${round}/${config.rounds}: Dask distributed (this takes a while)`);
+    load.dask.push(loadavg()[0]!);
+    try {
+      dask = await runDask(config);
+      theirs.push(dask);
+    } catch (error) {
+      daskError = (error as Error).message;
+    }
   }
+  const launchbay = medianFigures(ours);
+  const daskMedian = theirs.length ? medianFigures(theirs) : undefined;
+  const avg = (xs: number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : 0);
+  log(
+    `1-minute load average at the start of each side's rounds: launchbay ${load.launchbay.map((l) => l.toFixed(1)).join(", ")} (mean ${avg(load.launchbay).toFixed(1)}), ` +
+      `Dask ${load.dask.map((l) => l.toFixed(1)).join(", ")} (mean ${avg(load.dask).toFixed(1)})`,
+  );
   process.stdout.write(
     `\nlaunchbay vs Dask distributed ${dask?.version ?? ""}: ${config.workers} worker processes × ${config.threads} threads, ` +
-      `${availableParallelism()} cores\n\n`,
+      `${availableParallelism()} cores, median of ${config.rounds} alternating rounds\n\n`,
   );
-  process.stdout.write(`${comparisonTable(launchbay, dask, config)}\n`);
+  process.stdout.write(`${comparisonTable(launchbay, daskMedian, config)}\n`);
   if (daskError) {
     process.stderr.write(`\nDask could not run: ${daskError}\n`);
     return 1;
