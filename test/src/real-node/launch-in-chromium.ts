@@ -48,6 +48,18 @@ const doublesCell = `const doubled = await client.gather(
 console.log("DOUBLED " + doubled.reduce((a, x) => a + x, 0) + " AT " + Date.now());`;
 const doubledSum = 119 * 120;
 
+/** The third cell: waits on a two-minute task, long enough to kill the scheduler under it. */
+const waitCell = `try {
+  await client.submit((ms: number) => { const end = Date.now() + ms; while (Date.now() < end) {} return 1; }, 120_000).result();
+  console.log("NOT LOST");
+} catch (e) {
+  console.log("LOST " + (e as Error).message);
+}`;
+
+/** The fourth cell: new work on the same client once the scheduler is back. */
+const nextCell = `await client.whenConnected();
+console.log("NEW " + (await client.gather(client.map((x: number) => x + 1, [1, 2, 3]))).join(","));`;
+
 interface DashboardWorker {
   name: string;
   processing: number;
@@ -58,6 +70,7 @@ interface LaunchFigures {
   clickToLabMs: number;
   clickToFirstResultMs: number;
   killToResultMs: number;
+  schedulerKillToNextResultMs: number;
   expiryToGoneMs: number;
 }
 
@@ -177,7 +190,10 @@ export function describeLaunchInChromium(
           ).status,
         {
           sandbox: id,
-          body: { type: "notebook", content: tslabNotebook([squaresCell, doublesCell]) },
+          body: {
+            type: "notebook",
+            content: tslabNotebook([squaresCell, doublesCell, waitCell, nextCell]),
+          },
         },
       );
       expect(put).toBe(201);
@@ -263,6 +279,53 @@ export function describeLaunchInChromium(
       const after = await workerPods();
       expect(after).toHaveLength(3);
       expect(after).not.toContain(victim);
+    });
+
+    it("the scheduler pod killed while a cell waits: the cell says so in one sentence, the Deployment replaces it, the workers reconnect and the next cell runs", async () => {
+      expect(id).not.toBe("");
+      const scheduler = (await podsIn(namespace, "app.kubernetes.io/component=scheduler"))[0]
+        ?.metadata.name;
+      expect(scheduler).toBeDefined();
+      await runCell(2);
+      await expect
+        .poll(async () => (await dashboardWorkers()).some((w) => w.processing > 0), {
+          timeout: 120_000,
+          interval: 200,
+        })
+        .toBe(true);
+      const killed = Date.now();
+      ok(
+        await kubectl([
+          "delete",
+          "pod",
+          "-n",
+          namespace,
+          scheduler as string,
+          "--grace-period=0",
+          "--force",
+        ]),
+        `kill scheduler pod ${scheduler}`,
+      );
+      await expect.poll(() => outputOf(2), { timeout: 120_000, interval: 500 }).toMatch(/LOST /);
+      const lost = (await outputOf(2)).split("\n").filter((l) => l.trim() !== "");
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toMatch(
+        /^LOST the connection to the scheduler at ws:\/\/\S+ closed.*lost; submit them again$/,
+      );
+      expect(lost[0]).not.toMatch(/[{}]/);
+      // A new scheduler pod; the three workers find it through the Service and register.
+      await expect
+        .poll(async () => (await dashboardWorkers()).length, { timeout: 180_000, interval: 500 })
+        .toBe(3);
+      await runCell(3);
+      await expect
+        .poll(() => outputOf(3), { timeout: 170_000, interval: 500 })
+        .toMatch(/NEW 2,3,4/);
+      figures.schedulerKillToNextResultMs = Date.now() - killed;
+      const after = (await podsIn(namespace, "app.kubernetes.io/component=scheduler")).map(
+        (p) => p.metadata.name,
+      );
+      expect(after).not.toContain(scheduler);
     });
 
     it('"Download my work" gives a zip with the attendee\'s notebook and its results', async () => {
