@@ -1,0 +1,137 @@
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ArchiveError, restoreWork, S3Store, saveWork, unzipInto } from "@launchbay/archive";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ZipFile } from "yazl";
+import { type MinioServer, startMinio } from "./minio-server.js";
+
+let minio: MinioServer;
+let store: S3Store;
+let dir: string;
+
+beforeAll(async () => {
+  minio = await startMinio();
+  store = new S3Store(minio.store);
+  dir = await mkdtemp(join(tmpdir(), "launchbay-transfer-"));
+});
+
+afterAll(async () => {
+  store?.destroy();
+  await minio?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function zipBuffer(build: (zip: ZipFile) => void): Promise<Buffer> {
+  const zip = new ZipFile();
+  build(zip);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Uploads raw bytes through a presigned PUT, as a pod holding that URL could. */
+async function putRaw(key: string, body: Buffer): Promise<Response> {
+  return fetch(await store.presignPut(key, 300), { method: "PUT", body });
+}
+
+describe("work archive save and restore against MinIO", () => {
+  it("zips a folder, PUTs it to a presigned URL, GETs and unpacks it elsewhere", async () => {
+    const work = join(dir, "work");
+    await mkdir(join(work, "sub", "deeper"), { recursive: true });
+    await writeFile(join(work, "notebook.ipynb"), '{"cells": []}\n');
+    await writeFile(join(work, "sub", "deeper", "data.csv"), "a,b\n1,2\n");
+    await writeFile(join(work, "run.sh"), "#!/bin/sh\necho hi\n", { mode: 0o755 });
+    await symlink("/etc/passwd", join(work, "link-out"));
+    const key = "archives/ns/ws/owner-a.zip";
+    const saved = await saveWork(work, await store.presignPut(key, 300));
+    expect(saved.files).toBe(3);
+    expect((await store.head(key))?.size).toBe(saved.bytes);
+
+    const next = join(dir, "next");
+    await mkdir(next);
+    await writeFile(join(next, "notebook.ipynb"), "tutorial copy\n");
+    const restored = await restoreWork(next, await store.presignGet(key, 300));
+    expect(restored).toEqual({ files: 3, bytes: expect.any(Number) });
+    expect(await readFile(join(next, "notebook.ipynb"), "utf8")).toBe('{"cells": []}\n');
+    expect(await readFile(join(next, "sub", "deeper", "data.csv"), "utf8")).toBe("a,b\n1,2\n");
+    expect((await lstat(join(next, "run.sh"))).mode & 0o111).not.toBe(0);
+    // The symlink was never archived, so none is restored.
+    await expect(lstat(join(next, "link-out"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("answers false when there is no archive behind the GET URL", async () => {
+    const empty = join(dir, "empty");
+    await mkdir(empty);
+    expect(await restoreWork(empty, await store.presignGet("archives/ns/ws/none.zip", 300))).toBe(
+      false,
+    );
+    expect(await readdir(empty)).toEqual([]);
+  });
+
+  it("refuses a symbolic link entry in a malicious archive, writing nothing", async () => {
+    const zip = await zipBuffer((z) => {
+      z.addBuffer(Buffer.from("ok\n"), "fine.txt");
+      // A symlink entry (S_IFLNK) whose content is the link target.
+      z.addBuffer(Buffer.from("/etc"), "escape", { mode: 0o120777 });
+    });
+    const key = "archives/ns/ws/symlink.zip";
+    expect((await putRaw(key, zip)).ok).toBe(true);
+    const target = join(dir, "symlink-target");
+    await mkdir(target);
+    const error = await restoreWork(target, await store.presignGet(key, 300)).catch((e) => e);
+    expect(error).toBeInstanceOf(ArchiveError);
+    expect((error as ArchiveError).code).toBe("unsafe-entry");
+    expect((error as Error).message).toMatch(/"escape".*symbolic link/);
+    expect(await readdir(target)).toEqual([]);
+  });
+
+  it("refuses a path traversal entry in a malicious archive, writing nothing outside or inside", async () => {
+    // yazl refuses "..", so write a same-length name and patch it in both headers.
+    const zip = await zipBuffer((z) => {
+      z.addBuffer(Buffer.from("pwned\n"), "zz/evil.txt");
+    });
+    const patched = Buffer.from(
+      zip.toString("latin1").replaceAll("zz/evil.txt", "../evil.txt"),
+      "latin1",
+    );
+    const key = "archives/ns/ws/traversal.zip";
+    expect((await putRaw(key, patched)).ok).toBe(true);
+    const parent = join(dir, "traversal");
+    const target = join(parent, "work");
+    await mkdir(target, { recursive: true });
+    await expect(restoreWork(target, await store.presignGet(key, 300))).rejects.toThrow(
+      /evil\.txt/,
+    );
+    expect(await readdir(parent)).toEqual(["work"]);
+    expect(await readdir(target)).toEqual([]);
+  });
+
+  it("refuses to write through a symlinked folder already in the work folder", async () => {
+    const outside = join(dir, "outside");
+    const target = join(dir, "linked");
+    await mkdir(outside);
+    await mkdir(target);
+    await symlink(outside, join(target, "sub"));
+    const file = join(dir, "through-link.zip");
+    await writeFile(
+      file,
+      await zipBuffer((z) => {
+        z.addBuffer(Buffer.from("x\n"), "sub/x.txt");
+      }),
+    );
+    await expect(unzipInto(file, target)).rejects.toThrow(/leads outside the work folder/);
+    expect(await readdir(outside)).toEqual([]);
+  });
+
+  it("control: a presigned PUT URL cannot be turned into a write of another key", async () => {
+    const url = new URL(await store.presignPut("archives/ns/ws/mine.zip", 300));
+    url.pathname = url.pathname.replace("mine.zip", "theirs.zip");
+    const forged = await fetch(url, { method: "PUT", body: "x" });
+    expect(forged.status).toBe(403);
+    expect(await store.head("archives/ns/ws/theirs.zip")).toBeUndefined();
+    const honest = await putRaw("archives/ns/ws/mine.zip", Buffer.from("y"));
+    expect(honest.status).toBe(200);
+  });
+});
