@@ -1,4 +1,4 @@
-import type { Placement } from "../api/placement.js";
+import type { NetworkPolicyPeer, Placement } from "../api/placement.js";
 
 /** The operator settings the pure core needs (a subset of the CLI options). */
 export interface SandboxDefaults {
@@ -12,6 +12,20 @@ export interface SandboxDefaults {
   operator: { namespace: string; podLabels: Record<string, string> };
   /** Cluster DNS pods (the only egress outside the namespace by default). */
   dns: { namespace: string; podLabels: Record<string, string> };
+  /**
+   * Set when the operator keeps attendees' work in object storage: each owned sandbox of a
+   * workshop with a retention gets an archive container beside the notebook.
+   */
+  archive?: SandboxArchiveDefaults;
+}
+
+export interface SandboxArchiveDefaults {
+  /** Where the notebook pod may connect to reach the object storage (its egress rule). */
+  egress: NetworkPolicyPeer[];
+  /** The object storage's port (443 for https endpoints). */
+  port: number;
+  /** The notebook pod's termination grace period: the archive is saved within it. */
+  graceSeconds: number;
 }
 
 export const DEFAULT_SANDBOX_DEFAULTS: SandboxDefaults = {
