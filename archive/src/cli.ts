@@ -39,6 +39,9 @@ export async function main(argv: string[]): Promise<number> {
         process.once("SIGTERM", () => resolve());
         process.once("SIGINT", () => resolve());
       });
+      log(`Keeping ${values.dir}: restoring when a GET URL appears, saving on SIGTERM`);
+      // Nothing else keeps the process alive while it waits for SIGTERM.
+      const alive = setInterval(() => undefined, 1 << 30);
       return keepWork(
         {
           dir: values.dir,
@@ -48,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
           log,
         },
         stop,
-      );
+      ).finally(() => clearInterval(alive));
     }
     case "save": {
       const saved = await saveWork(values.dir, values.url as string);

@@ -1,6 +1,8 @@
 import { lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ArchiveError, restoreWork, S3Store, saveWork, unzipInto } from "@launchbay/archive";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZipFile } from "yazl";
@@ -133,5 +135,94 @@ describe("work archive save and restore against MinIO", () => {
     expect(await store.head("archives/ns/ws/theirs.zip")).toBeUndefined();
     const honest = await putRaw("archives/ns/ws/mine.zip", Buffer.from("y"));
     expect(honest.status).toBe(200);
+  });
+});
+
+const BIN = fileURLToPath(
+  new URL("../../../archive/bin/launchbay-work-archive.js", import.meta.url),
+);
+
+/** Runs the archive container's command as a process; resolves log lines as they come. */
+function startKeeper(args: string[]) {
+  const child = spawn(process.execPath, [BIN, "keep", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const waiters: { match: RegExp; resolve: () => void }[] = [];
+  const onData = (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n").filter(Boolean)) {
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.match.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    }
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return {
+    child,
+    lines,
+    exited,
+    waitFor: (match: RegExp) =>
+      lines.some((l) => match.test(l))
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ match, resolve })),
+  };
+}
+
+describe("the archive container (launchbay-work-archive keep) against MinIO", () => {
+  it("restores once the GET URL appears (a claimed warm sandbox) and saves on SIGTERM", async () => {
+    const work = join(dir, "keep-work");
+    const urls = join(dir, "keep-urls");
+    await mkdir(work);
+    await mkdir(urls);
+    await writeFile(join(work, "tutorial.ipynb"), "tutorial\n");
+    const previous = join(dir, "keep-previous");
+    await mkdir(previous);
+    await writeFile(join(previous, "mine.ipynb"), "from last time\n");
+    const key = "archives/ns/ws/keeper.zip";
+    await saveWork(previous, await store.presignPut(key, 300));
+
+    const keeper = startKeeper([
+      "--dir",
+      work,
+      "--urls",
+      urls,
+      "--marker",
+      join(dir, "keep-marker"),
+      "--poll",
+      "50",
+    ]);
+    await keeper.waitFor(/Keeping/);
+    // Unclaimed: no URLs yet. The Secret's files appear (as the kubelet projects them).
+    await writeFile(join(urls, "get-url"), await store.presignGet(key, 300));
+    await writeFile(join(urls, "put-url"), await store.presignPut(key, 300));
+    await keeper.waitFor(/Restored archived work: 1 files/);
+    expect(await readFile(join(work, "mine.ipynb"), "utf8")).toBe("from last time\n");
+
+    await writeFile(join(work, "new.ipynb"), "typed during the workshop\n");
+    keeper.child.kill("SIGTERM");
+    expect(await keeper.exited).toBe(0);
+    expect(keeper.lines.join("\n")).toMatch(/Archived work: 3 files/);
+    const check = join(dir, "keep-check");
+    await mkdir(check);
+    await restoreWork(check, await store.presignGet(key, 300));
+    expect((await readdir(check)).sort()).toEqual(["mine.ipynb", "new.ipynb", "tutorial.ipynb"]);
+  });
+
+  it("control: an unclaimed sandbox (no URLs) archives nothing on SIGTERM and exits cleanly", async () => {
+    const work = join(dir, "idle-work");
+    const urls = join(dir, "idle-urls");
+    await mkdir(work);
+    await mkdir(urls);
+    const keeper = startKeeper(["--dir", work, "--urls", urls, "--marker", join(dir, "idle-m")]);
+    await keeper.waitFor(/Keeping/);
+    keeper.child.kill("SIGTERM");
+    expect(await keeper.exited).toBe(0);
+    expect(keeper.lines.join("\n")).toMatch(/Not archiving/);
   });
 });
