@@ -4,7 +4,6 @@ export const ARCHIVE_ERROR_CODES = [
   "too-large",
   "bad-zip",
   "transfer-failed",
-  "bad-config",
 ] as const;
 export type ArchiveErrorCode = (typeof ARCHIVE_ERROR_CODES)[number];
 

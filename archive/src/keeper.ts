@@ -32,40 +32,43 @@ async function readUrl(dir: string, key: string): Promise<string | undefined> {
  */
 export async function keepWork(options: KeeperOptions, stop: Promise<void>): Promise<number> {
   let stopping = false;
-  const restoring = (async () => {
-    const done = await access(options.marker).then(
-      () => true,
-      () => false,
-    );
-    while (!stopping && !done) {
+  // The last PUT URL seen: when the sandbox's namespace is deleted its Secret goes too, and
+  // the kubelet may empty the (optional) volume before this container is stopped.
+  let knownPutUrl: string | undefined;
+  let restored = await access(options.marker).then(
+    () => true,
+    () => false,
+  );
+  const watching = (async () => {
+    while (!stopping) {
       const getUrl = await readUrl(options.urlsDir, ARCHIVE_SECRET_KEYS.getUrl);
       const putUrl = await readUrl(options.urlsDir, ARCHIVE_SECRET_KEYS.putUrl);
-      if (getUrl) {
+      if (putUrl) knownPutUrl = putUrl;
+      if (!restored && getUrl) {
         try {
-          const restored = await restoreWork(options.dir, getUrl);
+          const result = await restoreWork(options.dir, getUrl);
           options.log(
-            restored
-              ? `Restored archived work: ${restored.files} files, ${restored.bytes} bytes`
+            result
+              ? `Restored archived work: ${result.files} files, ${result.bytes} bytes`
               : "No archived work to restore",
           );
         } catch (error) {
           options.log(`Could not restore the archived work: ${(error as Error).message}`);
         }
+        restored = true;
         await writeFile(options.marker, new Date().toISOString());
-        return;
-      }
-      if (putUrl) {
+      } else if (!restored && putUrl) {
         // Owned, and nothing to restore.
+        restored = true;
         await writeFile(options.marker, new Date().toISOString());
-        return;
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs).unref());
     }
   })();
   await stop;
   stopping = true;
-  await restoring.catch(() => undefined);
-  const putUrl = await readUrl(options.urlsDir, ARCHIVE_SECRET_KEYS.putUrl);
+  await watching.catch(() => undefined);
+  const putUrl = (await readUrl(options.urlsDir, ARCHIVE_SECRET_KEYS.putUrl)) ?? knownPutUrl;
   if (!putUrl) {
     options.log("Not archiving: this sandbox has no archive URL (unclaimed, or archives are off)");
     return 0;
