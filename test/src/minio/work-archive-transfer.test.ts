@@ -1,4 +1,14 @@
-import { lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -198,9 +208,14 @@ describe("the archive container (launchbay-work-archive keep) against MinIO", ()
       "50",
     ]);
     await keeper.waitFor(/Keeping/);
-    // Unclaimed: no URLs yet. The Secret's files appear (as the kubelet projects them).
-    await writeFile(join(urls, "get-url"), await store.presignGet(key, 300));
-    await writeFile(join(urls, "put-url"), await store.presignPut(key, 300));
+    // Unclaimed: no URLs yet. The Secret's files appear together, as the kubelet projects
+    // them (an atomic swap of the folder's ..data link): written aside, then renamed in.
+    const staged = join(dir, "keep-urls-staged");
+    await mkdir(staged);
+    await writeFile(join(staged, "put-url"), await store.presignPut(key, 300));
+    await writeFile(join(staged, "get-url"), await store.presignGet(key, 300));
+    await rm(urls, { recursive: true });
+    await rename(staged, urls);
     await keeper.waitFor(/Restored archived work: 1 files/);
     expect(await readFile(join(work, "mine.ipynb"), "utf8")).toBe("from last time\n");
 
