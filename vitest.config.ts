@@ -32,7 +32,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["{protocol,scheduler,worker,client,kube,operator,web}/src/**/*.test.ts"],
+          include: [
+            "{protocol,scheduler,worker,client,kube,archive,operator,web}/src/**/*.test.ts",
+          ],
         },
       },
       {

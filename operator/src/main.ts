@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { KubeClient, KubeError, LeaderElector, loadKubeConfig } from "@launchbay/kube";
+import { archiveSettings } from "./archive-settings.js";
 import { Controllers } from "./controller/operator.js";
 import { startHealthServer } from "./controller/health-server.js";
 import { OperatorMetrics } from "./controller/metrics.js";
@@ -39,12 +40,14 @@ async function leaseNamespace(
 
 async function main() {
   let options: OperatorOptions;
+  let archive: ReturnType<typeof archiveSettings>;
   if (process.argv.includes("--help")) {
     process.stdout.write(`${usage()}\n`);
     process.exit(0);
   }
   try {
     options = parseOptions(process.argv.slice(2), process.env);
+    archive = archiveSettings(options);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(2);
@@ -84,7 +87,9 @@ async function main() {
         affinity: options.sandboxAffinity,
         priorityClassName: options.sandboxPriorityClassName,
       },
+      ...(archive ? { archive: archive.defaults } : {}),
     },
+    ...(archive ? { archive: { store: archive.store, sweepMs: archive.sweepMs } } : {}),
   });
   const elector = options.leaderElect
     ? new LeaderElector(
@@ -109,7 +114,13 @@ async function main() {
     ready: () => controllers.synced,
   });
   log.info(
-    { server: client.serverUrl, health: `${options.healthHost}:${health.port}` },
+    {
+      server: client.serverUrl,
+      health: `${options.healthHost}:${health.port}`,
+      archive: archive
+        ? `${options.archiveS3Endpoint ?? "s3"}/${options.archiveS3Bucket}/${options.archiveS3Prefix}`
+        : "off",
+    },
     "Operator starting",
   );
 

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import {
   affinitySchema,
+  networkPolicyPeerSchema,
   nodeSelectorSchema,
   priorityClassNameSchema,
   tolerationsSchema,
@@ -84,6 +85,24 @@ export const optionsSchema = z.object({
   crashWindowSeconds: z.coerce.number().int().min(10).default(600),
   notebookUrlTemplate: z.string().default("http://notebook.{namespace}.svc:8888{basePath}"),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  archiveS3Bucket: z.string().min(3).max(63).optional(),
+  archiveS3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  archiveS3Region: z.string().min(1).default("us-east-1"),
+  archiveS3Prefix: z
+    .string()
+    .max(256)
+    .regex(/^([^/].*\/)?$/, { message: "must be empty or end with / (and not start with /)" })
+    .default("launchbay/"),
+  archiveS3PathStyle: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+  archiveS3AccessKeyId: z.string().min(1).optional(),
+  archiveS3SecretAccessKey: z.string().min(1).optional(),
+  archiveEgressPeers: jsonOf(z.array(networkPolicyPeerSchema).min(1).max(64)).optional(),
+  archiveEgressPort: z.coerce.number().int().min(1).max(65535).optional(),
+  archiveGraceSeconds: z.coerce.number().int().min(5).max(3600).default(60),
+  archiveSweepSeconds: z.coerce.number().int().min(10).default(3600),
 });
 export type OperatorOptions = z.infer<typeof optionsSchema>;
 
@@ -203,6 +222,53 @@ export const FLAGS: Record<keyof OperatorOptions, { env: string; help: string; u
     help: "Notebook base URL; {namespace}, {name}, {basePath} are filled in",
   },
   logLevel: { env: "LAUNCHBAY_LOG_LEVEL", help: "Log level: trace | debug | info | warn | error" },
+  archiveS3Bucket: {
+    env: "LAUNCHBAY_ARCHIVE_S3_BUCKET",
+    help: "Bucket (S3 API) keeping attendees' work after their sandbox ends",
+    unset: "none: work is not archived on Kubernetes",
+  },
+  archiveS3Endpoint: {
+    env: "LAUNCHBAY_ARCHIVE_S3_ENDPOINT",
+    help: "S3 API endpoint, e.g. https://storage.googleapis.com (GCS) or a MinIO URL",
+    unset: "AWS S3 of --archive-s3-region",
+  },
+  archiveS3Region: {
+    env: "LAUNCHBAY_ARCHIVE_S3_REGION",
+    help: "Region for request signing (GCS: auto)",
+  },
+  archiveS3Prefix: { env: "LAUNCHBAY_ARCHIVE_S3_PREFIX", help: "Key prefix of the archives" },
+  archiveS3PathStyle: {
+    env: "LAUNCHBAY_ARCHIVE_S3_PATH_STYLE",
+    help: "Path-style URLs <endpoint>/<bucket>/<key> (true for MinIO)",
+  },
+  archiveS3AccessKeyId: {
+    env: "LAUNCHBAY_ARCHIVE_S3_ACCESS_KEY_ID",
+    help: "Access key id (GCS: an HMAC key); prefer the environment variable",
+    unset: "none (required with a bucket)",
+  },
+  archiveS3SecretAccessKey: {
+    env: "LAUNCHBAY_ARCHIVE_S3_SECRET_ACCESS_KEY",
+    help: "Secret access key; prefer the environment variable",
+    unset: "none (required with a bucket)",
+  },
+  archiveEgressPeers: {
+    env: "LAUNCHBAY_ARCHIVE_EGRESS_PEERS",
+    help: "Where notebook pods may connect to reach the storage, as a JSON list of NetworkPolicy peers",
+    unset: "public addresses (private ranges and the metadata address excluded)",
+  },
+  archiveEgressPort: {
+    env: "LAUNCHBAY_ARCHIVE_EGRESS_PORT",
+    help: "The storage endpoint's port",
+    unset: "the endpoint URL's port (443 for https)",
+  },
+  archiveGraceSeconds: {
+    env: "LAUNCHBAY_ARCHIVE_GRACE_SECONDS",
+    help: "Notebook pods' termination grace period (the archive is saved within it)",
+  },
+  archiveSweepSeconds: {
+    env: "LAUNCHBAY_ARCHIVE_SWEEP_SECONDS",
+    help: "How often archives past their workshop's retention are deleted",
+  },
 };
 
 const kebab = (name: string) => kebabFlag(name).slice(2);

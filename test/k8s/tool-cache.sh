@@ -11,7 +11,7 @@ fail() { printf '[%s] error: %s\n' "$tag" "$*" >&2; exit 1; }
 tool_cache_enter() {
   if [ "${1:-}" = "--print-dir" ]; then
     if [ -e "$stamp" ]; then echo "$bin"; exit 0; fi
-    echo "$script: $what are not built yet; run: bash scripts/setup.sh k8s" >&2
+    echo "$script: not built yet ($what); run: bash scripts/setup.sh ${part:-k8s}" >&2
     exit 3
   elif [ $# -gt 0 ]; then
     echo "$script: unknown argument '$1' (expected no argument or --print-dir)" >&2

@@ -245,8 +245,32 @@ export const configSchema = z
          * allow more than the limit, however the load balancer spreads the requests.
          */
         replicas: z.coerce.number().int().min(1).max(100).default(1),
+        /** Object storage (S3 API) the operator archives attendees' work to; unset: none. */
+        archiveS3Bucket: z.string().min(3).max(63).optional(),
+        archiveS3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
+        archiveS3Region: z.string().min(1).default("us-east-1"),
+        archiveS3Prefix: z
+          .string()
+          .max(256)
+          .regex(/^([^/].*\/)?$/, { message: "must be empty or end with / (and not start with /)" })
+          .default("launchbay/"),
+        archiveS3PathStyle: z
+          .enum(["true", "false"])
+          .default("false")
+          .transform((v) => v === "true"),
+        archiveS3AccessKeyId: z.string().min(1).optional(),
+        archiveS3SecretAccessKey: z.string().min(1).optional(),
+        /** Where downloaded archives are unpacked for "Download my saved work" (a cache). */
+        archiveCacheDir: z.string().min(1).optional(),
       })
-      .default({ namespace: "default", workshopName: "workshop", replicas: 1 }),
+      .default({
+        namespace: "default",
+        workshopName: "workshop",
+        replicas: 1,
+        archiveS3Region: "us-east-1",
+        archiveS3Prefix: "launchbay/",
+        archiveS3PathStyle: false,
+      }),
   })
   .refine((c) => c.workshop.maxLifetimeMinutes >= c.workshop.lifetimeMinutes, {
     path: ["workshop", "maxLifetimeMinutes"],
@@ -487,6 +511,43 @@ export const SETTINGS: Record<string, { path: string; meaning: string; unset?: s
     path: "kubernetes.replicas",
     meaning:
       "kubernetes: how many launcher replicas serve the workshop; each enforces its share of every rate limit",
+  },
+  LAUNCHBAY_ARCHIVE_S3_BUCKET: {
+    path: "kubernetes.archiveS3Bucket",
+    meaning: "kubernetes: bucket (S3 API) the operator archives attendees' work to",
+    unset: "none: no saved work to download",
+  },
+  LAUNCHBAY_ARCHIVE_S3_ENDPOINT: {
+    path: "kubernetes.archiveS3Endpoint",
+    meaning: "kubernetes: S3 API endpoint (https://storage.googleapis.com for GCS)",
+    unset: "AWS S3 of the region",
+  },
+  LAUNCHBAY_ARCHIVE_S3_REGION: {
+    path: "kubernetes.archiveS3Region",
+    meaning: "kubernetes: region for request signing (GCS: auto)",
+  },
+  LAUNCHBAY_ARCHIVE_S3_PREFIX: {
+    path: "kubernetes.archiveS3Prefix",
+    meaning: "kubernetes: key prefix of the archives (as the operator's)",
+  },
+  LAUNCHBAY_ARCHIVE_S3_PATH_STYLE: {
+    path: "kubernetes.archiveS3PathStyle",
+    meaning: "kubernetes: path-style URLs (true for MinIO)",
+  },
+  LAUNCHBAY_ARCHIVE_S3_ACCESS_KEY_ID: {
+    path: "kubernetes.archiveS3AccessKeyId",
+    meaning: "kubernetes: access key id (GCS: an HMAC key)",
+    unset: "none (required with a bucket)",
+  },
+  LAUNCHBAY_ARCHIVE_S3_SECRET_ACCESS_KEY: {
+    path: "kubernetes.archiveS3SecretAccessKey",
+    meaning: "kubernetes: secret access key",
+    unset: "none (required with a bucket)",
+  },
+  LAUNCHBAY_ARCHIVE_CACHE_DIR: {
+    path: "kubernetes.archiveCacheDir",
+    meaning: "kubernetes: where downloaded archives are unpacked (a cache)",
+    unset: "a folder in the temporary directory",
   },
 };
 

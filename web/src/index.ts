@@ -35,6 +35,10 @@ export {
   SANDBOX_ENV_MARKER,
 } from "./backend/local/local-backend.js";
 export { WorkArchive, type WorkArchiveOptions } from "./backend/local/work-archive.js";
+export {
+  S3WorkArchive,
+  type S3WorkArchiveOptions,
+} from "./backend/kubernetes/s3-work-archive.js";
 export { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./backend/local/crash-window.js";
 export {
   clientEntry,

@@ -28,6 +28,56 @@ Every resource name is defined once, here.
 {{- define "launchbay.operator.secretName" -}}
 {{- .Values.operator.auth.existingSecret | default (printf "%s-operator-auth" (include "launchbay.fullname" .)) -}}
 {{- end -}}
+{{- define "launchbay.archive.secretName" -}}
+{{- .Values.archive.s3.existingSecret | default (printf "%s-archive" (include "launchbay.fullname" .)) -}}
+{{- end -}}
+{{- /* The object storage's port: archive.port, else the endpoint URL's, else 443 (80 for http). */ -}}
+{{- define "launchbay.archive.port" -}}
+{{- if .Values.archive.port -}}{{ .Values.archive.port }}
+{{- else if .Values.archive.s3.endpoint -}}
+{{- $u := urlParse .Values.archive.s3.endpoint -}}
+{{- $hostPort := splitList ":" $u.host -}}
+{{- if eq (len $hostPort) 2 -}}{{ index $hostPort 1 }}{{- else if eq $u.scheme "http" -}}80{{- else -}}443{{- end -}}
+{{- else -}}443{{- end -}}
+{{- end -}}
+{{- /* Egress to the object storage (operator and launcher), when archives are on. */ -}}
+{{- define "launchbay.archiveEgress" -}}
+{{- if .Values.archive.enabled }}
+- ports:
+    - protocol: TCP
+      port: {{ include "launchbay.archive.port" . }}
+  {{- with .Values.archive.egress }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+{{- /* The S3 settings both the operator and the launcher read (LAUNCHBAY_ARCHIVE_S3_*). */ -}}
+{{- define "launchbay.archiveConfig" -}}
+{{- if .Values.archive.enabled }}
+LAUNCHBAY_ARCHIVE_S3_BUCKET: {{ .Values.archive.s3.bucket | quote }}
+{{- with .Values.archive.s3.endpoint }}
+LAUNCHBAY_ARCHIVE_S3_ENDPOINT: {{ . | quote }}
+{{- end }}
+LAUNCHBAY_ARCHIVE_S3_REGION: {{ .Values.archive.s3.region | quote }}
+LAUNCHBAY_ARCHIVE_S3_PREFIX: {{ .Values.archive.s3.prefix | quote }}
+LAUNCHBAY_ARCHIVE_S3_PATH_STYLE: {{ .Values.archive.s3.pathStyle | toString | quote }}
+{{- end }}
+{{- end -}}
+{{- define "launchbay.archiveCredentials" -}}
+{{- if .Values.archive.enabled }}
+- name: LAUNCHBAY_ARCHIVE_S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "launchbay.archive.secretName" . }}
+      key: access-key-id
+- name: LAUNCHBAY_ARCHIVE_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "launchbay.archive.secretName" . }}
+      key: secret-access-key
+{{- end }}
+{{- end -}}
 {{- define "launchbay.generatedSecrets.name" -}}{{ include "launchbay.fullname" . }}-generated-secrets{{- end -}}
 {{- define "launchbay.web.configName" -}}{{ include "launchbay.fullname" . }}-web-config{{- end -}}
 {{- define "launchbay.operator.configName" -}}{{ include "launchbay.fullname" . }}-operator-config{{- end -}}
@@ -153,6 +203,14 @@ plus the default podAntiAffinity unless it sets its own (a nodeAffinity alone ke
 {{- end -}}
 {{- if and (kindIs "float64" .Values.workshop.maxSandboxes) (gt (int .Values.workshop.warmPool) (int .Values.workshop.maxSandboxes)) -}}
 {{- fail (printf "workshop.warmPool (%d) cannot exceed workshop.maxSandboxes (%d)" (int .Values.workshop.warmPool) (int .Values.workshop.maxSandboxes)) -}}
+{{- end -}}
+{{- if .Values.archive.enabled -}}
+{{- if not .Values.archive.s3.bucket -}}
+{{- fail "archive.enabled needs archive.s3.bucket (an S3 API bucket; for GCS also archive.s3.endpoint=https://storage.googleapis.com and archive.s3.region=auto)" -}}
+{{- end -}}
+{{- if and (not .Values.archive.s3.existingSecret) (or (not .Values.archive.s3.accessKeyId) (not .Values.archive.s3.secretAccessKey)) -}}
+{{- fail "archive.enabled needs archive.s3.existingSecret (a Secret with keys access-key-id and secret-access-key) or both archive.s3.accessKeyId and archive.s3.secretAccessKey" -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.operator.podDisruptionBudget.enabled (ge (int .Values.operator.podDisruptionBudget.minAvailable) (int .Values.operator.replicas)) (gt (int .Values.operator.podDisruptionBudget.minAvailable) 0) -}}
 {{- fail (printf "operator.podDisruptionBudget.minAvailable (%d) must be below operator.replicas (%d), or a node drain can never evict an operator pod" (int .Values.operator.podDisruptionBudget.minAvailable) (int .Values.operator.replicas)) -}}

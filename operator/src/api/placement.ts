@@ -143,5 +143,6 @@ export const networkPolicyPeerSchema = z
   .describe("A NetworkPolicy peer (`from`/`to` entry); an empty one is refused.");
 
 export type Placement = z.infer<typeof placementSchema>;
+export type NetworkPolicyPeer = z.infer<typeof networkPolicyPeerSchema>;
 export type Toleration = z.infer<typeof tolerationSchema>;
 export type Affinity = z.infer<typeof affinitySchema>;

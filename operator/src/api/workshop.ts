@@ -14,6 +14,7 @@ export const WORKSHOP_DEFAULTS = {
   maxLifetime: "8h",
   warmPool: 0,
   workers: 3,
+  archiveRetentionDays: 7,
 } as const;
 
 const durationSchema = (description: string) =>
@@ -216,6 +217,15 @@ export const workshopSpecSchema = z
       .default(WORKSHOP_DEFAULTS.warmPool)
       .describe("Unclaimed, Ready sandboxes kept for instant launches."),
     access: accessSchema,
+    archiveRetentionDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(3650)
+      .default(WORKSHOP_DEFAULTS.archiveRetentionDays)
+      .describe(
+        "Days an attendee's work, archived when their sandbox ends, is kept for download and restored into their next sandbox; 0 keeps none. Needs the operator's object storage (archive settings).",
+      ),
   })
   .superRefine((spec, ctx) => {
     const lifetime = parseDuration(spec.lifetime);

@@ -10,7 +10,9 @@ import { IdleProbe } from "./idle-probe.js";
 import { type KubeClient, WorkQueue } from "@launchbay/kube";
 import type { OperatorMetrics } from "./metrics.js";
 import { SandboxReconciler } from "./sandbox-reconciler.js";
+import { WorkArchiver } from "./work-archiver.js";
 import { WorkshopReconciler } from "./workshop-reconciler.js";
+import type { S3Store } from "@launchbay/archive";
 
 export interface ControllerOptions {
   concurrency: number;
@@ -19,6 +21,8 @@ export interface ControllerOptions {
   notebookUrlTemplate: string;
   watchNamespace?: string;
   defaults: SandboxDefaults;
+  /** Object storage for attendees' work (with defaults.archive); unset: no archives. */
+  archive?: { store: S3Store; sweepMs: number };
 }
 
 /** How long workshop status updates are coalesced after a sandbox changes. */
@@ -38,13 +42,14 @@ export class Controllers {
   private readonly sandboxes: SandboxReconciler;
   private readonly workshops: WorkshopReconciler;
   private readonly idle: IdleProbe;
+  readonly archiver?: WorkArchiver;
   private timers: NodeJS.Timeout[] = [];
   private started = false;
 
   constructor(
     client: KubeClient,
     private readonly metrics: OperatorMetrics,
-    log: Logger,
+    private readonly log: Logger,
     private readonly options: ControllerOptions,
   ) {
     this.cache = new ClusterCache(client, log, options.watchNamespace);
@@ -52,6 +57,14 @@ export class Controllers {
     this.sandboxQueue = new WorkQueue(queueOptions);
     this.workshopQueue = new WorkQueue({ ...queueOptions, concurrency: 2 });
     this.idle = new IdleProbe(client, options.notebookUrlTemplate, log);
+    if (options.archive) {
+      this.archiver = new WorkArchiver({
+        store: options.archive.store,
+        client,
+        cache: this.cache,
+        log,
+      });
+    }
     this.sandboxes = new SandboxReconciler({
       client,
       cache: this.cache,
@@ -62,6 +75,7 @@ export class Controllers {
       idle: this.idle,
       activity: this.activity,
       log,
+      ...(this.archiver ? { archiver: this.archiver } : {}),
     });
     this.workshops = new WorkshopReconciler({ client, cache: this.cache, log });
     for (const [queue, name] of [
@@ -106,7 +120,20 @@ export class Controllers {
     this.timers.push(setInterval(() => this.enqueueAll(), this.options.resyncMs));
     this.timers.push(setInterval(() => this.updateGauges(), 5000));
     this.timers.push(setInterval(() => void this.probeIdle(), this.options.idleProbeMs));
+    if (this.archiver && this.options.archive) {
+      void this.sweepArchives();
+      this.timers.push(setInterval(() => void this.sweepArchives(), this.options.archive.sweepMs));
+    }
     for (const t of this.timers) t.unref();
+  }
+
+  /** Deletes archives past their workshop's retention (the caches are synced by now). */
+  private async sweepArchives() {
+    try {
+      await this.archiver?.sweep();
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "Archive retention sweep failed");
+    }
   }
 
   async stop(): Promise<void> {

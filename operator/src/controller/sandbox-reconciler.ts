@@ -27,6 +27,7 @@ import {
 } from "@launchbay/kube";
 import type { OperatorMetrics } from "./metrics.js";
 import { isKind, resourcePath } from "./resources.js";
+import type { WorkArchiver } from "./work-archiver.js";
 
 export interface SandboxReconcilerDeps {
   client: KubeClient;
@@ -38,6 +39,8 @@ export interface SandboxReconcilerDeps {
   idle: IdleProbe;
   /** Latest notebook activity per sandbox key, filled by the idle prober. */
   activity: Map<string, number>;
+  /** Writes owned sandboxes' archive URLs; unset when no object storage is configured. */
+  archiver?: WorkArchiver;
   log: Logger;
   now?: () => Date;
 }
@@ -74,6 +77,7 @@ export class SandboxReconciler {
       ledger.release(key);
       this.written.delete(key);
       this.deps.activity.delete(key);
+      this.deps.archiver?.forget(key);
       return undefined;
     }
     const parsed = parseSandbox(raw);
@@ -199,6 +203,9 @@ export class SandboxReconciler {
         if (stage === STAGES[2] && plan.createSecretIn) {
           await this.createSecret(sandbox, plan.createSecretIn);
         }
+        if (stage === STAGES[2] && plan.archiveSecretIn) {
+          await this.writeArchiveSecret(key, sandbox, plan.archiveSecretIn);
+        }
       }
     } catch (error) {
       // The API server refused an object: say so on the Sandbox (not a silent Provisioning).
@@ -313,6 +320,28 @@ export class SandboxReconciler {
     // namespace goes, so the next passes do not create it again. After a restart the first
     // pass creates it once more and gets 409.
     this.recordApplied(namespace, objectKey(secret), "created");
+  }
+
+  /**
+   * The owner's archive URLs, before the notebook pod starts (it restores from them). Object
+   * storage being down must not hold the sandbox back: warn, and try again next pass.
+   */
+  private async writeArchiveSecret(key: string, sandbox: Sandbox, namespace: string) {
+    try {
+      await this.deps.archiver?.ensureSecret(sandbox, namespace);
+    } catch (error) {
+      if (isRefused(error)) throw error;
+      this.deps.log.warn(
+        { sandbox: key, err: (error as Error).message },
+        "Could not write the sandbox's archive URLs; its work will not be kept until this succeeds",
+      );
+      void this.event(
+        sandbox,
+        "Warning",
+        "ArchiveUnavailable",
+        `Could not prepare the work archive: ${(error as Error).message}`,
+      );
+    }
   }
 
   private async removeFinalizer(path: string, sandbox: Sandbox) {

@@ -15,6 +15,11 @@ export interface DesiredInput {
   namespace: string;
   template: SandboxTemplate;
   defaults: SandboxDefaults;
+  /**
+   * The sandbox keeps its work in object storage: the operator has storage configured and
+   * the workshop a retention above 0.
+   */
+  archive?: boolean;
 }
 
 /** The sandbox's namespace, labelled so Pod Security `restricted` is enforced. */
@@ -33,6 +38,7 @@ export function namespaceObject(ref: SandboxRef, namespace: string): KubeObject 
  */
 export function desiredObjects(input: DesiredInput): KubeObject[] {
   const { ref, namespace, template, defaults } = input;
+  const archive = input.archive === true && defaults.archive !== undefined;
   const objects: KubeObject[] = [
     {
       apiVersion: "v1",
@@ -40,10 +46,16 @@ export function desiredObjects(input: DesiredInput): KubeObject[] {
       metadata: { name: SERVICE_ACCOUNT_NAME, namespace, labels: childLabels(ref) },
       automountServiceAccountToken: false,
     },
-    ...quotaObjects({ ref, namespace, template }),
-    ...networkPolicies({ ref, namespace, defaults, internetEgress: template.internetEgress }),
+    ...quotaObjects({ ref, namespace, template, archive }),
+    ...networkPolicies({
+      ref,
+      namespace,
+      defaults,
+      internetEgress: template.internetEgress,
+      archive,
+    }),
     ...services({ ref, namespace }),
-    ...workloads({ ref, namespace, template, defaults }),
+    ...workloads({ ref, namespace, template, defaults, archive }),
   ];
   return objects.map(withHash);
 }

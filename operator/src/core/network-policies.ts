@@ -26,6 +26,8 @@ export function networkPolicies(input: {
   namespace: string;
   defaults: SandboxDefaults;
   internetEgress: boolean;
+  /** The notebook pod's archive container reaches the object storage. */
+  archive?: boolean;
 }): KubeObject[] {
   const { ref, namespace, defaults } = input;
   const policy = (name: string, spec: Record<string, unknown>): KubeObject => ({
@@ -104,6 +106,22 @@ export function networkPolicies(input: {
         podSelector: {},
         policyTypes: ["Egress"],
         egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: BLOCKED_EGRESS_CIDRS } }] }],
+      }),
+    );
+  }
+  if (input.archive && defaults.archive) {
+    // Per pod, not per container: the notebook container can reach these peers too. The
+    // chart's archive.egress narrows them to the storage endpoint's addresses.
+    policies.push(
+      policy("allow-archive-egress", {
+        podSelector: { matchLabels: { [LABELS.component]: "notebook" } },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: defaults.archive.egress,
+            ports: [{ protocol: "TCP", port: defaults.archive.port }],
+          },
+        ],
       }),
     );
   }

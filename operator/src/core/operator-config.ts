@@ -1,4 +1,4 @@
-import type { Placement } from "../api/placement.js";
+import type { NetworkPolicyPeer, Placement } from "../api/placement.js";
 
 /** The operator settings the pure core needs (a subset of the CLI options). */
 export interface SandboxDefaults {
@@ -17,6 +17,20 @@ export interface SandboxDefaults {
    * `windowMs` (the kubelet restarts each crash with backoff until then).
    */
   crashLimit?: CrashLimit;
+  /**
+   * Set when the operator keeps attendees' work in object storage: each owned sandbox of a
+   * workshop with a retention gets an archive container beside the notebook.
+   */
+  archive?: SandboxArchiveDefaults;
+}
+
+export interface SandboxArchiveDefaults {
+  /** Where the notebook pod may connect to reach the object storage (its egress rule). */
+  egress: NetworkPolicyPeer[];
+  /** The object storage's port (443 for https endpoints). */
+  port: number;
+  /** The notebook pod's termination grace period: the archive is saved within it. */
+  graceSeconds: number;
 }
 
 export interface CrashLimit {

@@ -2,25 +2,34 @@ import { formatCpuMillis, formatMemoryMi } from "../api/quantity.js";
 import type { SandboxTemplate } from "../api/workshop.js";
 import { type SandboxRef, childLabels } from "./labels.js";
 import type { KubeObject } from "./kube-object.js";
-import { componentSizes } from "./sizing.js";
-import { sandboxEphemeralStorageBytes } from "./workloads.js";
+import { componentSize, componentSizes } from "./sizing.js";
+import { ARCHIVE_CONTAINER_RESOURCES, sandboxEphemeralStorageBytes } from "./workloads.js";
 
 /** ResourceQuota (exactly the template's pods) and LimitRange (defaults and maxima). */
 export function quotaObjects(input: {
   ref: SandboxRef;
   namespace: string;
   template: SandboxTemplate;
+  /** The notebook pod has an archive container too. */
+  archive?: boolean;
 }): KubeObject[] {
   const { ref, namespace, template } = input;
+  const archive = input.archive === true;
   const sizes = componentSizes(template);
   const parts = [sizes.scheduler, sizes.notebook, ...Array(template.workers).fill(sizes.worker)];
-  const cpu = formatCpuMillis(parts.reduce((sum, p) => sum + p.cpuMillis, 0));
-  const memory = formatMemoryMi(parts.reduce((sum, p) => sum + p.memoryBytes, 0));
-  const maxCpu = formatCpuMillis(Math.max(...parts.map((p) => p.cpuMillis)));
-  const maxMemory = formatMemoryMi(Math.max(...parts.map((p) => p.memoryBytes)));
-  const minCpu = formatCpuMillis(Math.min(100, ...parts.map((p) => p.cpuMillis)));
-  const minMemory = formatMemoryMi(Math.min(128 * 1024 ** 2, ...parts.map((p) => p.memoryBytes)));
-  const storage = formatMemoryMi(sandboxEphemeralStorageBytes(template));
+  // Containers, for the sums and the LimitRange; pods stay one per part.
+  const containers = archive
+    ? [...parts, componentSize(ARCHIVE_CONTAINER_RESOURCES, "archive")]
+    : parts;
+  const cpu = formatCpuMillis(containers.reduce((sum, p) => sum + p.cpuMillis, 0));
+  const memory = formatMemoryMi(containers.reduce((sum, p) => sum + p.memoryBytes, 0));
+  const maxCpu = formatCpuMillis(Math.max(...containers.map((p) => p.cpuMillis)));
+  const maxMemory = formatMemoryMi(Math.max(...containers.map((p) => p.memoryBytes)));
+  const minCpu = formatCpuMillis(Math.min(100, ...containers.map((p) => p.cpuMillis)));
+  const minMemory = formatMemoryMi(
+    Math.min(128 * 1024 ** 2, ...containers.map((p) => p.memoryBytes)),
+  );
+  const storage = formatMemoryMi(sandboxEphemeralStorageBytes(template, archive));
   const labels = childLabels(ref);
   return [
     {

@@ -63,6 +63,8 @@ export interface SandboxPlan {
   removeFinalizer?: boolean;
   /** Create the token Secret in this namespace (only when absent). */
   createSecretIn?: string;
+  /** Write the owner's archive URLs into this namespace (an owned sandbox, archives on). */
+  archiveSecretIn?: string;
   /** Objects to server-side apply, in order. */
   apply: KubeObject[];
   /** The new status, only when it differs from the current one. */
@@ -198,12 +200,20 @@ export function planSandbox(obs: SandboxObservation): SandboxPlan {
   }
 
   const ref = refOf(sandbox);
+  const archive = obs.defaults.archive !== undefined && workshop!.spec.archiveRetentionDays > 0;
   const objects = [
     namespaceObject(ref, namespace),
-    ...desiredObjects({ ref, namespace, template: workshop!.spec.sandbox, defaults: obs.defaults }),
+    ...desiredObjects({
+      ref,
+      namespace,
+      template: workshop!.spec.sandbox,
+      defaults: obs.defaults,
+      archive,
+    }),
   ];
   plan.apply = objects.filter((o) => obs.children.get(objectKey(o)) !== specHashOf(o));
   if (!obs.secretExists) plan.createSecretIn = namespace;
+  if (archive && sandbox.spec.owner) plan.archiveSecretIn = namespace;
 
   const conditions = deriveConditions(obs.pods, workshop!.spec.sandbox.workers);
   const limit = obs.defaults.crashLimit ?? DEFAULT_CRASH_LIMIT;

@@ -6,20 +6,23 @@ export interface ComponentSize {
   memoryBytes: number;
 }
 
+/** Parses one container's CPU and memory (request = limit). */
+export function componentSize(r: { cpu: string; memory: string }, what: string): ComponentSize {
+  const cpuMillis = parseCpuMillis(r.cpu);
+  const memoryBytes = parseMemoryBytes(r.memory);
+  if (cpuMillis === undefined || memoryBytes === undefined) {
+    throw new Error(`resources.${what} has a malformed quantity (${r.cpu}, ${r.memory})`);
+  }
+  return { cpuMillis, memoryBytes };
+}
+
 /** Requests (= limits) of each component, parsed from a defaulted template. */
 export function componentSizes(template: SandboxTemplate): {
   scheduler: ComponentSize;
   worker: ComponentSize;
   notebook: ComponentSize;
 } {
-  const size = (r: { cpu: string; memory: string }, what: string): ComponentSize => {
-    const cpuMillis = parseCpuMillis(r.cpu);
-    const memoryBytes = parseMemoryBytes(r.memory);
-    if (cpuMillis === undefined || memoryBytes === undefined) {
-      throw new Error(`resources.${what} has a malformed quantity (${r.cpu}, ${r.memory})`);
-    }
-    return { cpuMillis, memoryBytes };
-  };
+  const size = componentSize;
   return {
     scheduler: size(template.resources.scheduler, "scheduler"),
     worker: size(template.resources.worker, "worker"),

@@ -1,3 +1,4 @@
+import { ARCHIVE_SECRET_NAME, ARCHIVE_URLS_DIR } from "@launchbay/archive";
 import { LABELS, PORTS, SECRET_KEYS, SECRET_NAME, SERVICE_NAMES } from "../api/constants.js";
 import type { Placement } from "../api/placement.js";
 import { parseMemoryBytes } from "../api/quantity.js";
@@ -25,6 +26,8 @@ const secretEnv = (name: string, key: string) => ({
 
 /** The notebook image's tutorial folder: the work volume is mounted over it. */
 export const NOTEBOOK_WORK_DIR = "/app/notebooks";
+/** Where the archive container sees the same work volume. */
+const ARCHIVE_WORK_DIR = "/work";
 const NOTEBOOK_HOME = "/home/node";
 /** Container logs and the like, beyond the volumes, in a container's ephemeral storage. */
 const LOG_ALLOWANCE_MI = 64;
@@ -51,11 +54,20 @@ function withStorage(
   };
 }
 
+/** CPU and memory of the archive container (zips the work folder at the end). */
+export const ARCHIVE_CONTAINER_RESOURCES = { cpu: "200m", memory: "128Mi" } as const;
+
 /** Ephemeral storage a sandbox's pods may use in all (its ResourceQuota). */
-export function sandboxEphemeralStorageBytes(template: SandboxTemplate): number {
+export function sandboxEphemeralStorageBytes(template: SandboxTemplate, archive = false): number {
   const { work, scratch } = template.storage;
   const perContainer = (...v: string[]) => parseMemoryBytes(ephemeralStorage(...v)) ?? 0;
-  return perContainer(scratch) * (1 + template.workers) + perContainer(work, scratch, scratch);
+  // The archive container's scratch holds the zip of the work folder before upload.
+  const archiveBytes = archive ? perContainer(work) : 0;
+  return (
+    perContainer(scratch) * (1 + template.workers) +
+    perContainer(work, scratch, scratch) +
+    archiveBytes
+  );
 }
 
 interface WorkloadInput {
@@ -63,6 +75,8 @@ interface WorkloadInput {
   namespace: string;
   template: SandboxTemplate;
   defaults: SandboxDefaults;
+  /** Keep the attendee's work in object storage (an archive container beside the notebook). */
+  archive?: boolean;
 }
 
 function deployment(
@@ -73,6 +87,7 @@ function deployment(
   container: Record<string, unknown>,
   volumes: unknown[],
   initContainers: Record<string, unknown>[] = [],
+  extra: { sidecars?: Record<string, unknown>[]; graceSeconds?: number } = {},
 ): KubeObject {
   const labels = childLabels(input.ref, component);
   const placement = effectivePlacement(input.template.placement, input.defaults.placement);
@@ -95,10 +110,11 @@ function deployment(
           securityContext: podSecurityContext(),
           // Short, so an expiring sandbox's namespace goes within seconds (the namespace
           // controller waits out the longest grace period before checking again).
-          terminationGracePeriodSeconds: 3,
+          // The archive container (when there is one) saves the work within its own grace.
+          terminationGracePeriodSeconds: extra.graceSeconds ?? 3,
           ...placement,
           ...(initContainers.length ? { initContainers } : {}),
-          containers: [container],
+          containers: [container, ...(extra.sidecars ?? [])],
           volumes,
         },
       },
@@ -127,6 +143,7 @@ export function workloads(input: WorkloadInput): KubeObject[] {
   const extraEnv = template.env.map((e) => ({ name: e.name, value: e.value }));
   const schedulerUrl = `ws://${SERVICE_NAMES.scheduler}:${PORTS.scheduler}`;
   const { work, scratch } = template.storage;
+  const archive = input.archive === true && defaults.archive !== undefined;
 
   const scheduler = deployment(
     input,
@@ -252,7 +269,19 @@ export function workloads(input: WorkloadInput): KubeObject[] {
         mount("tmp", "/tmp"),
       ],
     },
-    [emptyDir("work", work), emptyDir("home", scratch), emptyDir("tmp", scratch)],
+    [
+      emptyDir("work", work),
+      emptyDir("home", scratch),
+      emptyDir("tmp", scratch),
+      ...(archive
+        ? [
+            emptyDir("archive-tmp", work),
+            // optional: a warm-pool sandbox has no owner (no Secret) until it is claimed;
+            // the kubelet then projects the Secret's files into the running container.
+            { name: "archive-urls", secret: { secretName: ARCHIVE_SECRET_NAME, optional: true } },
+          ]
+        : []),
+    ],
     [
       {
         // Copies the image's tutorial notebooks into the (empty) work volume once.
@@ -269,6 +298,43 @@ export function workloads(input: WorkloadInput): KubeObject[] {
         volumeMounts: [mount("work", "/seed")],
       },
     ],
+    archive
+      ? {
+          sidecars: [
+            {
+              // Restores the owner's archived work into the work folder (once its URL is
+              // there) and, on SIGTERM when the sandbox goes, zips the folder and PUTs it
+              // to the owner's presigned URL. Always the operator's notebook image (it
+              // ships launchbay-work-archive), whatever image the workshop's notebook uses.
+              name: "work-archive",
+              image: defaults.images.notebook,
+              imagePullPolicy: pull,
+              command: [
+                "launchbay-work-archive",
+                "keep",
+                "--dir",
+                ARCHIVE_WORK_DIR,
+                "--urls",
+                ARCHIVE_URLS_DIR,
+                "--marker",
+                "/tmp/.launchbay-restored",
+              ],
+              env: [{ name: "TMPDIR", value: "/tmp" }],
+              resources: withStorage(
+                resourceRequirements(ARCHIVE_CONTAINER_RESOURCES),
+                ephemeralStorage(work),
+              ),
+              securityContext: containerSecurityContext(true),
+              volumeMounts: [
+                mount("work", ARCHIVE_WORK_DIR),
+                mount("archive-tmp", "/tmp"),
+                { name: "archive-urls", mountPath: ARCHIVE_URLS_DIR, readOnly: true },
+              ],
+            },
+          ],
+          graceSeconds: defaults.archive?.graceSeconds ?? 60,
+        }
+      : {},
   );
 
   return [scheduler, workers, notebook];

@@ -99,6 +99,7 @@ export const WORKSHOP_VALUE_DEFAULTS: Record<string, unknown> = {
   maxLifetime: WORKSHOP_DEFAULTS.maxLifetime,
   idleTimeout: "",
   warmPool: WORKSHOP_DEFAULTS.warmPool,
+  archiveRetentionDays: WORKSHOP_DEFAULTS.archiveRetentionDays,
 };
 
 interface ValuesSchema {

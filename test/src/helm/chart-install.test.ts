@@ -313,6 +313,9 @@ describe.sequential("helm install on a real control plane", () => {
     // Secrets: by name only, never listed or watched anywhere.
     expect(await can(operatorName, "get", "secrets/sandbox-tokens", "-n", "sbx-any")).toBe(true);
     expect(await can(operatorName, "get", "secrets/other", "-n", "kube-system")).toBe(false);
+    // The archive URLs Secret: patch (server-side apply) by name, nothing else.
+    expect(await can(operatorName, "patch", "secrets/sandbox-archive", "-n", "sbx-any")).toBe(true);
+    expect(await can(operatorName, "patch", "secrets/other", "-n", "sbx-any")).toBe(false);
     expect(await can(operatorName, "list", "secrets", "--all-namespaces")).toBe(false);
     expect(await can(operatorName, "watch", "secrets", "--all-namespaces")).toBe(false);
     expect(await can(operatorName, "list", "secrets", "-n", "sbx-any")).toBe(false);
@@ -477,6 +480,37 @@ describe.sequential("helm install on a real control plane", () => {
       "--ignore-not-found",
     ]);
     expect(created.status, created.text).toBe(201);
+    // Secrets in a sandbox namespace: only its own two names. Attack: another name (e.g. to
+    // plant credentials a pod could mount) is refused; control: the archive URLs Secret by
+    // server-side apply, as the operator writes it.
+    const secret = (name: string) => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: sandboxNamespace },
+      stringData: { "put-url": "https://storage.example/x" },
+    });
+    const apply = (name: string) =>
+      asOperator(
+        "PATCH",
+        `/api/v1/namespaces/${sandboxNamespace}/secrets/${name}?fieldManager=launchbay-operator&force=true`,
+        secret(name),
+        "application/apply-patch+yaml",
+      );
+    // (RBAC lets it create any Secret: the policy is what refuses this one.)
+    refusedByPolicy(
+      await asOperator("POST", `/api/v1/namespaces/${sandboxNamespace}/secrets`, secret("planted")),
+      "a Secret of another name",
+    );
+    const archive = await apply("sandbox-archive");
+    await kubectl([
+      "delete",
+      "secret",
+      "sandbox-archive",
+      "-n",
+      sandboxNamespace,
+      "--ignore-not-found",
+    ]);
+    expect(archive.status, archive.text).toBe(201);
   });
 
   it("deletes a sandbox with the chart's operator ServiceAccount: no 403, its namespace goes", async () => {

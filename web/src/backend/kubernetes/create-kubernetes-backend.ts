@@ -1,3 +1,6 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { S3Store } from "@launchbay/archive";
 import { isNotFound, KubeClient, type KubeConfig, loadKubeConfig as load } from "@launchbay/kube";
 import {
   GROUP,
@@ -13,6 +16,7 @@ import { LauncherError } from "../../errors.js";
 import type { BuildAppOptions } from "../../app.js";
 import { kubernetesSharedRecords } from "./lease-records.js";
 import { KubernetesBackend } from "./kubernetes-backend.js";
+import { S3WorkArchive } from "./s3-work-archive.js";
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   try {
@@ -61,6 +65,42 @@ export async function workshopSettingsFrom(
   };
 }
 
+/**
+ * The read side of the work archive when object storage is configured (the same bucket and
+ * prefix as the operator's), with the Workshop's retention as read at start.
+ */
+export function workArchiveFrom(
+  config: LauncherConfig,
+  workshop: Workshop,
+  log: FastifyBaseLogger,
+): S3WorkArchive | undefined {
+  const k = config.kubernetes;
+  if (!k.archiveS3Bucket) return undefined;
+  if (!k.archiveS3AccessKeyId || !k.archiveS3SecretAccessKey) {
+    throw new LauncherError(
+      "invalid-config",
+      "LAUNCHBAY_ARCHIVE_S3_BUCKET needs LAUNCHBAY_ARCHIVE_S3_ACCESS_KEY_ID and LAUNCHBAY_ARCHIVE_S3_SECRET_ACCESS_KEY (the chart sets them from archive.s3.existingSecret)",
+    );
+  }
+  const store = new S3Store({
+    ...(k.archiveS3Endpoint ? { endpoint: k.archiveS3Endpoint } : {}),
+    region: k.archiveS3Region,
+    bucket: k.archiveS3Bucket,
+    prefix: k.archiveS3Prefix,
+    accessKeyId: k.archiveS3AccessKeyId,
+    secretAccessKey: k.archiveS3SecretAccessKey,
+    forcePathStyle: k.archiveS3PathStyle,
+  });
+  return new S3WorkArchive({
+    store,
+    namespace: workshop.metadata.namespace ?? k.namespace,
+    workshop: workshop.metadata.name,
+    retentionMs: workshop.spec.archiveRetentionDays * 86_400_000,
+    cacheDir: k.archiveCacheDir ?? join(tmpdir(), `launchbay-archives-${process.pid}`),
+    log,
+  });
+}
+
 /** Connects to the cluster, reads the Workshop and returns the backend plus the workshop's settings. */
 export async function createKubernetesBackend(
   config: LauncherConfig,
@@ -104,12 +144,14 @@ export async function createKubernetesBackend(
     );
   }
   const workshop = await workshopSettingsFrom(client, parsed.workshop, config.workshop);
+  const archive = workArchiveFrom(config, parsed.workshop, log);
   const backend = new KubernetesBackend({
     client,
     namespace,
     workshop: workshopName,
     workers: workshop.workers,
     log,
+    ...(archive ? { archive } : {}),
   });
   const records = kubernetesSharedRecords(
     client,

@@ -16,6 +16,7 @@ import {
 import type { FastifyBaseLogger } from "fastify";
 import { LauncherError } from "../../errors.js";
 import type {
+  ArchivedWork,
   Backend,
   BackendCapacity,
   ClaimRequest,
@@ -35,6 +36,7 @@ import {
 } from "@launchbay/kube";
 import type { Registry } from "prom-client";
 import { sandboxStateOf } from "./sandbox-mapping.js";
+import type { S3WorkArchive } from "./s3-work-archive.js";
 
 export interface KubernetesBackendOptions {
   client: KubeClient;
@@ -43,6 +45,8 @@ export interface KubernetesBackendOptions {
   /** Workers per sandbox (from the Workshop), for progress before the operator reports. */
   workers: number;
   log: FastifyBaseLogger;
+  /** Attendees' work the operator's sandboxes archived to object storage; unset: none. */
+  archive?: S3WorkArchive;
 }
 
 interface Tokens {
@@ -316,6 +320,11 @@ export class KubernetesBackend implements Backend {
         retry.unref();
       }
     }
+  }
+
+  /** The attendee's work archived to object storage when their sandbox ended, if kept. */
+  async archivedWork(owner: string): Promise<ArchivedWork | undefined> {
+    return this.options.archive?.find(owner);
   }
 
   recordActivity(id: string): void {

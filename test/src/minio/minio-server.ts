@@ -1,0 +1,130 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3StoreOptions } from "@launchbay/archive";
+
+/** test/k8s/build-minio.sh, from both test/src/minio (vitest) and test/dist/minio. */
+const buildScript = fileURLToPath(new URL("../../k8s/build-minio.sh", import.meta.url));
+
+/** A MinIO server on 127.0.0.1 (random port, temporary data folder) with one bucket. */
+export interface MinioServer {
+  endpoint: string;
+  /** Store options for the bucket, with the root credentials. */
+  store: S3StoreOptions;
+  /** Stops the server and removes its data folder. */
+  stop(): Promise<void>;
+}
+
+/** The MinIO binary test/k8s/build-minio.sh built ($LAUNCHBAY_MINIO overrides). */
+export async function findMinio(): Promise<string> {
+  if (process.env.LAUNCHBAY_MINIO) return process.env.LAUNCHBAY_MINIO;
+  try {
+    const { stdout } = await promisify(execFile)("bash", [buildScript, "--print-dir"]);
+    return join(stdout.trim(), "minio");
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || "MinIO is not built: run `bash scripts/setup.sh minio`", {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Starts MinIO with `--address 127.0.0.1:0` and learns its port from the line it prints
+ * ("API: http://127.0.0.1:<port>"), so no port is picked and then raced for; then creates
+ * the bucket. Fails with MinIO's output if it exits first.
+ */
+export async function startMinio(
+  options: { bucket?: string; prefix?: string } = {},
+): Promise<MinioServer> {
+  const binary = await findMinio();
+  const dataDir = await mkdtemp(join(tmpdir(), "launchbay-minio-"));
+  const accessKeyId = `test-${randomBytes(6).toString("hex")}`;
+  const secretAccessKey = randomBytes(24).toString("base64url");
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      "server",
+      join(dataDir, "data"),
+      "--address",
+      "127.0.0.1:0",
+      "--console-address",
+      "127.0.0.1:0",
+      "--quiet",
+      "--json",
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: dataDir,
+        MINIO_ROOT_USER: accessKeyId,
+        MINIO_ROOT_PASSWORD: secretAccessKey,
+        MINIO_BROWSER: "off",
+        MINIO_UPDATE: "off",
+        MINIO_CI_CD: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  const exited = new Promise<never>((_, reject) => {
+    child.once("exit", (code, signal) =>
+      reject(
+        new Error(`MinIO exited (${signal ?? code}) before it was ready:\n${output.slice(-2000)}`),
+      ),
+    );
+    child.once("error", (error) => reject(new Error(`MinIO could not start: ${error.message}`)));
+  });
+  const listening = new Promise<string>((resolve) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /https?:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) resolve(`http://127.0.0.1:${match[1]}`);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await gone;
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const endpoint = await Promise.race([listening, exited]);
+    const bucket = options.bucket ?? "launchbay-archives";
+    const store: S3StoreOptions = {
+      endpoint,
+      region: "us-east-1",
+      bucket,
+      prefix: options.prefix ?? "archives/",
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: true,
+    };
+    const client = new S3Client({
+      endpoint,
+      region: store.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId, secretAccessKey },
+    });
+    try {
+      await Promise.race([client.send(new CreateBucketCommand({ Bucket: bucket })), exited]);
+    } finally {
+      client.destroy();
+    }
+    exited.catch(() => undefined);
+    return { endpoint, store, stop };
+  } catch (error) {
+    exited.catch(() => undefined);
+    await stop();
+    throw error;
+  }
+}
