@@ -8,4 +8,4 @@ bin=$(bash "$root/scripts/setup.sh" node24)
 cd "$root"
 PATH="$bin:$PATH" node --version
 PATH="$bin:$PATH" npx vitest run --project unit --project integration \
-  protocol scheduler worker client kube operator web test/src/runtime "$@"
+  protocol scheduler worker client kube archive operator web test/src/runtime "$@"
