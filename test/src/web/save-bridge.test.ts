@@ -29,6 +29,7 @@ import { standInCommands } from "./stand-in-commands.js";
 // control is the same launcher with the bridge off (`saveOpenDocumentsSeconds: 0`): the
 // edit is missing from both.
 
+const ORGANISER = "organiser-token-save-bridge-test-0123";
 let browser: Browser;
 let dir: string;
 
@@ -43,6 +44,7 @@ const launchers: Launcher[] = [];
 
 async function startLauncher(name: string, saveOpenDocumentsSeconds?: number): Promise<Launcher> {
   const config = parseConfig({
+    organiserToken: ORGANISER,
     logLevel: "warn",
     workshop: { maxSandboxes: 1, workers: 1 },
     ...(saveOpenDocumentsSeconds === undefined ? {} : { saveOpenDocumentsSeconds }),
@@ -178,6 +180,25 @@ async function editDownloadExpire(launcher: Launcher) {
   };
 }
 
+/** Types an edit and has the organiser Expire the sandbox at once; whether the archive has it. */
+async function editExpireAsOrganiser(launcher: Launcher) {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
+  const { page, lab, id, notebook } = await openNotebook(launcher, context);
+  await typeUnsaved(lab, notebook, "typedBeforeExpire6131");
+  const expire = await fetch(`${launcher.base}/api/admin/sandboxes/${id}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${ORGANISER}`, origin: launcher.base },
+  });
+  expect(expire.status).toBe(204);
+  await page.waitForSelector("#saved-download:not(.hidden)", { timeout: 60_000 });
+  const archived = await downloadNotebook(page, "#saved-download");
+  await context.close();
+  return archived.includes("typedBeforeExpire6131");
+}
+
 describe("the save bridge: JupyterLab saves every open document before Download and expiry", () => {
   it("an edit typed a moment before Download, and one typed a moment before expiry, are kept", async () => {
     const kept = await editDownloadExpire(launchers[0]!);
@@ -189,5 +210,9 @@ describe("the save bridge: JupyterLab saves every open document before Download 
     const kept = await editDownloadExpire(launchers[1]!);
     console.log(`save bridge off: ${JSON.stringify(kept)}`);
     expect(kept).toEqual({ inDownload: false, inArchive: false, earlierInArchive: false });
+  }, 600_000);
+
+  it("an edit typed a moment before the organiser's Expire is in the archive", async () => {
+    expect(await editExpireAsOrganiser(launchers[0]!)).toBe(true);
   }, 600_000);
 });
