@@ -146,7 +146,7 @@ interface LocalSandbox {
   schedulerHttp?: URL;
   notebookPort?: number;
   stopping: boolean;
-  /** True while its open documents are being saved before a stop (delete waits for it). */
+  /** True while its documents are saved before a stop (a second delete does nothing). */
   savingBeforeStop?: boolean;
   /** Aborts polling loops when the sandbox is deleted while starting. */
   abort: AbortController;
