@@ -60,6 +60,9 @@ ENV PATH=/opt/venv/bin:$PATH
 COPY web/jupyter/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py
 # JupyterLab settings it points at (autosave every 30 s), beside it.
 COPY web/jupyter/lab-settings /opt/venv/etc/jupyter/lab-settings
+# The save bridge's JupyterLab extension it points at (saves every open document when the
+# launcher asks, before Download and before the sandbox stops), beside it.
+COPY web/jupyter/labextensions /opt/venv/etc/jupyter/labextensions
 # The TypeScript kernel, registered with the venv's Jupyter.
 RUN npm install -g --no-audit --no-fund tslab@1.0.22 \
  && tslab install --python=/opt/venv/bin/python3 --sys-prefix \

@@ -45,3 +45,10 @@ import os.path
 c.LabApp.app_settings_dir = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "lab-settings"
 )
+
+# The save bridge: the `@launchbay/save-bridge` JupyterLab extension (labextensions/ beside
+# this file, prebuilt: one hand-written script) saves every open document when the launcher
+# asks, before "Download my work" and before the sandbox is stopped (web/README.md).
+c.LabApp.extra_labextensions_path = [
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "labextensions")
+]

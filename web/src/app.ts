@@ -14,7 +14,7 @@ import { registerAdminRoutes } from "./http/admin-routes.js";
 import { registerApiRoutes } from "./http/api-routes.js";
 import { registerArchiveRoutes } from "./http/archive-routes.js";
 import { AbuseLimits, type RateLimitStoreClass } from "./http/abuse-limits.js";
-import type { AppContext } from "./http/context.js";
+import { type AppContext, saveOpenDocuments } from "./http/context.js";
 import { capNewIdentities } from "./http/identity-cap.js";
 import { LauncherMetrics } from "./http/metrics.js";
 import { registerOpenApi } from "./http/openapi.js";
@@ -36,6 +36,7 @@ import { registerProxyRoutes } from "./http/proxy-routes.js";
 import { SandboxCredentials } from "./http/sandbox-credentials.js";
 import { errorResponseSchema } from "./http/schemas.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
+import { SaveBridge } from "./http/save-bridge.js";
 import type { WaitingLineStore } from "./core/waiting-line.js";
 import { LaunchService } from "./launch/launch-service.js";
 import { WarmPoolKeeper } from "./launch/warm-pool.js";
@@ -108,12 +109,14 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
     now,
     store: options.rateLimitStore,
   });
+  const saveBridge = new SaveBridge();
   const ctx: AppContext = {
     config,
     backend,
     service,
     metrics,
     limits,
+    saveBridge,
     now,
     ready: { value: false },
   };
@@ -238,9 +241,13 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
   await registerProxyRoutes(app, ctx, credentials);
   const detachUpgrades = attachUpgradeHandler(app, ctx, hosts, credentials);
 
+  // Before a sandbox's processes are stopped (expiry, Expire, idle timeout), its open
+  // JupyterLab tabs save every document, so the archive holds the last edits too.
+  backend.setBeforeStop?.((id) => saveOpenDocuments(ctx, id, app.log));
   app.addHook("preClose", async () => {
     ctx.ready.value = false;
     detachUpgrades();
+    saveBridge.close();
   });
   app.addHook("onClose", async () => {
     service.close();

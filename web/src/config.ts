@@ -190,6 +190,11 @@ export const configSchema = z
     /** "Download my work": the most a zip may hold (MiB) and the most files. */
     downloadMaxMib: positiveInt.max(64 * 1024).default(200),
     downloadMaxFiles: positiveInt.max(1_000_000).default(2000),
+    /**
+     * The save bridge: how long Download and a sandbox's stop (expiry, Expire, idle
+     * timeout) wait for its open JupyterLab tabs to save every document; 0 turns it off.
+     */
+    saveOpenDocumentsSeconds: z.coerce.number().int().min(0).max(60).default(5),
     /** How long an organiser session lasts after sign-in. */
     organiserSessionHours: positiveInt.max(24 * 7).default(12),
     workshop: workshopSettingsSchema.default(workshopSettingsSchema.parse({})),
@@ -395,6 +400,10 @@ export const SETTINGS: Record<string, { path: string; meaning: string; unset?: s
   LAUNCHBAY_ORGANISER_SIGN_IN_PER_IP_WINDOW_SECONDS: {
     path: "limits.organiserSignInPerIp.windowSeconds",
     meaning: "that window, in seconds",
+  },
+  LAUNCHBAY_SAVE_OPEN_DOCUMENTS_SECONDS: {
+    path: "saveOpenDocumentsSeconds",
+    meaning: "how long Download and a sandbox's stop wait for its JupyterLab tabs to save (0: off)",
   },
   LAUNCHBAY_ORGANISER_SESSION_HOURS: {
     path: "organiserSessionHours",

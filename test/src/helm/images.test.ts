@@ -88,12 +88,14 @@ describe.each(IMAGES)("the $image image ($dockerfile)", ({ image, dockerfile, wo
       } else {
         // Only the notebook image adds files from the context: the tutorial notebooks and
         // the Jupyter server config that strips notebook trust in sandboxes, and the
-        // JupyterLab settings it points at (autosave every 30 s).
+        // JupyterLab settings it points at (autosave every 30 s) and the save bridge's
+        // JupyterLab extension.
         expect(image).toBe("notebook");
         expect([
           ["web/notebooks/"],
           ["web/jupyter/jupyter_server_config.py"],
           ["web/jupyter/lab-settings"],
+          ["web/jupyter/labextensions"],
         ]).toContainEqual(sources);
       }
     }

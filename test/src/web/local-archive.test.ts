@@ -32,11 +32,15 @@ let dir: string;
 let launcher: { app: LauncherApp; backend: LocalBackend } | undefined;
 
 function commands(): RuntimeCommands {
-  return standInCommands(defaultRuntimeCommands(defaultVenvDir()).jupyter);
+  const real = defaultRuntimeCommands(defaultVenvDir());
+  return { ...standInCommands(real.jupyter), sharedPaths: real.sharedPaths };
 }
 
-/** A launcher over a local backend whose archive lives in `dir/archives` (kept across restarts). */
-async function startLauncher(restartPolicy?: RestartPolicy) {
+/**
+ * A launcher over a local backend whose archive lives in `dir/archives` (kept across
+ * restarts); with `usersIsolation`, every sandbox runs as its own Unix user (root only).
+ */
+async function startLauncher(restartPolicy?: RestartPolicy, usersIsolation = false) {
   const notebooks = join(dir, "notebooks");
   const client = join(dir, "client");
   mkdirSync(notebooks, { recursive: true });
@@ -60,6 +64,14 @@ async function startLauncher(restartPolicy?: RestartPolicy) {
     expiryCheckMs: 100,
     archive: new WorkArchive({ dir: join(dir, "archives"), retentionMs: 7 * 86_400_000, log }),
     ...(restartPolicy ? { restartPolicy } : {}),
+    ...(usersIsolation
+      ? {
+          isolation: {
+            mode: "users" as const,
+            limits: { memoryBytes: 2 * 1024 ** 3, cpus: 1, pids: 300 },
+          },
+        }
+      : {}),
   });
   const config = parseConfig({
     cookieSecret: "a-cookie-secret-that-is-long-enough-0123456789",
@@ -271,4 +283,29 @@ describe("work kept", () => {
     expect(claimed?.id).toBe("sb-warm1");
     expect(await readFile(backend, "sb-warm1", "kept.txt")).toBe("from last time");
   }, 120_000);
+});
+
+// As root every sandbox runs as its own Unix user, so its work directory belongs to that
+// user, and removing the user deletes its files under /tmp (where this test's archive
+// folder is). On Node 24 fs.cp kept the sandbox user as the owner of the archived copies:
+// Expire left an archive with its folders but none of its files (an empty zip).
+describe.runIf(process.getuid?.() === 0)("work kept, a Unix user per sandbox", () => {
+  it("Expire archives the sandbox user's work as the launcher's, whole after the user is removed", async () => {
+    dir = mkdtempSync(join(tmpdir(), "lb-archive-"));
+    const { app, backend } = await startLauncher(undefined, true);
+    expect(backend.isolation).toBe("users");
+    const alice = await newAttendee(app);
+    const id = await launchReady(app, backend, alice);
+    await saveFile(backend, id, "analysis.txt", "saved by the sandbox user");
+    const expired = await app.inject({
+      method: "DELETE",
+      url: `/api/admin/sandboxes/${id}`,
+      headers: { authorization: "Bearer organiser-token-for-tests-0123456789" },
+    });
+    expect(expired.statusCode).toBe(204);
+    const dl = await downloadArchive(app, alice);
+    expect(dl.status).toBe(200);
+    expect(dl.files["analysis.txt"]).toBe("saved by the sandbox user");
+    expect(dl.files["01-hello.ipynb"]).toBeDefined();
+  }, 180_000);
 });

@@ -86,13 +86,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// Known open defect: on Node 24 (the Node 24 pass of .ci/run) the expiry archive that this
-// test downloads in Chromium lacks the typed file, reproducibly; on Node 20 (`npm test`) it
-// holds it, and local-archive.test.ts (the same archive without the browser) passes on both.
-// Skipped there, with this reason, until it is understood.
-const NODE_24_ARCHIVE_DEFECT = Number(process.versions.node.split(".")[0]) >= 24;
-
-describe.skipIf(NODE_24_ARCHIVE_DEFECT)("an attendee's unsaved work is kept", () => {
+describe("an attendee's unsaved work is kept", () => {
   it("autosaves a typed edit into Download and into the archive; the expiry panel offers it without covering the page", async () => {
     const context = await browser.newContext({
       viewport: { width: 1280, height: 800 },

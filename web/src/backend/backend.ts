@@ -124,6 +124,12 @@ export interface Backend {
    * an archive leave it out.
    */
   archivedWork?(owner: string): Promise<ArchivedWork | undefined>;
+  /**
+   * Sets what runs before a Ready sandbox's processes are stopped by expiry, Expire or the
+   * idle timeout (the launcher asks its open JupyterLab tabs to save); the backend waits
+   * for it, and goes on when it fails. Backends that cannot leave it out.
+   */
+  setBeforeStop?(hook: (id: string) => Promise<void>): void;
   /** Stops watching; the local backend also stops every sandbox it started. */
   close(): Promise<void>;
 }

@@ -6,7 +6,13 @@ import { listNotebookFiles } from "../download/notebook-listing.js";
 import { zipNotebookFiles } from "../download/notebook-zip.js";
 import { z } from "zod";
 import { LauncherError } from "../errors.js";
-import { type AppContext, enforceRateLimit, identity, requireAccess } from "./context.js";
+import {
+  type AppContext,
+  enforceRateLimit,
+  identity,
+  requireAccess,
+  saveOpenDocuments,
+} from "./context.js";
 import { ensureAttendee } from "./identity.js";
 import { sandboxResponse } from "./sandbox-response.js";
 import {
@@ -220,6 +226,9 @@ export function registerApiRoutes(root: FastifyInstance, ctx: AppContext): void 
           "the notebook is not running yet; download once it is Ready",
         );
       }
+      // Every open JupyterLab tab of the sandbox saves first (the save bridge), so the zip
+      // holds what was typed a moment ago, not only what autosave wrote.
+      await saveOpenDocuments(ctx, id, request.log);
       const limits = {
         maxFiles: config.downloadMaxFiles,
         maxBytes: config.downloadMaxMib * 1024 * 1024,

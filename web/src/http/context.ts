@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Backend } from "../backend/backend.js";
 import type { LauncherConfig } from "../config.js";
 import { LauncherError } from "../errors.js";
@@ -6,6 +6,7 @@ import type { LaunchService } from "../launch/launch-service.js";
 import type { AbuseLimits } from "./abuse-limits.js";
 import { type Identity, identityOf } from "./identity.js";
 import type { LauncherMetrics } from "./metrics.js";
+import type { SaveBridge } from "./save-bridge.js";
 
 /** What every route module needs. */
 export interface AppContext {
@@ -14,6 +15,8 @@ export interface AppContext {
   service: LaunchService;
   metrics: LauncherMetrics;
   limits: AbuseLimits;
+  /** The open JupyterLab tabs of each sandbox, asked to save before Download and stops. */
+  saveBridge: SaveBridge;
   now: () => number;
   /** True once the backend has loaded its state; false again while shutting down. */
   ready: { value: boolean };
@@ -80,4 +83,25 @@ export async function requireAccess(
     "not-found",
     "no such sandbox (it may have expired); go to / to launch one",
   );
+}
+
+/**
+ * Asks sandbox `id`'s open JupyterLab tabs to save every document (the save bridge),
+ * waiting at most `saveOpenDocumentsSeconds`; never throws.
+ */
+export async function saveOpenDocuments(
+  ctx: AppContext,
+  id: string,
+  log: FastifyBaseLogger,
+): Promise<void> {
+  const seconds = ctx.config.saveOpenDocumentsSeconds;
+  if (seconds <= 0) return;
+  const outcome = await ctx.saveBridge.saveAll(id, seconds * 1000);
+  if (outcome.tabs > 0)
+    log.info({ sandbox: id, ...outcome }, "Asked the sandbox's JupyterLab tabs to save");
+  if (outcome.answered < outcome.tabs || outcome.failed > 0)
+    log.warn(
+      { sandbox: id, ...outcome },
+      "Not every JupyterLab tab saved in time: the last unsaved edits may be missing",
+    );
 }

@@ -514,6 +514,50 @@ describe("authenticated reverse proxy", () => {
   });
 });
 
+describe("save bridge", () => {
+  /** Opens `/s/<sandbox>/save-bridge` as a JupyterLab tab would; rejects with the HTTP status. */
+  function openBridge(headers: Record<string, string>, host = sandboxHost(id), sandbox = id) {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/s/${sandbox}/save-bridge`, {
+      headers: { host, ...headers },
+    });
+    return new Promise<WebSocket>((resolve, reject) => {
+      ws.once("open", () => resolve(ws));
+      ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once("error", reject);
+    });
+  }
+
+  it("only the sandbox's own origin with its cookie connects a tab; the launcher asks it to save", async () => {
+    const cookie = await sandboxCookie(alice);
+    const origin = `http://${sandboxHost(id)}`;
+    // Refused: no cookie, another attendee's, another origin, the launcher's origin.
+    await expect(openBridge({ origin })).rejects.toThrow("HTTP 404");
+    await expect(openBridge({ cookie: bob, origin })).rejects.toThrow("HTTP 404");
+    for (const evil of ["https://evil.example", `http://localhost:${port}`]) {
+      await expect(openBridge({ cookie, origin: evil })).rejects.toThrow("HTTP 403");
+    }
+    await expect(
+      openBridge({ cookie: alice, origin: `http://localhost:${port}` }, `localhost:${port}`),
+    ).rejects.toThrow("HTTP 404");
+    expect(fx.app.launcher.saveBridge.connected(id)).toBe(0);
+
+    // Control: the tab of the sandbox itself.
+    const tab = await openBridge({ cookie, origin });
+    tab.on("message", (data) => {
+      const { request } = JSON.parse(data.toString()) as { request: number };
+      tab.send(JSON.stringify({ type: "saved", request, saved: 1, failed: 0 }));
+    });
+    await expect.poll(() => fx.app.launcher.saveBridge.connected(id)).toBe(1);
+    expect(await fx.app.launcher.saveBridge.saveAll(id, 30_000)).toEqual({
+      tabs: 1,
+      answered: 1,
+      saved: 1,
+      failed: 0,
+    });
+    tab.close();
+  });
+});
+
 describe("progress stream", () => {
   it("sends the owner the sandbox now and on every change", async () => {
     fx.backend.update(id, {

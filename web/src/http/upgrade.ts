@@ -18,6 +18,7 @@ import { sandboxResponse } from "./sandbox-response.js";
 
 const EVENTS_PATH = /^\/api\/sandboxes\/([^/]+)\/events$/;
 const PROXY_PATH = /^\/s\/([^/]+)\/(notebook|dashboard)(\/|$)/;
+const SAVE_BRIDGE_PATH = /^\/s\/([^/]+)\/save-bridge$/;
 const NOT_FOUND = {
   code: "not-found",
   message: "no such sandbox (it may have expired); go to / to launch one",
@@ -28,7 +29,8 @@ const NOT_FOUND = {
  * requests (421 for a Host that is neither the launcher's nor a sandbox's). On the launcher
  * origin: only the progress stream (`/api/sandboxes/:id/events`), for the sandbox's owner
  * or the organiser. On a sandbox origin: only the notebook's WebSockets
- * (`/s/<id>/notebook/...`), with that origin's sandbox cookie and from that origin.
+ * (`/s/<id>/notebook/...`) and the save bridge of its JupyterLab tabs
+ * (`/s/<id>/save-bridge`), with that origin's sandbox cookie and from that origin.
  */
 export function attachUpgradeHandler(
   app: FastifyInstance,
@@ -142,8 +144,24 @@ export function attachUpgradeHandler(
     protocol: string,
     host: string | undefined,
   ) => {
-    const proxied = PROXY_PATH.exec(pathname);
     const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
+    const bridge = SAVE_BRIDGE_PATH.exec(pathname);
+    if (bridge) {
+      // The save bridge of this sandbox's JupyterLab tabs (save-bridge.ts): same origin
+      // and sandbox cookie as the notebook itself.
+      if (bridge[1] !== id || !hasSandboxCookie(ctx, credentials, cookies, id)) {
+        return refuseUpgrade(socket, 404, NOT_FOUND);
+      }
+      if (!ctx.saveBridge.hasRoom(id)) {
+        return refuseUpgrade(socket, 429, {
+          code: "rate-limited",
+          message: "too many JupyterLab tabs of this sandbox are open; close some",
+        });
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => ctx.saveBridge.attach(id, ws));
+      return;
+    }
+    const proxied = PROXY_PATH.exec(pathname);
     if (!proxied || proxied[1] !== id || !hasSandboxCookie(ctx, credentials, cookies, id)) {
       return refuseUpgrade(socket, 404, NOT_FOUND);
     }

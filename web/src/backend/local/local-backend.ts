@@ -146,6 +146,8 @@ interface LocalSandbox {
   schedulerHttp?: URL;
   notebookPort?: number;
   stopping: boolean;
+  /** True while its documents are saved before a stop (a second delete does nothing). */
+  savingBeforeStop?: boolean;
   /** Aborts polling loops when the sandbox is deleted while starting. */
   abort: AbortController;
   /** Settles when provisioning ended (Ready, failed or aborted). */
@@ -195,6 +197,8 @@ export class LocalBackend implements Backend {
   private startedAt = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Runs before a Ready sandbox is stopped by delete (the save bridge; see setBeforeStop). */
+  private beforeStop: ((id: string) => Promise<void>) | undefined;
   private cgroupVersion: CgroupVersion | undefined;
   private stageDir: string | undefined;
 
@@ -844,10 +848,29 @@ export class LocalBackend implements Backend {
     return next;
   }
 
+  setBeforeStop(hook: (id: string) => Promise<void>): void {
+    this.beforeStop = hook;
+  }
+
   async delete(id: string): Promise<void> {
     const sandbox = this.local.get(id);
     if (!sandbox) throw new LauncherError("not-found", `no sandbox ${id}`);
     if (this.store.get(id)?.phase === "Expiring" && sandbox.stopping) return;
+    if (sandbox.savingBeforeStop) return;
+    // While it is still Ready (its notebook reachable through the proxy), its open
+    // JupyterLab tabs save every document; the hook bounds its own wait.
+    if (this.beforeStop && this.store.get(id)?.phase === "Ready") {
+      sandbox.savingBeforeStop = true;
+      try {
+        await this.beforeStop(id);
+      } catch (err) {
+        this.options.log.warn({ sandbox: id, err }, "Saving open documents before the stop failed");
+      } finally {
+        sandbox.savingBeforeStop = false;
+      }
+      if (this.local.get(id) !== sandbox) return;
+      if (this.store.get(id)?.phase === "Expiring" && sandbox.stopping) return;
+    }
     this.patch(id, { phase: "Expiring", message: "Stopping every process" });
     await this.stopProcesses(id, sandbox);
     // Provisioning may still have been creating the user or cgroup: let it finish

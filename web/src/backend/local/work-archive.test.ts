@@ -1,10 +1,14 @@
+import { execFileSync } from "node:child_process";
 import {
+  chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
+  readdirSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +18,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WorkArchive } from "./work-archive.js";
 
 const DAY = 86_400_000;
+const isRoot = process.getuid?.() === 0;
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -75,4 +80,34 @@ describe("work archive", () => {
     expect(await archive.find("alice")).toBeUndefined();
     expect(existsSync(join(dir, "archives"))).toBe(false);
   });
+
+  // As root the local backend's work directories belong to per-sandbox users. On Node 24
+  // (libuv 1.49+) copyFile, and so fs.cp, gives each copy its source's owner: the archive's
+  // files belonged to the sandbox user, and removing that user (`find /tmp -uid <uid>
+  // -delete`, sandbox-user.ts) emptied an archive kept under /tmp, leaving an empty zip.
+  it.runIf(isRoot)(
+    "the archive belongs to the launcher, not to the sandbox user whose work it copied",
+    async () => {
+      const { archive, work } = setUp(DAY);
+      const setuid = join(work, "sub", "tool");
+      writeFileSync(setuid, "#!/bin/sh\n");
+      const nobody = 65534;
+      execFileSync("chown", ["-R", `${nobody}:${nobody}`, work]);
+      chmodSync(setuid, 0o4755);
+      expect(await archive.save("alice", work, "sb-1")).toBe(true);
+
+      const archived = join(dir, "archives");
+      const entries = readdirSync(archived, { recursive: true }).map((p) =>
+        lstatSync(join(archived, String(p))),
+      );
+      expect(entries.length).toBeGreaterThan(4);
+      expect(entries.filter((s) => s.uid !== 0 || s.gid !== 0)).toEqual([]);
+      expect(entries.filter((s) => s.mode & 0o7000)).toEqual([]);
+
+      // What removing the sandbox user does to its files under /tmp.
+      execFileSync("find", [archived, "-xdev", "-uid", String(nobody), "-delete"]);
+      const found = await archive.find("alice");
+      expect(found?.files.map((f) => f.path).sort()).toEqual(["a.ipynb", "sub/b.txt", "sub/tool"]);
+    },
+  );
 });

@@ -51,7 +51,8 @@ interface Meta {
  * launcher shutdown the work directory is copied here before anything is deleted, keyed
  * by a hash of the owner id (no attendee id appears on disk). The same attendee can
  * download it and gets it copied into their next sandbox, until the retention ends.
- * Only regular files, directories and symlinks (as links, never followed) are copied.
+ * Only regular files, directories and symlinks (as links, never followed) are copied; the
+ * copy belongs to the launcher's user, without set-uid, set-gid or sticky bits.
  */
 export class WorkArchive {
   private readonly now: () => number;
@@ -103,6 +104,13 @@ export class WorkArchive {
           return s.isFile() || s.isDirectory() || s.isSymbolicLink();
         },
       });
+      // The copy is the launcher's. Node 24's libuv (1.51; libuv/libuv#4396) makes copyFile,
+      // and so fs.cp, give every copy its source's owner when run as root: the archived
+      // files would belong to the sandbox user, and removing that user (which deletes the
+      // user's files under /tmp, where an archive folder may live) or a later sandbox
+      // user with the same uid would reach them. Set-uid, set-gid and sticky bits are
+      // dropped too, so that no restore can ever place a set-uid file in a sandbox.
+      await claimTree(join(fresh, "work"), launcherOwner());
       const meta: Meta = { savedAt: this.now(), sandbox };
       await writeFile(join(fresh, "meta.json"), `${JSON.stringify(meta)}\n`, { mode: 0o600 });
       const old = `${folder}.old`;
@@ -212,6 +220,25 @@ export class WorkArchive {
     if (removed > 0) this.options.log.info({ removed }, "Deleted archives past their retention");
     return removed;
   }
+}
+
+/** The launcher's own uid and gid, where files have owners (POSIX). */
+function launcherOwner(): { uid: number; gid: number } | undefined {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  return uid === undefined || gid === undefined ? undefined : { uid, gid };
+}
+
+/** Gives the tree to `owner` (when given) and clears set-uid, set-gid and sticky bits. */
+async function claimTree(dir: string, owner?: { uid: number; gid: number }): Promise<void> {
+  const visit = async (path: string): Promise<void> => {
+    if (owner) await lchown(path, owner.uid, owner.gid);
+    const s = await lstat(path);
+    if (s.isSymbolicLink()) return;
+    if (s.mode & 0o7000) await chmod(path, s.mode & 0o777);
+    if (s.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+  };
+  await visit(dir);
 }
 
 async function chownTree(dir: string, owner: { uid: number; gid: number }): Promise<void> {
