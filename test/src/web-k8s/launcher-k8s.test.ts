@@ -207,6 +207,80 @@ describe("launcher on Kubernetes", () => {
     ).toBeGreaterThanOrEqual(14 * 60_000);
   });
 
+  it("asks the sandbox's open JupyterLab tabs to save shortly before the operator's expiry, and before Expire", async () => {
+    const { base } = await startLauncher("attendees");
+    const port = new URL(base).port;
+    /** Launches for a new attendee and opens a JupyterLab tab's save bridge on its origin. */
+    const launchWithTab = async () => {
+      const cookie = await newAttendee(base);
+      const res = await fetch(`${base}/api/sandboxes`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/json", origin: base },
+        body: "{}",
+      });
+      const { id } = (await res.json()) as { id: string };
+      await waitForView(base, cookie, id, (s) => s?.phase === "Ready");
+      const open = await fetch(`${base}/s/${id}/open/notebook`, {
+        headers: { cookie },
+        redirect: "manual",
+      });
+      const handover = new URL(open.headers.get("location")!);
+      const landed = await onHost(handover.host, handover.pathname + handover.search, {});
+      const sandboxCookie = String(landed.headers["set-cookie"]).split(";")[0]!;
+      const asked: number[] = [];
+      const tab = new WebSocket(`ws://127.0.0.1:${port}/s/${id}/save-bridge`, {
+        headers: {
+          host: `${id}.localhost:${port}`,
+          origin: `http://${id}.localhost:${port}`,
+          cookie: sandboxCookie,
+        },
+      });
+      tab.on("message", (data) => {
+        const msg = JSON.parse(data.toString()) as { type: string; request: number };
+        if (msg.type !== "save") return;
+        asked.push(Date.now());
+        tab.send(JSON.stringify({ type: "saved", request: msg.request, saved: 1, failed: 0 }));
+      });
+      await new Promise<void>((resolve, reject) => {
+        tab.once("open", () => resolve());
+        tab.once("unexpected-response", (_req, r) => reject(new Error(`HTTP ${r.statusCode}`)));
+        tab.once("error", reject);
+      });
+      return { id, cookie, asked, tab };
+    };
+    const gone = (id: string) =>
+      watchUntil<SandboxView>(
+        client,
+        paths.sandboxes(ns),
+        { name: id, timeoutMs: 90_000 },
+        ([s]) => s === undefined,
+      ).then(() => Date.now());
+
+    // The operator's own expiry: the launcher asks 15 s before expiresAt, so before deletion.
+    const expiring = await launchWithTab();
+    await client.mergePatch(`${paths.sandboxes(ns)}/${expiring.id}`, {
+      spec: { expiresAt: new Date(Date.now() + 20_000).toISOString().replace(/\.\d+Z$/, "Z") },
+    });
+    const expiredAt = await gone(expiring.id);
+    expect(expiring.asked).toHaveLength(1);
+    expect(expiring.asked[0]!).toBeLessThan(expiredAt);
+
+    // Expire from the attendee's page: asked before the Sandbox is deleted.
+    const expired = await launchWithTab();
+    const deletion = gone(expired.id);
+    const res = await fetch(`${base}/api/sandboxes/${expired.id}/expire`, {
+      method: "POST",
+      headers: { cookie: expired.cookie, "content-type": "application/json", origin: base },
+      body: "{}",
+    });
+    expect(res.status).toBeLessThan(300);
+    const deletedAt = await deletion;
+    expect(expired.asked).toHaveLength(1);
+    expect(expired.asked[0]!).toBeLessThan(deletedAt);
+    expiring.tab.close();
+    expired.tab.close();
+  });
+
   it("hands out a Ready warm-pool sandbox at once", async () => {
     const { app, base } = await startLauncher("warm");
     await expect

@@ -47,7 +47,15 @@ export interface KubernetesBackendOptions {
   log: FastifyBaseLogger;
   /** Attendees' work the operator's sandboxes archived to object storage; unset: none. */
   archive?: S3WorkArchive;
+  /**
+   * How long before a sandbox's expiry its open JupyterLab tabs are asked to save (the
+   * save bridge; see setBeforeStop). Default 15 s.
+   */
+  saveBeforeExpiryMs?: number;
 }
+
+/** The longest delay setTimeout takes (about 24.8 days); sandboxes live hours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Tokens {
   runtime: string;
@@ -69,6 +77,10 @@ export class KubernetesBackend implements Backend {
   private readonly activityWritten = new Map<string, number>();
   private readonly abort = new AbortController();
   private readonly collection: string;
+  /** Asks a sandbox's open JupyterLab tabs to save (the save bridge), bounded by itself. */
+  private beforeStop: ((id: string) => Promise<void>) | undefined;
+  /** Per sandbox: the time its tabs are asked to save before expiry, and the timer. */
+  private readonly saveTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   /** The workshop's Sandboxes, listed then watched (undefined: an object that does not parse). */
   private readonly informer: Informer<Sandbox | undefined>;
 
@@ -126,7 +138,48 @@ export class KubernetesBackend implements Backend {
       void this.loadTokens(state.id, sandbox);
     }
     this.store.put(state);
+    this.scheduleSave(state);
     return state;
+  }
+
+  setBeforeStop(hook: (id: string) => Promise<void>): void {
+    this.beforeStop = hook;
+    for (const state of this.store.list()) this.scheduleSave(state);
+  }
+
+  /**
+   * The operator deletes a sandbox at its expiry on its own: shortly before, this launcher
+   * asks the sandbox's JupyterLab tabs connected to it to save (every replica asks its own
+   * tabs, since each watches every sandbox). Re-planned when the expiry moves; asked once
+   * per expiry time.
+   */
+  private scheduleSave(state: SandboxState): void {
+    if (!this.beforeStop) return;
+    const lead = this.options.saveBeforeExpiryMs ?? 15_000;
+    const at =
+      state.expiresAt !== undefined && state.owner && state.phase !== "Expiring"
+        ? state.expiresAt - lead
+        : undefined;
+    const planned = this.saveTimers.get(state.id);
+    if (planned?.at === at) return;
+    if (planned) clearTimeout(planned.timer);
+    this.saveTimers.delete(state.id);
+    if (at === undefined || at - Date.now() > MAX_TIMER_MS) return;
+    const timer = setTimeout(
+      () => void this.saveOpenDocuments(state.id),
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.saveTimers.set(state.id, { at, timer });
+  }
+
+  private async saveOpenDocuments(id: string): Promise<void> {
+    if (!this.beforeStop || this.store.get(id)?.phase !== "Ready") return;
+    try {
+      await this.beforeStop(id);
+    } catch (err) {
+      this.options.log.warn({ sandbox: id, err }, "Saving open documents before the stop failed");
+    }
   }
 
   /** Recomputes a sandbox's state from the last object seen (after its tokens arrived). */
@@ -136,6 +189,9 @@ export class KubernetesBackend implements Backend {
   }
 
   private forget(id: string): void {
+    const planned = this.saveTimers.get(id);
+    if (planned) clearTimeout(planned.timer);
+    this.saveTimers.delete(id);
     this.objects.delete(id);
     this.tokens.delete(id);
     this.reserved.delete(id);
@@ -234,6 +290,9 @@ export class KubernetesBackend implements Backend {
   }
 
   async delete(id: string): Promise<void> {
+    // While it is still Ready, its open JupyterLab tabs save every document first (the
+    // hook bounds its own wait); the archive container then saves what is on disk.
+    await this.saveOpenDocuments(id);
     try {
       await this.options.client.request("DELETE", `${this.collection}/${encodeURIComponent(id)}`);
     } catch (err) {
@@ -343,6 +402,8 @@ export class KubernetesBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    for (const { timer } of this.saveTimers.values()) clearTimeout(timer);
+    this.saveTimers.clear();
     this.abort.abort();
     await this.informer.stop();
     this.options.client.close();
