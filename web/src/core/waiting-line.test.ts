@@ -23,6 +23,16 @@ describe("waiting line", () => {
     expect(line.length).toBe(0);
   });
 
+  it("peek names whom admit would take, leaving them in line", () => {
+    const line = lineOf(4);
+    line.left("sb-3", 1);
+    expect(line.peek(2, 10).map((e) => e.id)).toEqual(["sb-1", "sb-2"]);
+    // An away attendee within grace holds the line for everyone behind.
+    expect(line.peek(9, 10).map((e) => e.id)).toEqual(["sb-1", "sb-2"]);
+    expect(line.length).toBe(4);
+    expect(line.admit(9, 10).admitted.map((e) => e.id)).toEqual(["sb-1", "sb-2"]);
+  });
+
   it("refuses a second place for the same attendee", () => {
     const line = lineOf(1);
     expect(() => line.join("sb-x", "owner-1", 0)).toThrow(/already in line/);

@@ -137,6 +137,20 @@ export class WaitingLine {
   }
 
   /**
+   * The attendees `admit(seats, now)` would take, left in line (for a launcher that must
+   * first reserve each seat elsewhere, then `remove` them).
+   */
+  peek(seats: number, now: number): WaitingEntry[] {
+    const out: WaitingEntry[] = [];
+    for (const entry of this.entries) {
+      if (out.length >= seats) break;
+      if (!this.isPresent(entry.id) && entry.lastSeenAt < now) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /**
    * Takes up to `seats` attendees from the front, in order. Those away past their grace
    * are dropped first (returned in `dropped`); an away head within its grace holds the
    * line (nobody behind overtakes).

@@ -20,6 +20,7 @@ import {
 } from "../core/waiting-line.js";
 import { LauncherError } from "../errors.js";
 import type { LauncherMetrics } from "../http/metrics.js";
+import type { SeatView, SharedSeats } from "./shared-seats.js";
 
 const MINUTE = 60_000;
 
@@ -52,6 +53,20 @@ export interface LaunchServiceOptions {
   defaultTypicalStartMs?: number;
   /** The waiting line of a full workshop: how long an attendee away keeps their place, how long it may get, where it is kept. */
   waitingLine?: { graceMs: number; max: number; store?: WaitingLineStore };
+  /**
+   * Seats shared by every launcher replica (Kubernetes): each new sandbox and each warm
+   * claim first takes one there, so concurrent launches on different replicas give an
+   * attendee one sandbox and never exceed `maxSandboxes`. Without it (one process), the
+   * counts in this process decide.
+   */
+  seats?: SharedSeats;
+  /**
+   * Launch-time statistics from the sandboxes the backend lists (`SandboxState.launchMs`)
+   * rather than from the launches this process saw, so every replica reports the same.
+   */
+  statsFromBackend?: boolean;
+  /** How long a launch waits for an attendee's sandbox started by another replica to show up. */
+  adoptTimeoutMs?: number;
 }
 
 /**
@@ -81,6 +96,10 @@ export class LaunchService {
   private readonly lifetimes: number[] = [];
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  private readonly seats: SharedSeats | undefined;
+  /** Waiting entries whose seat is being reserved (shared seats), so it is asked once. */
+  private readonly admitting = new Set<string>();
+  private readonly adoptTimeoutMs: number;
 
   constructor(options: LaunchServiceOptions) {
     this.backend = options.backend;
@@ -89,7 +108,13 @@ export class LaunchService {
     this.metrics = options.metrics;
     this.log = options.log;
     this.now = options.now ?? Date.now;
-    this.stats = new LaunchStats(options.defaultTypicalStartMs ?? 30_000);
+    this.stats = new LaunchStats(
+      options.defaultTypicalStartMs ?? 30_000,
+      undefined,
+      options.statsFromBackend ? () => this.backendLaunchTimes() : undefined,
+    );
+    this.seats = options.seats;
+    this.adoptTimeoutMs = options.adoptTimeoutMs ?? 15_000;
     this.events.setMaxListeners(0);
     this.waiting = new WaitingLine(options.waitingLine?.graceMs ?? 5 * MINUTE);
     this.waitingStore = options.waitingLine?.store ?? memoryWaitingLineStore;
@@ -109,6 +134,9 @@ export class LaunchService {
     clearTimeout(this.dropTimer);
     this.unsubscribe?.();
     this.events.removeAllListeners();
+    this.seats
+      ?.close()
+      .catch((err: unknown) => this.log.warn({ err }, "Stopping the shared seats failed"));
   }
 
   private context(): DescribeContext {
@@ -119,7 +147,39 @@ export class LaunchService {
   used(): number {
     let startingNotInStore = 0;
     for (const id of this.starting.keys()) if (!this.backend.get(id)) startingNotInStore += 1;
-    return this.backend.capacity().owned + this.queue.length + startingNotInStore;
+    const here = this.backend.capacity().owned + this.queue.length + startingNotInStore;
+    return this.seats ? Math.max(here, this.seats.taken(this.seatView())) : here;
+  }
+
+  /** What this replica knows of the sandboxes, for the shared seats. */
+  private seatView(): SeatView {
+    return {
+      now: this.now(),
+      owned: this.backend
+        .list()
+        .filter((s) => s.owner)
+        .map((s) => s.id),
+      state: (id) => {
+        const state = this.backend.get(id);
+        if (state) return state.phase === "Expiring" ? "ending" : "live";
+        return this.queue.get(id) || this.starting.has(id) ? "live" : "unknown";
+      },
+    };
+  }
+
+  /** Request → Ready of the attendees' sandboxes the backend lists (shared statistics). */
+  private backendLaunchTimes(): number[] {
+    const out: number[] = [];
+    for (const s of this.backend.list())
+      if (s.owner && s.launchMs !== undefined) out.push(s.launchMs);
+    return out;
+  }
+
+  /** Frees a seat in the shared seats (a failure is logged: the seat goes stale and is dropped). */
+  private releaseSeat(id: string): void {
+    this.seats
+      ?.release(id)
+      .catch((err: unknown) => this.log.warn({ sandbox: id, err }, "Freeing a shared seat failed"));
   }
 
   capacity(): {
@@ -239,6 +299,7 @@ export class LaunchService {
       }
       await this.discardFailed(existingId);
     }
+    if (this.seats) return this.launchShared(owner, this.seats);
     // Full, or others already wait for a seat (one may be held for someone who stepped
     // away): join the back of the line.
     if (this.used() >= this.settings.maxSandboxes || this.waiting.length > 0) {
@@ -247,7 +308,7 @@ export class LaunchService {
     const requestedAt = this.now();
     const expiresAt = requestedAt + this.settings.lifetimeMinutes * MINUTE;
     if (this.backend.capacity().warmReady > 0) {
-      const claimed = await this.backend.claim({ owner, expiresAt });
+      const claimed = await this.backend.claim({ owner, expiresAt, requestedAt });
       if (claimed) {
         this.stats.record(this.now() - requestedAt);
         this.metrics.launchSeconds.observe((this.now() - requestedAt) / 1000);
@@ -256,14 +317,98 @@ export class LaunchService {
         return { outcome: "claimed", view: describeSandbox(claimed, this.context()) };
       }
     }
-    const entry: QueueEntry = { id: newSandboxId(), owner, requestedAt, expiresAt };
-    this.requestedAt.set(entry.id, requestedAt);
+    return this.enqueueLaunch({ id: newSandboxId(), owner, requestedAt, expiresAt });
+  }
+
+  private enqueueLaunch(entry: QueueEntry): LaunchResult {
+    this.requestedAt.set(entry.id, entry.requestedAt);
     const startNow = this.queue.enqueue(entry);
     this.metrics.launches.inc({ outcome: "queued" });
     const view = this.view(entry.id) ?? this.startingView(entry);
     for (const next of startNow) this.startLaunch(next);
     this.emitQueueChanged();
     return { outcome: "queued", view };
+  }
+
+  /**
+   * A launch with seats shared between replicas: the seat is taken in one atomic write
+   * before anything is created or claimed. An attendee who holds a seat already (a click
+   * on another replica at the same moment) gets that sandbox.
+   */
+  private async launchShared(owner: string, seats: SharedSeats): Promise<LaunchResult> {
+    if (this.waiting.length > 0) return this.joinWaitingLine(owner);
+    const requestedAt = this.now();
+    const expiresAt = requestedAt + this.settings.lifetimeMinutes * MINUTE;
+    const id = newSandboxId();
+    const answer = await seats.reserve({
+      ...this.seatView(),
+      owner,
+      id,
+      max: this.settings.maxSandboxes,
+    });
+    if (answer.kind === "existing") return this.adopt(owner, answer.id);
+    if (answer.kind === "full") return this.joinWaitingLine(owner);
+    if (this.backend.capacity().warmReady > 0) {
+      let claimed: SandboxState | undefined;
+      try {
+        claimed = await this.backend.claim({ owner, expiresAt, requestedAt });
+      } catch (err) {
+        this.releaseSeat(id);
+        throw err;
+      }
+      if (claimed) {
+        await seats
+          .rename(owner, id, claimed.id)
+          .catch((err: unknown) =>
+            this.log.warn(
+              { sandbox: claimed.id, err },
+              "Recording the claimed sandbox's seat failed",
+            ),
+          );
+        this.metrics.launchSeconds.observe((this.now() - requestedAt) / 1000);
+        this.metrics.launches.inc({ outcome: "claimed" });
+        this.log.info({ sandbox: claimed.id }, "Claimed warm sandbox");
+        return { outcome: "claimed", view: describeSandbox(claimed, this.context()) };
+      }
+    }
+    return this.enqueueLaunch({ id, owner, requestedAt, expiresAt });
+  }
+
+  /**
+   * The attendee holds a seat taken by another replica (or a concurrent request here):
+   * answers with that sandbox once this replica sees it (the creating replica writes it
+   * right after the seat).
+   */
+  private async adopt(owner: string, id: string): Promise<LaunchResult> {
+    const found = await this.untilOwnerKnown(owner);
+    if (!found) {
+      throw new LauncherError(
+        "sandbox-not-ready",
+        `your sandbox ${id} is being started by another launcher replica; try again in a moment`,
+      );
+    }
+    this.metrics.launches.inc({ outcome: "existing" });
+    return { outcome: "existing", view: this.view(found)! };
+  }
+
+  private untilOwnerKnown(owner: string): Promise<string | undefined> {
+    const known = this.findByOwner(owner);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      const done = (id: string | undefined) => {
+        clearTimeout(timer);
+        unsubscribe();
+        this.events.off("queue", check);
+        resolve(id);
+      };
+      const check = () => {
+        const id = this.findByOwner(owner);
+        if (id) done(id);
+      };
+      const unsubscribe = this.backend.subscribe(check);
+      this.events.on("queue", check);
+      const timer = setTimeout(() => done(undefined), this.adoptTimeoutMs);
+    });
   }
 
   private joinWaitingLine(owner: string): LaunchResult {
@@ -295,6 +440,10 @@ export class LaunchService {
     if (this.closed || this.waiting.length === 0) return;
     const now = this.now();
     const seats = Math.max(0, this.settings.maxSandboxes - this.used());
+    if (this.seats) {
+      this.admitShared(this.seats, seats, now);
+      return;
+    }
     const { admitted, dropped } = this.waiting.admit(seats, now);
     for (const entry of dropped) {
       this.waitingStore.removeWaiting(entry.id);
@@ -317,6 +466,66 @@ export class LaunchService {
       this.emit(entry.id);
     }
     if (admitted.length > 0 || dropped.length > 0) this.emitQueueChanged();
+    this.scheduleDrop();
+  }
+
+  /**
+   * `admitWaiting` with shared seats: the front of the line stays in line until its seat
+   * is reserved (another replica may have taken the seat this one saw free).
+   */
+  private admitShared(seats: SharedSeats, free: number, now: number): void {
+    const dropped = this.waiting.dropAway(now);
+    for (const entry of dropped) {
+      this.waitingStore.removeWaiting(entry.id);
+      this.log.info({ sandbox: entry.id }, "Attendee lost their place in line (away too long)");
+      this.emit(entry.id);
+    }
+    if (dropped.length > 0) this.emitQueueChanged();
+    const candidates = this.waiting
+      .peek(free + this.admitting.size, now)
+      .filter((e) => !this.admitting.has(e.id));
+    for (const entry of candidates) {
+      this.admitting.add(entry.id);
+      seats
+        .reserve({
+          ...this.seatView(),
+          owner: entry.owner,
+          id: entry.id,
+          max: this.settings.maxSandboxes,
+        })
+        .then(
+          (answer) => {
+            if (answer.kind === "full" || this.closed) return;
+            if (!this.waiting.remove(entry.id)) {
+              // Left the line meanwhile: give the seat back.
+              if (answer.kind === "reserved") this.releaseSeat(entry.id);
+              return;
+            }
+            this.waitingStore.removeWaiting(entry.id);
+            if (answer.kind === "existing") {
+              this.log.info({ sandbox: answer.id }, "Attendee in line already has a sandbox");
+            } else {
+              this.log.info({ sandbox: entry.id }, "Seat free: launching for the head of the line");
+              const at = this.now();
+              const queued: QueueEntry = {
+                id: entry.id,
+                owner: entry.owner,
+                requestedAt: at,
+                expiresAt: at + this.settings.lifetimeMinutes * MINUTE,
+              };
+              this.requestedAt.set(entry.id, at);
+              for (const next of this.queue.enqueue(queued)) this.startLaunch(next);
+            }
+            this.emit(entry.id);
+            this.emitQueueChanged();
+          },
+          (err: unknown) =>
+            this.log.warn({ sandbox: entry.id, err }, "Reserving a seat for the line failed"),
+        )
+        .finally(() => {
+          this.admitting.delete(entry.id);
+        });
+    }
     this.scheduleDrop();
   }
 
@@ -421,7 +630,12 @@ export class LaunchService {
     this.starting.set(entry.id, entry);
     this.emit(entry.id);
     this.backend
-      .create({ id: entry.id, owner: entry.owner, expiresAt: entry.expiresAt })
+      .create({
+        id: entry.id,
+        owner: entry.owner,
+        expiresAt: entry.expiresAt,
+        requestedAt: entry.requestedAt,
+      })
       .then(
         () => {
           this.log.info({ sandbox: entry.id }, "Created sandbox");
@@ -437,6 +651,7 @@ export class LaunchService {
             message: `The cluster refused the sandbox: ${message}`,
           });
           this.requestedAt.delete(entry.id);
+          this.releaseSeat(entry.id);
         },
       )
       .finally(() => {
@@ -452,6 +667,7 @@ export class LaunchService {
   private async discardFailed(id: string): Promise<void> {
     this.failures.delete(id);
     if (this.backend.get(id)) await this.backend.delete(id);
+    if (this.seats) await this.seats.release(id);
   }
 
   /** Extends a sandbox by `minutes` (default: the workshop lifetime), capped at the max lifetime. */
@@ -491,6 +707,7 @@ export class LaunchService {
     }
     if (this.queue.cancel(id)) {
       this.requestedAt.delete(id);
+      this.releaseSeat(id);
       this.emit(id);
       this.emitQueueChanged();
       return;
@@ -511,6 +728,7 @@ export class LaunchService {
     }
     await this.backend.delete(id);
     this.requestedAt.delete(id);
+    this.releaseSeat(id);
     this.log.info({ sandbox: id }, "Expired sandbox");
   }
 
@@ -593,6 +811,9 @@ export class LaunchService {
       this.requestedAt.delete(state.id);
       if (state.owner) this.recordLifetime(this.now() - state.createdAt);
     }
+    // Whichever replica sees a sandbox end frees its shared seat (the others find it free).
+    if (this.seats && state.owner && (event.type === "deleted" || state.phase === "Expiring"))
+      this.releaseSeat(state.id);
     this.emit(state.id);
     // A seat may have freed (deleted, or a start that failed and was discarded).
     this.admitWaiting();

@@ -13,6 +13,7 @@ import { LauncherError } from "../../errors.js";
 import type { BuildAppOptions } from "../../app.js";
 import { kubernetesSharedRecords } from "./lease-records.js";
 import { KubernetesBackend } from "./kubernetes-backend.js";
+import { KubernetesSeatLedger } from "./seat-ledger.js";
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   try {
@@ -69,7 +70,10 @@ export async function createKubernetesBackend(
   backend: KubernetesBackend;
   workshop: WorkshopSettings;
   /** For buildApp: what every replica must agree on, kept in the API. */
-  shared: Pick<BuildAppOptions, "organiserSessions" | "handoverNonces">;
+  shared: Pick<
+    BuildAppOptions,
+    "organiserSessions" | "handoverNonces" | "seats" | "statsFromBackend"
+  >;
   /** Stops the periodic sweep of expired records (after app.close()). */
   stopSweeping: () => void;
 }> {
@@ -120,12 +124,26 @@ export async function createKubernetesBackend(
       onSweepError: (err) => log.warn({ err }, "Sweeping expired session records failed"),
     },
   );
+  const seats = new KubernetesSeatLedger(client, namespace, workshopName, log);
+  try {
+    await seats.start();
+  } catch (err) {
+    records.stop();
+    client.close();
+    throw new LauncherError(
+      "invalid-config",
+      `cannot read the workshop's seats (Leases in ${namespace}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   return {
     backend,
     workshop,
     shared: {
       organiserSessions: records.organiserSessions,
       handoverNonces: records.handoverNonces,
+      seats,
+      statsFromBackend: true,
     },
     stopSweeping: records.stop,
   };
