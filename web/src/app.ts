@@ -38,7 +38,7 @@ import { errorResponseSchema } from "./http/schemas.js";
 import { attachUpgradeHandler } from "./http/upgrade.js";
 import type { WaitingLineStore } from "./core/waiting-line.js";
 import { LaunchService } from "./launch/launch-service.js";
-import type { SharedSeats } from "./launch/shared-seats.js";
+import type { SharedLine } from "./launch/shared-seats.js";
 import { WarmPoolKeeper } from "./launch/warm-pool.js";
 
 export interface BuildAppOptions {
@@ -61,10 +61,10 @@ export interface BuildAppOptions {
   handoverNonces?: NonceLedger;
   /** Where the waiting line is kept (the local backend's SQLite state; default: memory). */
   waitingLineStore?: WaitingLineStore;
-  /** Seats shared between replicas (Kubernetes: a Lease; default: counted in this process). */
-  seats?: SharedSeats;
   /** Launch statistics from the backend's sandboxes (shared), not this process's launches. */
   statsFromBackend?: boolean;
+  /** Seats and waiting line shared between replicas (Kubernetes: a Lease; default: this process). */
+  line?: SharedLine;
 }
 
 export interface LauncherApp extends FastifyInstance {
@@ -107,7 +107,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
       max: config.waitingLine.max,
       store: options.waitingLineStore,
     },
-    seats: options.seats,
+    line: options.line,
     statsFromBackend: options.statsFromBackend,
   });
   await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });

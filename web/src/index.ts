@@ -57,7 +57,15 @@ export {
   LeaseRecords,
 } from "./backend/kubernetes/lease-records.js";
 export { KubernetesSeatLedger, type Seat, seatsOf } from "./backend/kubernetes/seat-ledger.js";
-export type { SeatAnswer, SeatRequest, SeatView, SharedSeats } from "./launch/shared-seats.js";
+export type {
+  LineAnswer,
+  LinePlace,
+  SeatAnswer,
+  SeatRequest,
+  SeatView,
+  SharedLine,
+  SharedSeats,
+} from "./launch/shared-seats.js";
 export { proxyHttp, type ProxyTarget, registerHttpProxy } from "./proxy/http-proxy.js";
 export {
   downstreamResponseHeaders,

@@ -164,6 +164,7 @@ beforeAll(async () => {
   await createNamespace(client, ns);
   await client.create(paths.workshops(ns), smallWorkshop("clicks", ns, { maxSandboxes: 40 }));
   await client.create(paths.workshops(ns), smallWorkshop("seats", ns, { maxSandboxes: 3 }));
+  await client.create(paths.workshops(ns), smallWorkshop("line", ns, { maxSandboxes: 2 }));
   await client.create(
     paths.workshops(ns),
     smallWorkshop("warm", ns, { warmPool: 3, maxSandboxes: 20 }),
@@ -416,6 +417,120 @@ describe("launches on two replicas behind a round-robin proxy", { timeout: 300_0
       ).toEqual({ kind: "full", taken: 2 });
     } finally {
       rest.close();
+    }
+  });
+
+  it("the waiting line is the same on both replicas and drains in order, each launched once", async () => {
+    const pair = [await replica("line"), await replica("line")];
+    const base = await roundRobin(pair);
+    const attendees = 8;
+    const cookies: string[] = [];
+    const owners: string[] = [];
+    const answers: { id?: string; outcome?: string }[] = [];
+    // One after the other (so the join order is known), each click on the other replica.
+    for (let i = 0; i < attendees; i++) {
+      const cookie = await newAttendee(base);
+      cookies.push(cookie);
+      owners.push((await (await fetch(`${base}/api/me`, { headers: { cookie } })).json()).attendee);
+      answers.push(await click(base, cookie));
+    }
+    expect(answers.map((a) => a.outcome)).toEqual([
+      "queued",
+      "queued",
+      ...Array.from({ length: attendees - 2 }, () => "waiting"),
+    ]);
+    // Both replicas give every waiting attendee the same position: their place in join order.
+    const positionOn = async (r: Replica, i: number) => {
+      const res = await fetch(`${r.base}/api/sandboxes/${answers[i]!.id}`, {
+        headers: { cookie: cookies[i]! },
+      });
+      return res.status === 200 ? (await res.json()).position : res.status;
+    };
+    for (let i = 2; i < attendees; i++)
+      for (const r of pair)
+        await expect.poll(() => positionOn(r, i), { timeout: 30_000, interval: 100 }).toBe(i - 1);
+    // Their pages stay open, each on one of the replicas.
+    const sockets = answers.flatMap((a, i) =>
+      a.outcome === "waiting" ? [openPage(pair[i % 2]!.base, cookies[i]!, a.id!)] : [],
+    );
+    // Seats free two at a time: the next two in line get them, whichever replica sees it.
+    let most = 0;
+    const had = new Map<string, Set<string>>();
+    for (let round = 0; round < attendees / 2; round++) {
+      const expected = owners.slice(round * 2, round * 2 + 2).sort();
+      const [held] = [
+        await watchUntil<SandboxView>(
+          client,
+          paths.sandboxes(ns),
+          { labelSelector: "launchbay.dev/workshop=line", timeoutMs: 120_000 },
+          (items) => {
+            const live = items.filter((s) => s.spec.owner && !s.metadata.deletionTimestamp);
+            most = Math.max(most, items.filter((s) => s.spec.owner).length);
+            for (const s of items)
+              if (s.spec.owner)
+                had.set(s.spec.owner, (had.get(s.spec.owner) ?? new Set()).add(s.metadata.name));
+            return live.length === 2;
+          },
+        ),
+      ];
+      const live = held.filter((s) => s.spec.owner && !s.metadata.deletionTimestamp);
+      expect(live.map((s) => s.spec.owner).sort()).toEqual(expected);
+      for (const s of live) await client.delete(`${paths.sandboxes(ns)}/${s.metadata.name}`);
+    }
+    for (const socket of sockets) socket.close();
+    // Each attendee had exactly one sandbox, under the id their page followed while waiting.
+    await watchUntil<SandboxView>(
+      client,
+      paths.sandboxes(ns),
+      { labelSelector: "launchbay.dev/workshop=line", timeoutMs: 120_000 },
+      (items) => items.length === 0,
+    );
+    expect(most).toBeLessThanOrEqual(2);
+    for (const [i, owner] of owners.entries())
+      expect([...had.get(owner)!]).toEqual([answers[i]!.id]);
+  });
+
+  it("of ten simultaneous admissions on two replicas, each head of line is seated once", async () => {
+    const rests = [await connect(k8s.kubeconfig), await connect(k8s.kubeconfig)];
+    const log = pino({ level: "silent" });
+    const ledgers = rests.map((rest) => new KubernetesSeatLedger(rest, ns, "admit", log));
+    try {
+      const now = Date.now();
+      const nothing = { owned: [], state: () => "live" as const, now };
+      // Five attendees in line on a workshop with no seat free.
+      for (let i = 0; i < 5; i++) {
+        expect(
+          await ledgers[i % 2]!.reserveOrJoin({
+            ...nothing,
+            owner: `owner-${i}`,
+            id: `sb-${i}`,
+            max: 0,
+            maxWaiting: 10,
+          }),
+        ).toEqual({ kind: "waiting", id: `sb-${i}` });
+      }
+      // Three seats free: both replicas try to admit at once, five times each.
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          ledgers[i % 2]!.admit({ ...nothing, max: 3, graceMs: 60_000, presentMs: 30_000 }),
+        ),
+      );
+      const seated = results.flatMap((r) => r.seated.map((p) => p.id));
+      expect(seated.sort()).toEqual(["sb-0", "sb-1", "sb-2"]);
+      // Control: the ledger agrees, and the rest still wait in order.
+      const lease = await rests[0]!.get<{ metadata: { annotations: Record<string, string> } }>(
+        `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/launchbay-seats-admit`,
+      );
+      expect(
+        Object.keys(JSON.parse(lease.metadata.annotations["launchbay.dev/seats"]!)).sort(),
+      ).toEqual(["owner-0", "owner-1", "owner-2"]);
+      expect(
+        JSON.parse(lease.metadata.annotations["launchbay.dev/line"]!).map(
+          (p: { id: string }) => p.id,
+        ),
+      ).toEqual(["sb-3", "sb-4"]);
+    } finally {
+      for (const rest of rests) rest.close();
     }
   });
 });

@@ -23,14 +23,16 @@ describe("waiting line", () => {
     expect(line.length).toBe(0);
   });
 
-  it("peek names whom admit would take, leaving them in line", () => {
-    const line = lineOf(4);
-    line.left("sb-3", 1);
-    expect(line.peek(2, 10).map((e) => e.id)).toEqual(["sb-1", "sb-2"]);
-    // An away attendee within grace holds the line for everyone behind.
-    expect(line.peek(9, 10).map((e) => e.id)).toEqual(["sb-1", "sb-2"]);
-    expect(line.length).toBe(4);
-    expect(line.admit(9, 10).admitted.map((e) => e.id)).toEqual(["sb-1", "sb-2"]);
+  it("sync mirrors a line kept elsewhere, in its order, keeping pages open here", () => {
+    const line = lineOf(3);
+    line.sync([
+      { id: "sb-2", owner: "owner-2", joinedAt: 0, lastSeenAt: 5 },
+      { id: "sb-9", owner: "owner-9", joinedAt: 1, lastSeenAt: 1 },
+    ]);
+    expect(line.list().map((e) => e.id)).toEqual(["sb-2", "sb-9"]);
+    expect(line.isPresent("sb-2")).toBe(true);
+    expect(line.isPresent("sb-1")).toBe(false);
+    expect(line.position("sb-9")).toBe(2);
   });
 
   it("refuses a second place for the same attendee", () => {

@@ -51,6 +51,15 @@ export class WaitingLine {
       this.entries.push({ ...e, lastSeenAt: Math.max(e.lastSeenAt, now - 1) });
   }
 
+  /**
+   * Replaces the line with `entries`, in the order given (a line kept elsewhere, e.g. in
+   * the Kubernetes API, mirrored here). Pages open here stay present.
+   */
+  sync(entries: readonly WaitingEntry[]): void {
+    this.entries.splice(0, this.entries.length, ...entries.map((e) => ({ ...e })));
+    for (const id of [...this.present.keys()]) if (!this.get(id)) this.present.delete(id);
+  }
+
   join(id: string, owner: string, now: number): WaitingEntry {
     if (this.get(id) || this.byOwner(owner)) throw new Error(`${owner} is already in line`);
     const entry = { id, owner, joinedAt: now, lastSeenAt: now };
@@ -134,20 +143,6 @@ export class WaitingLine {
       if (next === undefined || at < next) next = at;
     }
     return next;
-  }
-
-  /**
-   * The attendees `admit(seats, now)` would take, left in line (for a launcher that must
-   * first reserve each seat elsewhere, then `remove` them).
-   */
-  peek(seats: number, now: number): WaitingEntry[] {
-    const out: WaitingEntry[] = [];
-    for (const entry of this.entries) {
-      if (out.length >= seats) break;
-      if (!this.isPresent(entry.id) && entry.lastSeenAt < now) break;
-      out.push(entry);
-    }
-    return out;
   }
 
   /**

@@ -20,11 +20,17 @@ import {
 } from "../core/waiting-line.js";
 import { LauncherError } from "../errors.js";
 import type { LauncherMetrics } from "../http/metrics.js";
-import type { SeatView, SharedSeats } from "./shared-seats.js";
+import type { SeatView, SharedLine, SharedSeats } from "./shared-seats.js";
 
 const MINUTE = 60_000;
 
 export type LaunchOutcome = "existing" | "queued" | "claimed" | "waiting";
+
+/**
+ * Shared waiting line: an attendee whose page no replica has seen for this long counts as
+ * away (a replica with the page open says so every third of it).
+ */
+const LINE_PRESENT_MS = 30_000;
 
 /** How many recent sandbox lifetimes the waiting-time estimate looks at. */
 const RECENT_LIFETIMES = 20;
@@ -54,19 +60,20 @@ export interface LaunchServiceOptions {
   /** The waiting line of a full workshop: how long an attendee away keeps their place, how long it may get, where it is kept. */
   waitingLine?: { graceMs: number; max: number; store?: WaitingLineStore };
   /**
-   * Seats shared by every launcher replica (Kubernetes): each new sandbox and each warm
-   * claim first takes one there, so concurrent launches on different replicas give an
-   * attendee one sandbox and never exceed `maxSandboxes`. Without it (one process), the
-   * counts in this process decide.
-   */
-  seats?: SharedSeats;
-  /**
    * Launch-time statistics from the sandboxes the backend lists (`SandboxState.launchMs`)
    * rather than from the launches this process saw, so every replica reports the same.
    */
   statsFromBackend?: boolean;
   /** How long a launch waits for an attendee's sandbox started by another replica to show up. */
   adoptTimeoutMs?: number;
+  /**
+   * Seats and waiting line shared by every launcher replica (Kubernetes). Each new
+   * sandbox and each warm claim first takes a seat there, so concurrent launches on
+   * different replicas give an attendee one sandbox and never exceed `maxSandboxes`; this
+   * process mirrors the line, so positions are the same everywhere, and a freed seat goes
+   * to the head of the line exactly once. Without it (one process), this process decides.
+   */
+  line?: SharedLine;
 }
 
 /**
@@ -97,9 +104,11 @@ export class LaunchService {
   private unsubscribe: (() => void) | undefined;
   private closed = false;
   private readonly seats: SharedSeats | undefined;
-  /** Waiting entries whose seat is being reserved (shared seats), so it is asked once. */
-  private readonly admitting = new Set<string>();
   private readonly adoptTimeoutMs: number;
+  private readonly line: SharedLine | undefined;
+  private lineAdmitting = false;
+  private lineAdmitAgain = false;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: LaunchServiceOptions) {
     this.backend = options.backend;
@@ -113,8 +122,9 @@ export class LaunchService {
       undefined,
       options.statsFromBackend ? () => this.backendLaunchTimes() : undefined,
     );
-    this.seats = options.seats;
+    this.seats = options.line;
     this.adoptTimeoutMs = options.adoptTimeoutMs ?? 15_000;
+    this.line = options.line;
     this.events.setMaxListeners(0);
     this.waiting = new WaitingLine(options.waitingLine?.graceMs ?? 5 * MINUTE);
     this.waitingStore = options.waitingLine?.store ?? memoryWaitingLineStore;
@@ -125,13 +135,48 @@ export class LaunchService {
   start(): void {
     this.unsubscribe = this.backend.subscribe((event) => this.onBackendEvent(event));
     this.metrics.onCollectSandboxes(() => this.phaseCounts());
+    const line = this.line;
+    if (line) {
+      line.onChange(() => this.syncLine(line));
+      this.syncLine(line);
+      // Pages open here keep their places (other replicas only see the shared record).
+      this.heartbeat = setInterval(() => {
+        const ids = this.waiting
+          .list()
+          .filter((e) => this.waiting.isPresent(e.id))
+          .map((e) => e.id);
+        line
+          .touch(ids, this.now())
+          .catch((err: unknown) => this.log.warn({ err }, "Marking waiting pages seen failed"));
+      }, LINE_PRESENT_MS / 3);
+      this.heartbeat.unref();
+      return;
+    }
     this.waiting.restore(this.waitingStore.loadWaiting(), this.now());
+    this.admitWaiting();
+  }
+
+  /** Mirrors the shared line here; tells the pages of those who left it. */
+  private syncLine(line: SharedLine): void {
+    if (this.closed) return;
+    const before = new Set(this.waiting.list().map((e) => e.id));
+    this.waiting.sync(
+      line.line().map((p) => ({
+        id: p.id,
+        owner: p.owner,
+        joinedAt: p.joinedAt,
+        lastSeenAt: p.seenAt,
+      })),
+    );
+    for (const id of before) if (!this.waiting.get(id)) this.emit(id);
+    this.emitQueueChanged();
     this.admitWaiting();
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.dropTimer);
+    clearInterval(this.heartbeat);
     this.unsubscribe?.();
     this.events.removeAllListeners();
     this.seats
@@ -299,7 +344,7 @@ export class LaunchService {
       }
       await this.discardFailed(existingId);
     }
-    if (this.seats) return this.launchShared(owner, this.seats);
+    if (this.line) return this.launchLined(owner, this.line);
     // Full, or others already wait for a seat (one may be held for someone who stepped
     // away): join the back of the line.
     if (this.used() >= this.settings.maxSandboxes || this.waiting.length > 0) {
@@ -331,23 +376,56 @@ export class LaunchService {
   }
 
   /**
-   * A launch with seats shared between replicas: the seat is taken in one atomic write
-   * before anything is created or claimed. An attendee who holds a seat already (a click
-   * on another replica at the same moment) gets that sandbox.
+   * A launch with the waiting line shared between replicas: the seat or the place in line
+   * is taken in one atomic write.
    */
-  private async launchShared(owner: string, seats: SharedSeats): Promise<LaunchResult> {
-    if (this.waiting.length > 0) return this.joinWaitingLine(owner);
+  private async launchLined(owner: string, line: SharedLine): Promise<LaunchResult> {
     const requestedAt = this.now();
     const expiresAt = requestedAt + this.settings.lifetimeMinutes * MINUTE;
     const id = newSandboxId();
-    const answer = await seats.reserve({
+    const answer = await line.reserveOrJoin({
       ...this.seatView(),
       owner,
       id,
       max: this.settings.maxSandboxes,
+      maxWaiting: this.waitingMax,
     });
     if (answer.kind === "existing") return this.adopt(owner, answer.id);
-    if (answer.kind === "full") return this.joinWaitingLine(owner);
+    if (answer.kind === "reserved")
+      return this.launchSeated(line, owner, id, requestedAt, expiresAt);
+    if (answer.kind === "waiting") {
+      if (!this.waiting.get(answer.id)) {
+        // Not mirrored yet (the watch follows): place it at the back meanwhile.
+        this.waiting.sync([
+          ...this.waiting.list(),
+          { id: answer.id, owner, joinedAt: requestedAt, lastSeenAt: requestedAt },
+        ]);
+      }
+      this.metrics.launches.inc({ outcome: "waiting" });
+      this.log.info(
+        { sandbox: answer.id, position: this.waiting.position(answer.id) },
+        "Attendee joined the waiting line",
+      );
+      this.emitQueueChanged();
+      return { outcome: "waiting", view: this.view(answer.id)! };
+    }
+    this.metrics.launches.inc({ outcome: "full" });
+    const waiting = answer.kind === "line-full" ? answer.waiting : this.waiting.length;
+    throw new LauncherError(
+      "workshop-full",
+      `the workshop is full (${this.settings.maxSandboxes} sandboxes in use) and ${waiting} attendees are already waiting; ask the organiser to free or add capacity`,
+      { details: { max: this.settings.maxSandboxes } },
+    );
+  }
+
+  /** The attendee holds a shared seat under `id`: claims a warm sandbox or starts one. */
+  private async launchSeated(
+    seats: SharedSeats,
+    owner: string,
+    id: string,
+    requestedAt: number,
+    expiresAt: number,
+  ): Promise<LaunchResult> {
     if (this.backend.capacity().warmReady > 0) {
       let claimed: SandboxState | undefined;
       try {
@@ -439,11 +517,11 @@ export class LaunchService {
   private admitWaiting(): void {
     if (this.closed || this.waiting.length === 0) return;
     const now = this.now();
-    const seats = Math.max(0, this.settings.maxSandboxes - this.used());
-    if (this.seats) {
-      this.admitShared(this.seats, seats, now);
+    if (this.line) {
+      this.admitLined(this.line);
       return;
     }
+    const seats = Math.max(0, this.settings.maxSandboxes - this.used());
     const { admitted, dropped } = this.waiting.admit(seats, now);
     for (const entry of dropped) {
       this.waitingStore.removeWaiting(entry.id);
@@ -452,81 +530,65 @@ export class LaunchService {
     }
     for (const entry of admitted) {
       this.waitingStore.removeWaiting(entry.id);
-      this.log.info({ sandbox: entry.id }, "Seat free: launching for the head of the line");
-      const queued: QueueEntry = {
-        id: entry.id,
-        owner: entry.owner,
-        requestedAt: now,
-        expiresAt: now + this.settings.lifetimeMinutes * MINUTE,
-      };
-      this.requestedAt.set(entry.id, now);
-      const startNow = this.queue.enqueue(queued);
-      for (const next of startNow) this.startLaunch(next);
-      // (Only now: in between, the launch is neither in line nor starting.)
-      this.emit(entry.id);
+      this.launchFromLine(entry, now);
     }
     if (admitted.length > 0 || dropped.length > 0) this.emitQueueChanged();
     this.scheduleDrop();
   }
 
   /**
-   * `admitWaiting` with shared seats: the front of the line stays in line until its seat
-   * is reserved (another replica may have taken the seat this one saw free).
+   * `admitWaiting` with the shared line: one guarded write drops those away too long and
+   * seats the front of the line; only the replica whose write succeeded launches them.
    */
-  private admitShared(seats: SharedSeats, free: number, now: number): void {
-    const dropped = this.waiting.dropAway(now);
-    for (const entry of dropped) {
-      this.waitingStore.removeWaiting(entry.id);
-      this.log.info({ sandbox: entry.id }, "Attendee lost their place in line (away too long)");
-      this.emit(entry.id);
+  private admitLined(line: SharedLine): void {
+    if (this.lineAdmitting) {
+      this.lineAdmitAgain = true;
+      return;
     }
-    if (dropped.length > 0) this.emitQueueChanged();
-    const candidates = this.waiting
-      .peek(free + this.admitting.size, now)
-      .filter((e) => !this.admitting.has(e.id));
-    for (const entry of candidates) {
-      this.admitting.add(entry.id);
-      seats
-        .reserve({
-          ...this.seatView(),
-          owner: entry.owner,
-          id: entry.id,
-          max: this.settings.maxSandboxes,
-        })
-        .then(
-          (answer) => {
-            if (answer.kind === "full" || this.closed) return;
-            if (!this.waiting.remove(entry.id)) {
-              // Left the line meanwhile: give the seat back.
-              if (answer.kind === "reserved") this.releaseSeat(entry.id);
-              return;
-            }
-            this.waitingStore.removeWaiting(entry.id);
-            if (answer.kind === "existing") {
-              this.log.info({ sandbox: answer.id }, "Attendee in line already has a sandbox");
-            } else {
-              this.log.info({ sandbox: entry.id }, "Seat free: launching for the head of the line");
-              const at = this.now();
-              const queued: QueueEntry = {
-                id: entry.id,
-                owner: entry.owner,
-                requestedAt: at,
-                expiresAt: at + this.settings.lifetimeMinutes * MINUTE,
-              };
-              this.requestedAt.set(entry.id, at);
-              for (const next of this.queue.enqueue(queued)) this.startLaunch(next);
-            }
-            this.emit(entry.id);
-            this.emitQueueChanged();
-          },
-          (err: unknown) =>
-            this.log.warn({ sandbox: entry.id, err }, "Reserving a seat for the line failed"),
-        )
-        .finally(() => {
-          this.admitting.delete(entry.id);
-        });
-    }
-    this.scheduleDrop();
+    this.lineAdmitting = true;
+    line
+      .admit({
+        ...this.seatView(),
+        max: this.settings.maxSandboxes,
+        graceMs: this.waiting.graceMs,
+        presentMs: LINE_PRESENT_MS,
+      })
+      .then(({ seated, dropped }) => {
+        if (this.closed) return;
+        for (const place of dropped) {
+          this.waiting.remove(place.id);
+          this.log.info({ sandbox: place.id }, "Attendee lost their place in line (away too long)");
+          this.emit(place.id);
+        }
+        for (const place of seated) {
+          this.waiting.remove(place.id);
+          this.launchFromLine(place, this.now());
+        }
+        if (seated.length > 0 || dropped.length > 0) this.emitQueueChanged();
+      })
+      .catch((err: unknown) => this.log.warn({ err }, "Admitting from the waiting line failed"))
+      .finally(() => {
+        this.lineAdmitting = false;
+        if (this.lineAdmitAgain && !this.closed) {
+          this.lineAdmitAgain = false;
+          this.admitLined(line);
+        } else this.scheduleDrop();
+      });
+  }
+
+  /** Starts the launch of an attendee who left the waiting line for a seat. */
+  private launchFromLine(entry: { id: string; owner: string }, now: number): void {
+    this.log.info({ sandbox: entry.id }, "Seat free: launching for the head of the line");
+    const queued: QueueEntry = {
+      id: entry.id,
+      owner: entry.owner,
+      requestedAt: now,
+      expiresAt: now + this.settings.lifetimeMinutes * MINUTE,
+    };
+    this.requestedAt.set(entry.id, now);
+    for (const next of this.queue.enqueue(queued)) this.startLaunch(next);
+    // (Only now: in between, the launch is neither in line nor starting.)
+    this.emit(entry.id);
   }
 
   /** Wakes up when the next attendee away loses their place. */
@@ -545,6 +607,13 @@ export class LaunchService {
   attend(id: string): () => void {
     if (!this.waiting.get(id)) return () => {};
     this.waiting.arrived(id, this.now());
+    const line = this.line;
+    if (line) {
+      this.touchShared(line, id);
+      return () => {
+        if (this.waiting.left(id, this.now())) this.touchShared(line, id);
+      };
+    }
     this.admitWaiting();
     return () => {
       const entry = this.waiting.left(id, this.now());
@@ -555,10 +624,26 @@ export class LaunchService {
 
   /** The attendee asked about `id` over HTTP: a waiting attendee counts as present now. */
   seen(id: string): void {
+    if (this.line) {
+      const entry = this.waiting.get(id);
+      if (entry && this.now() - entry.lastSeenAt > LINE_PRESENT_MS / 3)
+        this.touchShared(this.line, id);
+      return;
+    }
     const entry = this.waiting.seen(id, this.now());
     if (!entry) return;
     this.waitingStore.saveWaiting(entry);
     this.admitWaiting();
+  }
+
+  /** Records in the shared line that the attendee's page is here now, then admits. */
+  private touchShared(line: SharedLine, id: string): void {
+    line
+      .touch([id], this.now())
+      .then(() => this.admitWaiting())
+      .catch((err: unknown) =>
+        this.log.warn({ sandbox: id, err }, "Marking a waiting page seen failed"),
+      );
   }
 
   private waitingView(entry: WaitingEntry, ctx: DescribeContext): SandboxView {
@@ -697,6 +782,15 @@ export class LaunchService {
 
   /** Expires a sandbox now (or drops a queued launch / a failure record). */
   async expire(id: string): Promise<void> {
+    if (this.line && this.waiting.get(id)) {
+      await this.line.leave(id);
+      this.waiting.remove(id);
+      this.log.info({ sandbox: id }, "Attendee left the waiting line");
+      this.emit(id);
+      this.emitQueueChanged();
+      this.admitWaiting();
+      return;
+    }
     if (this.waiting.remove(id)) {
       this.waitingStore.removeWaiting(id);
       this.log.info({ sandbox: id }, "Attendee left the waiting line");

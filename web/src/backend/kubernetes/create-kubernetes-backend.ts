@@ -72,7 +72,7 @@ export async function createKubernetesBackend(
   /** For buildApp: what every replica must agree on, kept in the API. */
   shared: Pick<
     BuildAppOptions,
-    "organiserSessions" | "handoverNonces" | "seats" | "statsFromBackend"
+    "organiserSessions" | "handoverNonces" | "line" | "statsFromBackend"
   >;
   /** Stops the periodic sweep of expired records (after app.close()). */
   stopSweeping: () => void;
@@ -142,7 +142,7 @@ export async function createKubernetesBackend(
     shared: {
       organiserSessions: records.organiserSessions,
       handoverNonces: records.handoverNonces,
-      seats,
+      line: seats,
       statsFromBackend: true,
     },
     stopSweeping: records.stop,
