@@ -39,6 +39,7 @@ import { attachUpgradeHandler } from "./http/upgrade.js";
 import { SaveBridge } from "./http/save-bridge.js";
 import type { WaitingLineStore } from "./core/waiting-line.js";
 import { LaunchService } from "./launch/launch-service.js";
+import type { SharedLine } from "./launch/shared-seats.js";
 import { WarmPoolKeeper } from "./launch/warm-pool.js";
 
 export interface BuildAppOptions {
@@ -61,6 +62,10 @@ export interface BuildAppOptions {
   handoverNonces?: NonceLedger;
   /** Where the waiting line is kept (the local backend's SQLite state; default: memory). */
   waitingLineStore?: WaitingLineStore;
+  /** Launch statistics from the backend's sandboxes (shared), not this process's launches. */
+  statsFromBackend?: boolean;
+  /** Seats and waiting line shared between replicas (Kubernetes: a Lease; default: this process). */
+  line?: SharedLine;
 }
 
 export interface LauncherApp extends FastifyInstance {
@@ -103,6 +108,8 @@ export async function buildApp(options: BuildAppOptions): Promise<LauncherApp> {
       max: config.waitingLine.max,
       store: options.waitingLineStore,
     },
+    line: options.line,
+    statsFromBackend: options.statsFromBackend,
   });
   await app.register(fastifyCookie, { secret: config.cookieSecret, hook: "onRequest" });
   const limits = await AbuseLimits.register(app, config, metrics, {

@@ -60,6 +60,16 @@ export {
   KubernetesOrganiserSessions,
   LeaseRecords,
 } from "./backend/kubernetes/lease-records.js";
+export { KubernetesSeatLedger, type Seat, seatsOf } from "./backend/kubernetes/seat-ledger.js";
+export type {
+  LineAnswer,
+  LinePlace,
+  SeatAnswer,
+  SeatRequest,
+  SeatView,
+  SharedLine,
+  SharedSeats,
+} from "./launch/shared-seats.js";
 export { proxyHttp, type ProxyTarget, registerHttpProxy } from "./proxy/http-proxy.js";
 export {
   downstreamResponseHeaders,

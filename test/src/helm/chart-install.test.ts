@@ -34,6 +34,8 @@ const release = "lbt";
 const namespace = `helm-${randomBytes(3).toString("hex")}`;
 const operatorName = `${release}-launchbay-operator`;
 const webName = `${release}-launchbay-web`;
+/** The chart's default Workshop name (values.yaml `workshop.name`). */
+const WORKSHOP = "workshop";
 let env: NodeJS.ProcessEnv;
 let disposeHelm: () => Promise<void>;
 let dir: string;
@@ -283,6 +285,18 @@ describe.sequential("helm install on a real control plane", () => {
     // Organiser sessions and used handover tokens: Leases in its own namespace only.
     expect(await can(webName, "create", "leases.coordination.k8s.io", "-n", namespace)).toBe(true);
     expect(await can(webName, "delete", "leases.coordination.k8s.io", "-n", namespace)).toBe(true);
+    // The seats of its workshop: one Lease it may patch (with the resourceVersion read).
+    expect(await can(webName, "patch", "leases.coordination.k8s.io", "-n", namespace)).toBe(false);
+    expect(
+      await can(
+        webName,
+        "patch",
+        `leases.coordination.k8s.io/launchbay-seats-${WORKSHOP}`,
+        "-n",
+        namespace,
+      ),
+    ).toBe(true);
+    expect(await can(webName, "watch", "leases.coordination.k8s.io", "-n", namespace)).toBe(true);
     expect(await can(webName, "create", "leases.coordination.k8s.io", "-n", "default")).toBe(false);
     expect(await can(webName, "update", "leases.coordination.k8s.io", "-n", namespace)).toBe(false);
     // The operator: sandbox namespaces and their contents; no RBAC, no pod writes, no exec.

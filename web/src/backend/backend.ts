@@ -45,6 +45,12 @@ export interface SandboxState {
   workers: { ready: number; desired: number };
   /** True for an unclaimed warm-pool sandbox. */
   warm: boolean;
+  /**
+   * How long the attendee waited, launch request → Ready (or the claim of a warm sandbox),
+   * when the backend keeps it with the sandbox (Kubernetes: from the Sandbox object, so
+   * every launcher replica reads the same).
+   */
+  launchMs?: number;
 }
 
 /** The latest time JavaScript can represent: the expiry of an unclaimed warm sandbox ("never"). */
@@ -71,11 +77,15 @@ export interface CreateRequest {
   id: string;
   owner: string;
   expiresAt: number;
+  /** When the attendee asked (epoch ms), for the launch-time statistics. */
+  requestedAt?: number;
 }
 
 export interface ClaimRequest {
   owner: string;
   expiresAt: number;
+  /** When the attendee asked (epoch ms), for the launch-time statistics. */
+  requestedAt?: number;
 }
 
 export interface BackendCapacity {

@@ -22,4 +22,14 @@ describe("launch statistics", () => {
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(quantile([10], 0.99)).toBe(10);
   });
+
+  it("reads shared durations from its source on every question, ignoring record", () => {
+    let shared = [1000, 3000];
+    const stats = new LaunchStats(7, undefined, () => shared);
+    stats.record(999_999);
+    expect(stats.count).toBe(2);
+    expect(stats.quantileMs(0.5)).toBe(2000);
+    shared = [];
+    expect(stats.typicalMs()).toBe(7);
+  });
 });

@@ -9,17 +9,27 @@ export interface HistogramBucket {
 }
 
 export class LaunchStats {
-  private readonly durations: number[] = [];
+  private readonly recorded: number[] = [];
 
   constructor(
     /** What to assume before any launch has finished. */
     private readonly defaultTypicalMs: number,
     private readonly keep = 1000,
+    /**
+     * Where the durations come from when they are shared (read on every question);
+     * `record` then does nothing. Default: the durations recorded here.
+     */
+    private readonly source?: () => readonly number[],
   ) {}
 
+  private get durations(): readonly number[] {
+    return this.source ? this.source().map((ms) => Math.max(0, ms)) : this.recorded;
+  }
+
   record(durationMs: number): void {
-    this.durations.push(Math.max(0, durationMs));
-    if (this.durations.length > this.keep) this.durations.shift();
+    if (this.source) return;
+    this.recorded.push(Math.max(0, durationMs));
+    if (this.recorded.length > this.keep) this.recorded.shift();
   }
 
   get count(): number {

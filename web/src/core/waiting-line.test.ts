@@ -23,6 +23,18 @@ describe("waiting line", () => {
     expect(line.length).toBe(0);
   });
 
+  it("sync mirrors a line kept elsewhere, in its order, keeping pages open here", () => {
+    const line = lineOf(3);
+    line.sync([
+      { id: "sb-2", owner: "owner-2", joinedAt: 0, lastSeenAt: 5 },
+      { id: "sb-9", owner: "owner-9", joinedAt: 1, lastSeenAt: 1 },
+    ]);
+    expect(line.list().map((e) => e.id)).toEqual(["sb-2", "sb-9"]);
+    expect(line.isPresent("sb-2")).toBe(true);
+    expect(line.isPresent("sb-1")).toBe(false);
+    expect(line.position("sb-9")).toBe(2);
+  });
+
   it("refuses a second place for the same attendee", () => {
     const line = lineOf(1);
     expect(() => line.join("sb-x", "owner-1", 0)).toThrow(/already in line/);

@@ -51,6 +51,15 @@ export class WaitingLine {
       this.entries.push({ ...e, lastSeenAt: Math.max(e.lastSeenAt, now - 1) });
   }
 
+  /**
+   * Replaces the line with `entries`, in the order given (a line kept elsewhere, e.g. in
+   * the Kubernetes API, mirrored here). Pages open here stay present.
+   */
+  sync(entries: readonly WaitingEntry[]): void {
+    this.entries.splice(0, this.entries.length, ...entries.map((e) => ({ ...e })));
+    for (const id of [...this.present.keys()]) if (!this.get(id)) this.present.delete(id);
+  }
+
   join(id: string, owner: string, now: number): WaitingEntry {
     if (this.get(id) || this.byOwner(owner)) throw new Error(`${owner} is already in line`);
     const entry = { id, owner, joinedAt: now, lastSeenAt: now };

@@ -20,10 +20,17 @@ import {
 } from "../core/waiting-line.js";
 import { LauncherError } from "../errors.js";
 import type { LauncherMetrics } from "../http/metrics.js";
+import type { SeatView, SharedLine, SharedSeats } from "./shared-seats.js";
 
 const MINUTE = 60_000;
 
 export type LaunchOutcome = "existing" | "queued" | "claimed" | "waiting";
+
+/**
+ * Shared waiting line: an attendee whose page no replica has seen for this long counts as
+ * away (a replica with the page open says so every third of it).
+ */
+const LINE_PRESENT_MS = 30_000;
 
 /** How many recent sandbox lifetimes the waiting-time estimate looks at. */
 const RECENT_LIFETIMES = 20;
@@ -52,6 +59,21 @@ export interface LaunchServiceOptions {
   defaultTypicalStartMs?: number;
   /** The waiting line of a full workshop: how long an attendee away keeps their place, how long it may get, where it is kept. */
   waitingLine?: { graceMs: number; max: number; store?: WaitingLineStore };
+  /**
+   * Launch-time statistics from the sandboxes the backend lists (`SandboxState.launchMs`)
+   * rather than from the launches this process saw, so every replica reports the same.
+   */
+  statsFromBackend?: boolean;
+  /** How long a launch waits for an attendee's sandbox started by another replica to show up. */
+  adoptTimeoutMs?: number;
+  /**
+   * Seats and waiting line shared by every launcher replica (Kubernetes). Each new
+   * sandbox and each warm claim first takes a seat there, so concurrent launches on
+   * different replicas give an attendee one sandbox and never exceed `maxSandboxes`; this
+   * process mirrors the line, so positions are the same everywhere, and a freed seat goes
+   * to the head of the line exactly once. Without it (one process), this process decides.
+   */
+  line?: SharedLine;
 }
 
 /**
@@ -81,6 +103,12 @@ export class LaunchService {
   private readonly lifetimes: number[] = [];
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  private readonly seats: SharedSeats | undefined;
+  private readonly adoptTimeoutMs: number;
+  private readonly line: SharedLine | undefined;
+  private lineAdmitting = false;
+  private lineAdmitAgain = false;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: LaunchServiceOptions) {
     this.backend = options.backend;
@@ -89,7 +117,14 @@ export class LaunchService {
     this.metrics = options.metrics;
     this.log = options.log;
     this.now = options.now ?? Date.now;
-    this.stats = new LaunchStats(options.defaultTypicalStartMs ?? 30_000);
+    this.stats = new LaunchStats(
+      options.defaultTypicalStartMs ?? 30_000,
+      undefined,
+      options.statsFromBackend ? () => this.backendLaunchTimes() : undefined,
+    );
+    this.seats = options.line;
+    this.adoptTimeoutMs = options.adoptTimeoutMs ?? 15_000;
+    this.line = options.line;
     this.events.setMaxListeners(0);
     this.waiting = new WaitingLine(options.waitingLine?.graceMs ?? 5 * MINUTE);
     this.waitingStore = options.waitingLine?.store ?? memoryWaitingLineStore;
@@ -100,15 +135,53 @@ export class LaunchService {
   start(): void {
     this.unsubscribe = this.backend.subscribe((event) => this.onBackendEvent(event));
     this.metrics.onCollectSandboxes(() => this.phaseCounts());
+    const line = this.line;
+    if (line) {
+      line.onChange(() => this.syncLine(line));
+      this.syncLine(line);
+      // Pages open here keep their places (other replicas only see the shared record).
+      this.heartbeat = setInterval(() => {
+        const ids = this.waiting
+          .list()
+          .filter((e) => this.waiting.isPresent(e.id))
+          .map((e) => e.id);
+        line
+          .touch(ids, this.now())
+          .catch((err: unknown) => this.log.warn({ err }, "Marking waiting pages seen failed"));
+      }, LINE_PRESENT_MS / 3);
+      this.heartbeat.unref();
+      return;
+    }
     this.waiting.restore(this.waitingStore.loadWaiting(), this.now());
+    this.admitWaiting();
+  }
+
+  /** Mirrors the shared line here; tells the pages of those who left it. */
+  private syncLine(line: SharedLine): void {
+    if (this.closed) return;
+    const before = new Set(this.waiting.list().map((e) => e.id));
+    this.waiting.sync(
+      line.line().map((p) => ({
+        id: p.id,
+        owner: p.owner,
+        joinedAt: p.joinedAt,
+        lastSeenAt: p.seenAt,
+      })),
+    );
+    for (const id of before) if (!this.waiting.get(id)) this.emit(id);
+    this.emitQueueChanged();
     this.admitWaiting();
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.dropTimer);
+    clearInterval(this.heartbeat);
     this.unsubscribe?.();
     this.events.removeAllListeners();
+    this.seats
+      ?.close()
+      .catch((err: unknown) => this.log.warn({ err }, "Stopping the shared seats failed"));
   }
 
   private context(): DescribeContext {
@@ -119,7 +192,39 @@ export class LaunchService {
   used(): number {
     let startingNotInStore = 0;
     for (const id of this.starting.keys()) if (!this.backend.get(id)) startingNotInStore += 1;
-    return this.backend.capacity().owned + this.queue.length + startingNotInStore;
+    const here = this.backend.capacity().owned + this.queue.length + startingNotInStore;
+    return this.seats ? Math.max(here, this.seats.taken(this.seatView())) : here;
+  }
+
+  /** What this replica knows of the sandboxes, for the shared seats. */
+  private seatView(): SeatView {
+    return {
+      now: this.now(),
+      owned: this.backend
+        .list()
+        .filter((s) => s.owner)
+        .map((s) => s.id),
+      state: (id) => {
+        const state = this.backend.get(id);
+        if (state) return state.phase === "Expiring" ? "ending" : "live";
+        return this.queue.get(id) || this.starting.has(id) ? "live" : "unknown";
+      },
+    };
+  }
+
+  /** Request → Ready of the attendees' sandboxes the backend lists (shared statistics). */
+  private backendLaunchTimes(): number[] {
+    const out: number[] = [];
+    for (const s of this.backend.list())
+      if (s.owner && s.launchMs !== undefined) out.push(s.launchMs);
+    return out;
+  }
+
+  /** Frees a seat in the shared seats (a failure is logged: the seat goes stale and is dropped). */
+  private releaseSeat(id: string): void {
+    this.seats
+      ?.release(id)
+      .catch((err: unknown) => this.log.warn({ sandbox: id, err }, "Freeing a shared seat failed"));
   }
 
   capacity(): {
@@ -239,6 +344,7 @@ export class LaunchService {
       }
       await this.discardFailed(existingId);
     }
+    if (this.line) return this.launchLined(owner, this.line);
     // Full, or others already wait for a seat (one may be held for someone who stepped
     // away): join the back of the line.
     if (this.used() >= this.settings.maxSandboxes || this.waiting.length > 0) {
@@ -247,7 +353,7 @@ export class LaunchService {
     const requestedAt = this.now();
     const expiresAt = requestedAt + this.settings.lifetimeMinutes * MINUTE;
     if (this.backend.capacity().warmReady > 0) {
-      const claimed = await this.backend.claim({ owner, expiresAt });
+      const claimed = await this.backend.claim({ owner, expiresAt, requestedAt });
       if (claimed) {
         this.stats.record(this.now() - requestedAt);
         this.metrics.launchSeconds.observe((this.now() - requestedAt) / 1000);
@@ -256,14 +362,131 @@ export class LaunchService {
         return { outcome: "claimed", view: describeSandbox(claimed, this.context()) };
       }
     }
-    const entry: QueueEntry = { id: newSandboxId(), owner, requestedAt, expiresAt };
-    this.requestedAt.set(entry.id, requestedAt);
+    return this.enqueueLaunch({ id: newSandboxId(), owner, requestedAt, expiresAt });
+  }
+
+  private enqueueLaunch(entry: QueueEntry): LaunchResult {
+    this.requestedAt.set(entry.id, entry.requestedAt);
     const startNow = this.queue.enqueue(entry);
     this.metrics.launches.inc({ outcome: "queued" });
     const view = this.view(entry.id) ?? this.startingView(entry);
     for (const next of startNow) this.startLaunch(next);
     this.emitQueueChanged();
     return { outcome: "queued", view };
+  }
+
+  /**
+   * A launch with the waiting line shared between replicas: the seat or the place in line
+   * is taken in one atomic write.
+   */
+  private async launchLined(owner: string, line: SharedLine): Promise<LaunchResult> {
+    const requestedAt = this.now();
+    const expiresAt = requestedAt + this.settings.lifetimeMinutes * MINUTE;
+    const id = newSandboxId();
+    const answer = await line.reserveOrJoin({
+      ...this.seatView(),
+      owner,
+      id,
+      max: this.settings.maxSandboxes,
+      maxWaiting: this.waitingMax,
+    });
+    if (answer.kind === "existing") return this.adopt(owner, answer.id);
+    if (answer.kind === "reserved")
+      return this.launchSeated(line, owner, id, requestedAt, expiresAt);
+    if (answer.kind === "waiting") {
+      if (!this.waiting.get(answer.id)) {
+        // Not mirrored yet (the watch follows): place it at the back meanwhile.
+        this.waiting.sync([
+          ...this.waiting.list(),
+          { id: answer.id, owner, joinedAt: requestedAt, lastSeenAt: requestedAt },
+        ]);
+      }
+      this.metrics.launches.inc({ outcome: "waiting" });
+      this.log.info(
+        { sandbox: answer.id, position: this.waiting.position(answer.id) },
+        "Attendee joined the waiting line",
+      );
+      this.emitQueueChanged();
+      return { outcome: "waiting", view: this.view(answer.id)! };
+    }
+    this.metrics.launches.inc({ outcome: "full" });
+    const waiting = answer.kind === "line-full" ? answer.waiting : this.waiting.length;
+    throw new LauncherError(
+      "workshop-full",
+      `the workshop is full (${this.settings.maxSandboxes} sandboxes in use) and ${waiting} attendees are already waiting; ask the organiser to free or add capacity`,
+      { details: { max: this.settings.maxSandboxes } },
+    );
+  }
+
+  /** The attendee holds a shared seat under `id`: claims a warm sandbox or starts one. */
+  private async launchSeated(
+    seats: SharedSeats,
+    owner: string,
+    id: string,
+    requestedAt: number,
+    expiresAt: number,
+  ): Promise<LaunchResult> {
+    if (this.backend.capacity().warmReady > 0) {
+      let claimed: SandboxState | undefined;
+      try {
+        claimed = await this.backend.claim({ owner, expiresAt, requestedAt });
+      } catch (err) {
+        this.releaseSeat(id);
+        throw err;
+      }
+      if (claimed) {
+        await seats
+          .rename(owner, id, claimed.id)
+          .catch((err: unknown) =>
+            this.log.warn(
+              { sandbox: claimed.id, err },
+              "Recording the claimed sandbox's seat failed",
+            ),
+          );
+        this.metrics.launchSeconds.observe((this.now() - requestedAt) / 1000);
+        this.metrics.launches.inc({ outcome: "claimed" });
+        this.log.info({ sandbox: claimed.id }, "Claimed warm sandbox");
+        return { outcome: "claimed", view: describeSandbox(claimed, this.context()) };
+      }
+    }
+    return this.enqueueLaunch({ id, owner, requestedAt, expiresAt });
+  }
+
+  /**
+   * The attendee holds a seat taken by another replica (or a concurrent request here):
+   * answers with that sandbox once this replica sees it (the creating replica writes it
+   * right after the seat).
+   */
+  private async adopt(owner: string, id: string): Promise<LaunchResult> {
+    const found = await this.untilOwnerKnown(owner);
+    if (!found) {
+      throw new LauncherError(
+        "sandbox-not-ready",
+        `your sandbox ${id} is being started by another launcher replica; try again in a moment`,
+      );
+    }
+    this.metrics.launches.inc({ outcome: "existing" });
+    return { outcome: "existing", view: this.view(found)! };
+  }
+
+  private untilOwnerKnown(owner: string): Promise<string | undefined> {
+    const known = this.findByOwner(owner);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      const done = (id: string | undefined) => {
+        clearTimeout(timer);
+        unsubscribe();
+        this.events.off("queue", check);
+        resolve(id);
+      };
+      const check = () => {
+        const id = this.findByOwner(owner);
+        if (id) done(id);
+      };
+      const unsubscribe = this.backend.subscribe(check);
+      this.events.on("queue", check);
+      const timer = setTimeout(() => done(undefined), this.adoptTimeoutMs);
+    });
   }
 
   private joinWaitingLine(owner: string): LaunchResult {
@@ -294,6 +517,10 @@ export class LaunchService {
   private admitWaiting(): void {
     if (this.closed || this.waiting.length === 0) return;
     const now = this.now();
+    if (this.line) {
+      this.admitLined(this.line);
+      return;
+    }
     const seats = Math.max(0, this.settings.maxSandboxes - this.used());
     const { admitted, dropped } = this.waiting.admit(seats, now);
     for (const entry of dropped) {
@@ -303,21 +530,65 @@ export class LaunchService {
     }
     for (const entry of admitted) {
       this.waitingStore.removeWaiting(entry.id);
-      this.log.info({ sandbox: entry.id }, "Seat free: launching for the head of the line");
-      const queued: QueueEntry = {
-        id: entry.id,
-        owner: entry.owner,
-        requestedAt: now,
-        expiresAt: now + this.settings.lifetimeMinutes * MINUTE,
-      };
-      this.requestedAt.set(entry.id, now);
-      const startNow = this.queue.enqueue(queued);
-      for (const next of startNow) this.startLaunch(next);
-      // (Only now: in between, the launch is neither in line nor starting.)
-      this.emit(entry.id);
+      this.launchFromLine(entry, now);
     }
     if (admitted.length > 0 || dropped.length > 0) this.emitQueueChanged();
     this.scheduleDrop();
+  }
+
+  /**
+   * `admitWaiting` with the shared line: one guarded write drops those away too long and
+   * seats the front of the line; only the replica whose write succeeded launches them.
+   */
+  private admitLined(line: SharedLine): void {
+    if (this.lineAdmitting) {
+      this.lineAdmitAgain = true;
+      return;
+    }
+    this.lineAdmitting = true;
+    line
+      .admit({
+        ...this.seatView(),
+        max: this.settings.maxSandboxes,
+        graceMs: this.waiting.graceMs,
+        presentMs: LINE_PRESENT_MS,
+      })
+      .then(({ seated, dropped }) => {
+        if (this.closed) return;
+        for (const place of dropped) {
+          this.waiting.remove(place.id);
+          this.log.info({ sandbox: place.id }, "Attendee lost their place in line (away too long)");
+          this.emit(place.id);
+        }
+        for (const place of seated) {
+          this.waiting.remove(place.id);
+          this.launchFromLine(place, this.now());
+        }
+        if (seated.length > 0 || dropped.length > 0) this.emitQueueChanged();
+      })
+      .catch((err: unknown) => this.log.warn({ err }, "Admitting from the waiting line failed"))
+      .finally(() => {
+        this.lineAdmitting = false;
+        if (this.lineAdmitAgain && !this.closed) {
+          this.lineAdmitAgain = false;
+          this.admitLined(line);
+        } else this.scheduleDrop();
+      });
+  }
+
+  /** Starts the launch of an attendee who left the waiting line for a seat. */
+  private launchFromLine(entry: { id: string; owner: string }, now: number): void {
+    this.log.info({ sandbox: entry.id }, "Seat free: launching for the head of the line");
+    const queued: QueueEntry = {
+      id: entry.id,
+      owner: entry.owner,
+      requestedAt: now,
+      expiresAt: now + this.settings.lifetimeMinutes * MINUTE,
+    };
+    this.requestedAt.set(entry.id, now);
+    for (const next of this.queue.enqueue(queued)) this.startLaunch(next);
+    // (Only now: in between, the launch is neither in line nor starting.)
+    this.emit(entry.id);
   }
 
   /** Wakes up when the next attendee away loses their place. */
@@ -336,6 +607,13 @@ export class LaunchService {
   attend(id: string): () => void {
     if (!this.waiting.get(id)) return () => {};
     this.waiting.arrived(id, this.now());
+    const line = this.line;
+    if (line) {
+      this.touchShared(line, id);
+      return () => {
+        if (this.waiting.left(id, this.now())) this.touchShared(line, id);
+      };
+    }
     this.admitWaiting();
     return () => {
       const entry = this.waiting.left(id, this.now());
@@ -346,10 +624,26 @@ export class LaunchService {
 
   /** The attendee asked about `id` over HTTP: a waiting attendee counts as present now. */
   seen(id: string): void {
+    if (this.line) {
+      const entry = this.waiting.get(id);
+      if (entry && this.now() - entry.lastSeenAt > LINE_PRESENT_MS / 3)
+        this.touchShared(this.line, id);
+      return;
+    }
     const entry = this.waiting.seen(id, this.now());
     if (!entry) return;
     this.waitingStore.saveWaiting(entry);
     this.admitWaiting();
+  }
+
+  /** Records in the shared line that the attendee's page is here now, then admits. */
+  private touchShared(line: SharedLine, id: string): void {
+    line
+      .touch([id], this.now())
+      .then(() => this.admitWaiting())
+      .catch((err: unknown) =>
+        this.log.warn({ sandbox: id, err }, "Marking a waiting page seen failed"),
+      );
   }
 
   private waitingView(entry: WaitingEntry, ctx: DescribeContext): SandboxView {
@@ -421,7 +715,12 @@ export class LaunchService {
     this.starting.set(entry.id, entry);
     this.emit(entry.id);
     this.backend
-      .create({ id: entry.id, owner: entry.owner, expiresAt: entry.expiresAt })
+      .create({
+        id: entry.id,
+        owner: entry.owner,
+        expiresAt: entry.expiresAt,
+        requestedAt: entry.requestedAt,
+      })
       .then(
         () => {
           this.log.info({ sandbox: entry.id }, "Created sandbox");
@@ -437,6 +736,7 @@ export class LaunchService {
             message: `The cluster refused the sandbox: ${message}`,
           });
           this.requestedAt.delete(entry.id);
+          this.releaseSeat(entry.id);
         },
       )
       .finally(() => {
@@ -452,6 +752,7 @@ export class LaunchService {
   private async discardFailed(id: string): Promise<void> {
     this.failures.delete(id);
     if (this.backend.get(id)) await this.backend.delete(id);
+    if (this.seats) await this.seats.release(id);
   }
 
   /** Extends a sandbox by `minutes` (default: the workshop lifetime), capped at the max lifetime. */
@@ -481,6 +782,15 @@ export class LaunchService {
 
   /** Expires a sandbox now (or drops a queued launch / a failure record). */
   async expire(id: string): Promise<void> {
+    if (this.line && this.waiting.get(id)) {
+      await this.line.leave(id);
+      this.waiting.remove(id);
+      this.log.info({ sandbox: id }, "Attendee left the waiting line");
+      this.emit(id);
+      this.emitQueueChanged();
+      this.admitWaiting();
+      return;
+    }
     if (this.waiting.remove(id)) {
       this.waitingStore.removeWaiting(id);
       this.log.info({ sandbox: id }, "Attendee left the waiting line");
@@ -491,6 +801,7 @@ export class LaunchService {
     }
     if (this.queue.cancel(id)) {
       this.requestedAt.delete(id);
+      this.releaseSeat(id);
       this.emit(id);
       this.emitQueueChanged();
       return;
@@ -511,6 +822,7 @@ export class LaunchService {
     }
     await this.backend.delete(id);
     this.requestedAt.delete(id);
+    this.releaseSeat(id);
     this.log.info({ sandbox: id }, "Expired sandbox");
   }
 
@@ -593,6 +905,9 @@ export class LaunchService {
       this.requestedAt.delete(state.id);
       if (state.owner) this.recordLifetime(this.now() - state.createdAt);
     }
+    // Whichever replica sees a sandbox end frees its shared seat (the others find it free).
+    if (this.seats && state.owner && (event.type === "deleted" || state.phase === "Expiring"))
+      this.releaseSeat(state.id);
     this.emit(state.id);
     // A seat may have freed (deleted, or a start that failed and was discarded).
     this.admitWaiting();

@@ -17,6 +17,7 @@ import type { BuildAppOptions } from "../../app.js";
 import { kubernetesSharedRecords } from "./lease-records.js";
 import { KubernetesBackend } from "./kubernetes-backend.js";
 import { S3WorkArchive } from "./s3-work-archive.js";
+import { KubernetesSeatLedger } from "./seat-ledger.js";
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   try {
@@ -109,7 +110,10 @@ export async function createKubernetesBackend(
   backend: KubernetesBackend;
   workshop: WorkshopSettings;
   /** For buildApp: what every replica must agree on, kept in the API. */
-  shared: Pick<BuildAppOptions, "organiserSessions" | "handoverNonces">;
+  shared: Pick<
+    BuildAppOptions,
+    "organiserSessions" | "handoverNonces" | "line" | "statsFromBackend"
+  >;
   /** Stops the periodic sweep of expired records (after app.close()). */
   stopSweeping: () => void;
 }> {
@@ -162,12 +166,26 @@ export async function createKubernetesBackend(
       onSweepError: (err) => log.warn({ err }, "Sweeping expired session records failed"),
     },
   );
+  const seats = new KubernetesSeatLedger(client, namespace, workshopName, log);
+  try {
+    await seats.start();
+  } catch (err) {
+    records.stop();
+    client.close();
+    throw new LauncherError(
+      "invalid-config",
+      `cannot read the workshop's seats (Leases in ${namespace}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   return {
     backend,
     workshop,
     shared: {
       organiserSessions: records.organiserSessions,
       handoverNonces: records.handoverNonces,
+      line: seats,
+      statsFromBackend: true,
     },
     stopSweeping: records.stop,
   };

@@ -35,7 +35,7 @@ import {
   KubeRequestMetrics,
 } from "@launchbay/kube";
 import type { Registry } from "prom-client";
-import { sandboxStateOf } from "./sandbox-mapping.js";
+import { LAUNCH_ANNOTATIONS, sandboxStateOf } from "./sandbox-mapping.js";
 import type { S3WorkArchive } from "./s3-work-archive.js";
 
 export interface KubernetesBackendOptions {
@@ -207,6 +207,9 @@ export class KubernetesBackend implements Backend {
       owner: request.owner || undefined,
       expiresAt: request.owner ? new Date(request.expiresAt) : undefined,
     });
+    if (request.owner && request.requestedAt !== undefined) {
+      body.metadata.annotations = { [LAUNCH_ANNOTATIONS.requestedAt]: String(request.requestedAt) };
+    }
     let created: unknown;
     try {
       created = await this.options.client.create(this.collection, body);
@@ -239,9 +242,22 @@ export class KubernetesBackend implements Backend {
       const name = candidate.metadata.name;
       this.reserved.add(name);
       try {
+        const patch = claimPatch(candidate, request.owner, new Date(request.expiresAt));
+        const claimMs =
+          request.requestedAt === undefined
+            ? undefined
+            : Math.max(0, Date.now() - request.requestedAt);
         const patched = await this.options.client.mergePatch(
           `${this.collection}/${encodeURIComponent(name)}`,
-          claimPatch(candidate, request.owner, new Date(request.expiresAt)),
+          claimMs === undefined
+            ? patch
+            : {
+                ...patch,
+                metadata: {
+                  ...patch.metadata,
+                  annotations: { [LAUNCH_ANNOTATIONS.claimMs]: String(claimMs) },
+                },
+              },
         );
         const sandbox = this.decode(patched);
         if (!sandbox) continue;

@@ -81,4 +81,42 @@ describe("Sandbox → launcher state", () => {
     expect(state.expiresAt).toBe(Date.parse("2026-03-01T11:45:00Z"));
     expect(state.readyAt).toBe(Date.parse("2026-03-01T09:00:00Z"));
   });
+
+  it("reads the launch time every replica agrees on from the Sandbox itself", () => {
+    const ready = { phase: "Ready" as const, readyAt: "2026-03-01T10:00:40Z" };
+    // Created for an attendee: request (requested-at, before any queueing) → Ready.
+    const created = sandboxStateOf(
+      {
+        ...base,
+        metadata: {
+          ...base.metadata,
+          annotations: { "launchbay.dev/requested-at": String(Date.parse("2026-03-01T09:59:50Z")) },
+        },
+        status: { ...ready, claimedAt: "2026-03-01T10:00:00Z" },
+      },
+      3,
+    );
+    expect(created.launchMs).toBe(50_000);
+    // Without the annotation (created by hand): creation → Ready.
+    expect(sandboxStateOf({ ...base, status: ready }, 3).launchMs).toBe(40_000);
+    // A claimed warm sandbox: what the claim took; one claimed outside the launcher: unknown.
+    const warmMeta = { ...base.metadata, labels: { "launchbay.dev/pool": "warm" } };
+    const claimed = sandboxStateOf(
+      {
+        ...base,
+        metadata: { ...warmMeta, annotations: { "launchbay.dev/claim-ms": "35" } },
+        status: ready,
+      },
+      3,
+    );
+    expect(claimed.launchMs).toBe(35);
+    expect(
+      sandboxStateOf({ ...base, metadata: warmMeta, status: ready }, 3).launchMs,
+    ).toBeUndefined();
+    // Not Ready yet, or nobody's: no launch time.
+    expect(sandboxStateOf(base, 3).launchMs).toBeUndefined();
+    expect(
+      sandboxStateOf({ ...base, spec: { workshop: "w" }, status: ready }, 3).launchMs,
+    ).toBeUndefined();
+  });
 });
