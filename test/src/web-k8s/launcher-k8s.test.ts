@@ -268,10 +268,9 @@ describe("launcher on Kubernetes", () => {
     // Expire from the attendee's page: asked before the Sandbox is deleted.
     const expired = await launchWithTab();
     const deletion = gone(expired.id);
-    const res = await fetch(`${base}/api/sandboxes/${expired.id}/expire`, {
-      method: "POST",
-      headers: { cookie: expired.cookie, "content-type": "application/json", origin: base },
-      body: "{}",
+    const res = await fetch(`${base}/api/sandboxes/${expired.id}`, {
+      method: "DELETE",
+      headers: { cookie: expired.cookie, origin: base },
     });
     expect(res.status).toBeLessThan(300);
     const deletedAt = await deletion;
