@@ -11,7 +11,7 @@ import type { S3StoreOptions } from "@launchbay/archive";
 /** test/k8s/build-minio.sh, from both test/src/minio (vitest) and test/dist/minio. */
 const buildScript = fileURLToPath(new URL("../../k8s/build-minio.sh", import.meta.url));
 
-/** A MinIO server on 127.0.0.1 (random port, temporary data folder) with one bucket. */
+/** A MinIO server on 127.0.0.1 or a given host address (random port, temporary data folder) with one bucket. */
 export interface MinioServer {
   endpoint: string;
   /** Store options for the bucket, with the root credentials. */
@@ -35,13 +35,18 @@ export async function findMinio(): Promise<string> {
 }
 
 /**
- * Starts MinIO with `--address 127.0.0.1:0` and learns its port from the line it prints
- * ("API: http://127.0.0.1:<port>"), so no port is picked and then raced for; then creates
+ * Starts MinIO with `--address <host>:0` (host: 127.0.0.1 unless given, e.g. the real
+ * node's pod bridge address) and learns its port from the line it prints
+ * ("API: http://<host>:<port>"), so no port is picked and then raced for; then creates
  * the bucket. Fails with MinIO's output if it exits first.
  */
 export async function startMinio(
-  options: { bucket?: string; prefix?: string } = {},
+  options: { bucket?: string; prefix?: string; host?: string } = {},
 ): Promise<MinioServer> {
+  const host = options.host ?? "127.0.0.1";
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) {
+    throw new Error(`startMinio: host must be an IPv4 address, got "${host}"`);
+  }
   const binary = await findMinio();
   const dataDir = await mkdtemp(join(tmpdir(), "launchbay-minio-"));
   const accessKeyId = `test-${randomBytes(6).toString("hex")}`;
@@ -52,9 +57,9 @@ export async function startMinio(
       "server",
       join(dataDir, "data"),
       "--address",
-      "127.0.0.1:0",
+      `${host}:0`,
       "--console-address",
-      "127.0.0.1:0",
+      `${host}:0`,
       "--quiet",
       "--json",
     ],
@@ -83,8 +88,8 @@ export async function startMinio(
   const listening = new Promise<string>((resolve) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /https?:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) resolve(`http://127.0.0.1:${match[1]}`);
+      const match = new RegExp(`https?://${host.replaceAll(".", "\\.")}:(\\d+)`).exec(output);
+      if (match) resolve(`http://${host}:${match[1]}`);
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);

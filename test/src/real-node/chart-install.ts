@@ -34,12 +34,24 @@ export async function installChart(options: {
   imageValues: string;
   helmEnv: NodeJS.ProcessEnv;
   sandbox?: SandboxResources;
+  /**
+   * Archive attendees' work to this S3 API server (MinIO on this machine): the notebook
+   * pods, the operator and the launcher may reach exactly `address`:`port`.
+   */
+  archive?: {
+    endpoint: string;
+    bucket: string;
+    prefix: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
 }): Promise<{ result: RunResult; dispose: () => Promise<void> }> {
   const apiServerPorts = [443, Number(new URL(options.server).port)];
   const small = {
     requests: { cpu: "20m", memory: "96Mi" },
     limits: { cpu: "1", memory: "384Mi" },
   };
+  const storage = options.archive ? new URL(options.archive.endpoint) : undefined;
   const overrides = await valuesFile({
     operator: {
       replicas: 1,
@@ -57,6 +69,24 @@ export async function installChart(options: {
       sandboxDomain,
     },
     workshop: { sandbox: { resources: options.sandbox ?? smallSandbox } },
+    ...(options.archive && storage
+      ? {
+          archive: {
+            enabled: true,
+            s3: {
+              endpoint: options.archive.endpoint,
+              region: "us-east-1",
+              bucket: options.archive.bucket,
+              prefix: options.archive.prefix,
+              pathStyle: true,
+              accessKeyId: options.archive.accessKeyId,
+              secretAccessKey: options.archive.secretAccessKey,
+            },
+            egress: [{ ipBlock: { cidr: `${storage.hostname}/32` } }],
+            port: Number(storage.port),
+          },
+        }
+      : {}),
   });
   const result = await helm(
     [

@@ -1,8 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { archiveKey, type S3StoreOptions } from "@launchbay/archive";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../chromium.js";
@@ -15,7 +17,10 @@ import { getJson, podsIn } from "./pods.js";
  * One attendee's whole visit on real pods, in real Chromium: the launcher pod's page →
  * Launch → live progress → JupyterLab served by the notebook pod through the launcher's
  * per-sandbox origin → TypeScript cells computed on the three worker pods (one of them
- * killed mid-computation) → "Download my work" → expiry, after which the namespace is gone.
+ * killed mid-computation) → "Download my work" → expiry: the kubelet stops the notebook pod,
+ * its `work-archive` container zips the work folder and PUTs it to MinIO (on this machine),
+ * and the namespace is gone → the expiry panel's "Download my work" serves that archive →
+ * "Start a new sandbox with my work" puts it back into the next sandbox's notebook.
  *
  * Chromium reaches the launcher the way an attendee reaches an ingress: by host name. Its
  * resolver maps the launcher's host and every `<sandbox>.<sandboxDomain>` to the launcher
@@ -72,10 +77,25 @@ interface LaunchFigures {
   killToResultMs: number;
   schedulerKillToNextResultMs: number;
   expiryToGoneMs: number;
+  expiryToArchivedMs: number;
+  relaunchToRestoredMs: number;
+}
+
+/** Every file of a zip (checked whole by Python's zipfile), by name. */
+async function zipFiles(zipPath: string): Promise<Record<string, string>> {
+  const script =
+    "import zipfile,sys,json\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n:z.read(n).decode('utf8','replace') for n in z.namelist()}))";
+  const { stdout } = await run("python3", ["-c", script, zipPath]);
+  return JSON.parse(stdout) as Record<string, string>;
 }
 
 export function describeLaunchInChromium(
-  env: () => { releaseNamespace: string; launcherService: string },
+  env: () => {
+    releaseNamespace: string;
+    launcherService: string;
+    /** The bucket the chart archives to (MinIO), read here with the S3 API. */
+    archive: { store: S3StoreOptions; prefix: string };
+  },
 ): void {
   describe.sequential("one launch end to end in real Chromium", () => {
     const figures: Partial<LaunchFigures> = {};
@@ -87,6 +107,24 @@ export function describeLaunchInChromium(
     let namespace = "";
     let clicked = 0;
     let workDir = "";
+    let s3: S3Client | undefined;
+    /** The attendee's archive in the bucket (from their Sandbox's owner and workshop). */
+    let objectKey = "";
+    /** When the archive object was last written, or undefined while there is none. */
+    const archivedAt = async (): Promise<number | undefined> => {
+      try {
+        const head = await (s3 as S3Client).send(
+          new HeadObjectCommand({ Bucket: env().archive.store.bucket, Key: objectKey }),
+        );
+        return head.LastModified?.getTime() ?? 0;
+      } catch (error) {
+        if (
+          (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+        )
+          return undefined;
+        throw error;
+      }
+    };
 
     // The visible notebook's cells: 01-map.ipynb, which the sandbox opens first, stays open
     // in a hidden tab.
@@ -127,9 +165,18 @@ export function describeLaunchInChromium(
       ]);
       context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       page = await context.newPage();
+      const { store } = env().archive;
+      s3 = new S3Client({
+        endpoint: store.endpoint,
+        region: store.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+      });
     });
 
     afterAll(async () => {
+      console.info(`[real-node] launch figures: ${JSON.stringify(figures)}`);
+      s3?.destroy();
       await browser?.close();
       if (workDir) await rm(workDir, { recursive: true, force: true });
     });
@@ -146,15 +193,18 @@ export function describeLaunchInChromium(
       await page.waitForURL(/\/s\/sb-[a-z2-7]{20}\/$/, { timeout: 180_000 });
       figures.clickToReadyMs = Date.now() - clicked;
       id = new URL(page.url()).pathname.split("/")[2] as string;
-      const sandbox = await getJson<{ status?: { namespace?: string } }>(
-        "get",
-        "sandbox",
-        id,
-        "-n",
-        env().releaseNamespace,
-      );
+      const sandbox = await getJson<{
+        spec: { owner?: string; workshop: string };
+        status?: { namespace?: string };
+      }>("get", "sandbox", id, "-n", env().releaseNamespace);
       namespace = sandbox.status?.namespace ?? "";
       expect(namespace).not.toBe("");
+      expect(sandbox.spec.owner).toBeTruthy();
+      objectKey = archiveKey(
+        env().archive.prefix,
+        { namespace: env().releaseNamespace, workshop: sandbox.spec.workshop },
+        sandbox.spec.owner as string,
+      );
 
       await page.waitForSelector("#open:not(.hidden)");
       const [opened] = await Promise.all([context.waitForEvent("page"), page.click("#open")]);
@@ -350,16 +400,15 @@ export function describeLaunchInChromium(
       expect(download.suggestedFilename()).toBe(`launchbay-${id}.zip`);
       const zipPath = join(workDir, "work.zip");
       await download.saveAs(zipPath);
-      const script =
-        "import zipfile,sys,json\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n:z.read(n).decode('utf8','replace') for n in z.namelist()}))";
-      const { stdout } = await run("python3", ["-c", script, zipPath]);
-      const files = JSON.parse(stdout) as Record<string, string>;
+      const files = await zipFiles(zipPath);
       expect(Object.keys(files)).toEqual(expect.arrayContaining(["e2e.ipynb", "01-map.ipynb"]));
       expect(files["e2e.ipynb"]).toContain(`SQUARES ${squaresSum}`);
       expect(files["e2e.ipynb"]).toContain(`DOUBLED ${doubledSum}`);
+      // Control: nothing is in the bucket yet; what appears there at expiry is that save.
+      expect(await archivedAt()).toBeUndefined();
     });
 
-    it("expiry: the attendee's page says so and the sandbox's namespace is gone", async () => {
+    it("expiry: the page says so, the notebook pod's archive container puts the work in the bucket, and the namespace is gone", async () => {
       expect(id).not.toBe("");
       // Time is up (the operator's own expiry, level-based: nothing is deleted by hand).
       const expired = Date.now();
@@ -377,7 +426,14 @@ export function describeLaunchInChromium(
         "set the sandbox's expiry to now",
       );
       await page.waitForSelector("#expired:not(.hidden)", { timeout: 120_000 });
-      expect(await page.textContent("#expired h1")).toBe("Your sandbox has expired");
+      // Its title turns to "Your work was saved" once the sandbox is gone (below).
+      expect(await page.textContent("#expired h1")).toMatch(
+        /^(Your sandbox has expired|Your work was saved)$/,
+      );
+      // The kubelet stops the notebook pod; on SIGTERM its work-archive container PUTs the
+      // work folder, zipped, to the bucket.
+      await expect.poll(archivedAt, { timeout: 150_000, interval: 250 }).toBeDefined();
+      figures.expiryToArchivedMs = Date.now() - expired;
       const gone = await kubectl([
         "wait",
         "--for=delete",
@@ -406,9 +462,95 @@ export function describeLaunchInChromium(
         "name",
       ]);
       expect(sandboxLeft.stdout.trim()).toBe("");
-      console.info(
-        `[real-node] launch figures: ${JSON.stringify(figures)} (expiry → namespace gone included)`,
+      // The attendee's notebook, as saved, is the archive in the bucket.
+      const object = await (s3 as S3Client).send(
+        new GetObjectCommand({ Bucket: env().archive.store.bucket, Key: objectKey }),
       );
+      const archivePath = join(workDir, "archived.zip");
+      await writeFile(
+        archivePath,
+        await (
+          object.Body as { transformToByteArray(): Promise<Uint8Array> }
+        ).transformToByteArray(),
+      );
+      const files = await zipFiles(archivePath);
+      expect(Object.keys(files)).toEqual(expect.arrayContaining(["e2e.ipynb", "01-map.ipynb"]));
+      expect(files["e2e.ipynb"]).toContain(`SQUARES ${squaresSum}`);
+      expect(files["e2e.ipynb"]).toContain(`DOUBLED ${doubledSum}`);
+    }, 360_000);
+
+    it('after expiry, the page\'s "Download my work" serves the archive from the bucket', async () => {
+      expect(objectKey).not.toBe("");
+      await page.waitForSelector("#saved-download:not(.hidden)", { timeout: 60_000 });
+      expect(await page.textContent("#expired h1")).toBe("Your work was saved");
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.click("#saved-download"),
+      ]);
+      expect(download.suggestedFilename()).toBe("launchbay-saved-work.zip");
+      const zipPath = join(workDir, "saved-work.zip");
+      await download.saveAs(zipPath);
+      const files = await zipFiles(zipPath);
+      expect(Object.keys(files)).toEqual(expect.arrayContaining(["e2e.ipynb", "01-map.ipynb"]));
+      expect(files["e2e.ipynb"]).toContain(`DOUBLED ${doubledSum}`);
     });
+
+    it('"Start a new sandbox with my work": the archive is put back into the new sandbox\'s notebook', async () => {
+      expect(objectKey).not.toBe("");
+      const previous = id;
+      await lab.close();
+      const relaunched = Date.now();
+      await page.click("#relaunch");
+      await page.waitForURL(
+        (url) => /^\/s\/sb-[a-z2-7]{20}\/$/.test(url.pathname) && !url.pathname.includes(previous),
+        { timeout: 240_000 },
+      );
+      id = new URL(page.url()).pathname.split("/")[2] as string;
+      await page.waitForSelector("#open:not(.hidden)", { timeout: 60_000 });
+      const [opened] = await Promise.all([context.waitForEvent("page"), page.click("#open")]);
+      lab = opened;
+      await lab.waitForURL(`http://${id}.${sandboxDomain}/s/${id}/notebook/lab/tree/01-map.ipynb`, {
+        timeout: 60_000,
+      });
+      // The restored notebook, read through the new sandbox's origin (Jupyter's contents API).
+      await expect
+        .poll(
+          () =>
+            lab.evaluate(async (sandbox) => {
+              const res = await fetch(`/s/${sandbox}/notebook/api/contents/e2e.ipynb`);
+              return res.ok ? JSON.stringify(await res.json()) : `HTTP ${res.status}`;
+            }, id),
+          { timeout: 120_000, interval: 500 },
+        )
+        .toContain(`DOUBLED ${doubledSum}`);
+      figures.relaunchToRestoredMs = Date.now() - relaunched;
+      // Frees the node for the tests after this one (its work is archived again on the way).
+      const sandbox = await getJson<{ status?: { namespace?: string } }>(
+        "get",
+        "sandbox",
+        id,
+        "-n",
+        env().releaseNamespace,
+      );
+      ok(
+        await kubectl([
+          "delete",
+          "sandbox",
+          id,
+          "-n",
+          env().releaseNamespace,
+          "--wait=true",
+          "--timeout=150s",
+        ]),
+        "delete the relaunched sandbox",
+      );
+      const gone = await kubectl([
+        "wait",
+        "--for=delete",
+        `namespace/${sandbox.status?.namespace}`,
+        "--timeout=150s",
+      ]);
+      expect(gone.code, gone.stderr).toBe(0);
+    }, 480_000);
   });
 }

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { disableNetworkPolicyEnforcement } from "../k8s/real-node/enforcement.js";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { archiveKey } from "@launchbay/archive";
 import { createRestrictedNamespace, helm, helmEnv, kubectl, ok } from "../helm/chart-tools.js";
+import { realNode } from "../k8s/real-node/layout.js";
+import { type MinioServer, startMinio } from "../minio/minio-server.js";
 import {
   apply,
   builtImages,
@@ -38,6 +42,12 @@ let env: NodeJS.ProcessEnv;
 let disposeHelm: (() => Promise<void>) | undefined;
 let disposeValues: (() => Promise<void>) | undefined;
 let images: Record<string, string>;
+/**
+ * The attendees' archives: MinIO on this machine, on the pod bridge's address (the node's
+ * IP), which pods reach without their traffic leaving the machine.
+ */
+let minio: MinioServer | undefined;
+const archivePrefix = "launchbay/";
 
 interface SandboxObject {
   metadata: { name: string; creationTimestamp: string };
@@ -53,6 +63,8 @@ const sandboxes: Record<"a" | "b", { name: string; namespace: string; readyMs: n
 type From = { namespace: string; pod: string; container?: string };
 const from: Record<string, From> = {};
 const target: Record<string, string> = {};
+/** Ports only known once the run started (MinIO's, the API server's). */
+const targetPort: Record<string, number> = {};
 
 /** The matrix as aligned text lines: probe, result with enforcement, result without. */
 function matrixTable(rows: { probe: string; enforced: string; unenforced?: string }[]): string {
@@ -81,6 +93,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
     images = await builtImages(cluster().valuesFile);
     ({ env, dispose: disposeHelm } = await helmEnv(cluster().kubeconfig));
     await createRestrictedNamespace(ns);
+    minio = await startMinio({ host: realNode.bridgeAddress, prefix: archivePrefix });
   });
 
   afterAll(async () => {
@@ -90,16 +103,25 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
     await kubectl(["delete", "namespace", ns, otherNs, outsideNs, "--wait=false"]);
     await disposeValues?.();
     await disposeHelm?.();
+    await minio?.stop();
   });
 
-  it("helm install: the operator and the launcher run as containers on the real node, under Pod Security restricted", async () => {
+  it("helm install (archives on, to MinIO on this machine): the operator and the launcher run as containers on the real node, under Pod Security restricted", async () => {
     const { server, valuesFile: imageValues, nodeName } = cluster();
+    const store = (minio as MinioServer).store;
     const install = await installChart({
       release,
       namespace: ns,
       server,
       imageValues,
       helmEnv: env,
+      archive: {
+        endpoint: (minio as MinioServer).endpoint,
+        bucket: store.bucket,
+        prefix: archivePrefix,
+        accessKeyId: store.accessKeyId,
+        secretAccessKey: store.secretAccessKey,
+      },
     });
     disposeValues = install.dispose;
     const result = install.result;
@@ -189,6 +211,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
   describeLaunchInChromium(() => ({
     releaseNamespace: ns,
     launcherService: `${release}-launchbay-web`,
+    archive: { store: (minio as MinioServer).store, prefix: archivePrefix },
   }));
 
   describe.sequential("the NetworkPolicy matrix, enforced by kube-router", () => {
@@ -217,6 +240,14 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
       from.otherNamespace = { namespace: otherNs, pod: "client" };
       from.otherSandbox = { namespace: b, pod: (await podByComponent(b, "worker")).name };
       from.sandbox = { namespace: a, pod: (await podByComponent(a, "worker")).name };
+      from.notebook = {
+        namespace: a,
+        pod: (await podByComponent(a, "notebook")).name,
+        container: "notebook",
+      };
+      target.storage = new URL((minio as MinioServer).endpoint).hostname;
+      targetPort.storage = Number(new URL((minio as MinioServer).endpoint).port);
+      targetPort.apiServer = Number(new URL(cluster().server).port);
       target.scheduler = (await podByComponent(a, "scheduler")).ip;
       target.notebook = (await podByComponent(a, "notebook")).ip;
       const workers = await podsIn(a, "app.kubernetes.io/component=worker");
@@ -226,7 +257,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
     });
 
     /** Probes that the policies refuse; each must connect once enforcement is off. */
-    const refused: { title: string; from: string; to: string; port: number }[] = [
+    const refused: { title: string; from: string; to: string; port: number | string }[] = [
       { title: "launcher → worker data port", from: "launcher", to: "worker", port: 8789 },
       { title: "unlabelled pod → scheduler", from: "unlabelled", to: "scheduler", port: 8786 },
       {
@@ -253,13 +284,28 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
         to: "api",
         port: 443,
       },
+      // archive.egress lets the notebook pod reach exactly MinIO's address and port.
+      {
+        title: "worker pod → the archive storage (MinIO on the node's address)",
+        from: "sandbox",
+        to: "storage",
+        port: "storage",
+      },
+      {
+        title: "notebook pod → the node's address on another port (the API server's)",
+        from: "notebook",
+        to: "storage",
+        port: "apiServer",
+      },
     ];
     const resolveTarget = (to: string) => (to === "api" ? "10.96.0.1" : (target[to] as string));
+    const resolvePort = (port: number | string) =>
+      typeof port === "number" ? port : (targetPort[port] as number);
 
     /** What each probe gave: with enforcement, and (refused ones) without it. */
     const matrix: { probe: string; enforced: string; unenforced?: string }[] = [];
 
-    it("allows launcher → scheduler and notebook, worker → its own scheduler, and DNS", async () => {
+    it("allows launcher → scheduler and notebook, worker → its own scheduler, DNS, and notebook → the archive storage", async () => {
       const launcher = from.launcher as From;
       const sandbox = from.sandbox as From;
       const schedulerName = `scheduler.${sandboxes.a.namespace}.svc.cluster.local`;
@@ -271,6 +317,12 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
         ["launcher → notebook", launcher, target.notebook as string, 8888],
         ["worker → its own scheduler (by DNS name)", sandbox, schedulerName, 8786],
         ["worker → another worker's data port", sandbox, target.worker as string, 8789],
+        [
+          "notebook pod → the archive storage (MinIO on the node's address)",
+          from.notebook as From,
+          target.storage as string,
+          targetPort.storage as number,
+        ],
       ];
       for (const [probe, source, host, port] of allowed) {
         const result = await probeTcp(source, host, port);
@@ -284,7 +336,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
         const result = await probeTcp(
           from[probe.from] as From,
           resolveTarget(probe.to),
-          probe.port,
+          resolvePort(probe.port),
         );
         matrix.push({ probe: probe.title, enforced: result });
         expect(result, probe.title).not.toBe("connected");
@@ -298,7 +350,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
         results[probe.title] = await probeTcp(
           from[probe.from] as From,
           resolveTarget(probe.to),
-          probe.port,
+          resolvePort(probe.port),
         );
       }
       for (const row of matrix) row.unenforced = results[row.probe];
@@ -309,7 +361,7 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
     });
   });
 
-  it("deleting a Sandbox removes its namespace with nothing left", async () => {
+  it("deleting a Sandbox removes its namespace with nothing left but its owner's archive", async () => {
     const started = Date.now();
     for (const s of Object.values(sandboxes)) {
       ok(
@@ -336,5 +388,22 @@ describe.skipIf(provided.skipped !== undefined).sequential("launchbay on real po
       expect(left.stdout.trim(), s.namespace).toBe("");
     }
     console.info(`[real-node] delete → namespaces gone: ${Date.now() - started} ms`);
+    // Each notebook pod's archive container saved its owner's work on the way out.
+    const { store } = minio as MinioServer;
+    const s3 = new S3Client({
+      endpoint: store.endpoint,
+      region: store.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+    });
+    try {
+      for (const s of Object.values(sandboxes)) {
+        const key = archiveKey(archivePrefix, { namespace: ns, workshop: "workshop" }, s.name);
+        const head = await s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
+        expect(head.ContentLength, s.name).toBeGreaterThan(0);
+      }
+    } finally {
+      s3.destroy();
+    }
   });
 });
