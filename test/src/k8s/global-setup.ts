@@ -9,7 +9,10 @@ import type {} from "./provided-context.js";
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
-  const plane = await startControlPlane();
+  // Four kwok nodes (8 CPUs, 110 pods each): every test file of the project shares this
+  // control plane, and the sandboxes of earlier files (kept for inspection until the
+  // run ends) must not leave later files' pods unschedulable.
+  const plane = await startControlPlane({ nodes: { count: 4 } });
   process.env.LAUNCHBAY_TEST_KUBECONFIG = plane.kubeconfig;
   process.env.LAUNCHBAY_TEST_K8S_TOOLS = plane.toolsDir;
   project.provide("k8s", {
