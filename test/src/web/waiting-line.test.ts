@@ -196,6 +196,52 @@ class Attendee {
 }
 
 describe("the waiting line of a full workshop", () => {
+  it("launch then delete at once, 50 times: never a 500, nothing left running, every seat free again", async () => {
+    const { base } = await startLauncher({ workshop: { maxSandboxes: 60 } });
+    const statuses: number[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const attendee = await Attendee.visit(base);
+        const launch = fetch(`${base}/api/sandboxes`, {
+          method: "POST",
+          headers: { cookie: attendee.cookie, "content-type": "application/json", origin: base },
+          body: "{}",
+        });
+        const launched = await launch;
+        statuses.push(launched.status);
+        const { id } = (await launched.json()) as { id: string };
+        seenIds.add(id);
+        // 0 ms after the launch answered: the sandbox is still being provisioned.
+        const deleted = await fetch(`${base}/api/sandboxes/${id}`, {
+          method: "DELETE",
+          headers: { cookie: attendee.cookie, origin: base },
+        });
+        statuses.push(deleted.status);
+      }),
+    );
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(statuses.every((s) => s < 300)).toBe(true);
+    const admin = { cookie: (await Attendee.visit(base)).cookie };
+    await expect
+      .poll(
+        async () =>
+          (
+            (await (await fetch(`${base}/api/workshop`, { headers: admin })).json()) as {
+              capacity: { used: number };
+            }
+          ).capacity.used,
+        { timeout: 60_000, interval: 100 },
+      )
+      .toBe(0);
+    // No process of any of the 50 sandboxes runs (also checked again after the launcher closes).
+    await expect
+      .poll(() => [...seenIds].flatMap((id) => pidsWithEnvMarker(SANDBOX_ENV_MARKER, id)), {
+        timeout: 60_000,
+        interval: 200,
+      })
+      .toEqual([]);
+  });
+
   it("drains a line of 50 attendees in order against capacity 3, each launched automatically", async () => {
     const { app, base } = await startLauncher({
       workshop: { maxSandboxes: 3 },
