@@ -1,8 +1,9 @@
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { archiveKey, type S3Store, unzipInto } from "@launchbay/archive";
 import type { FastifyBaseLogger } from "fastify";
-import type { ArchivedFile, ArchivedWork } from "../backend.js";
+import type { ArchivedWork } from "../backend.js";
+import { listArchivedFiles } from "../local/work-archive.js";
 
 export interface S3WorkArchiveOptions {
   store: S3Store;
@@ -73,7 +74,7 @@ export class S3WorkArchive {
       savedAt,
       keptUntil: savedAt + retentionMs,
       sandbox: "",
-      files: await listFiles(root),
+      files: await listArchivedFiles(root),
     };
   }
 }
@@ -83,29 +84,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** Regular files under root (hidden files and node_modules left out, as locally). */
-async function listFiles(root: string): Promise<ArchivedFile[]> {
-  const files: ArchivedFile[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-      const file = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(file);
-      else if (entry.isFile()) {
-        const s = await stat(file);
-        files.push({
-          path: relative(root, file).split(sep).join("/"),
-          file,
-          size: s.size,
-          modifiedAt: s.mtime,
-        });
-      }
-    }
-  };
-  await walk(root).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== "ENOENT") throw err;
-  });
-  return files;
 }

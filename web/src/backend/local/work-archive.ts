@@ -169,26 +169,7 @@ export class WorkArchive {
     const meta = await this.readMeta(folder);
     if (!this.live(meta)) return undefined;
     const root = join(folder, "work");
-    const files: ArchivedFile[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      for (const entry of await readdir(dir, { withFileTypes: true })) {
-        if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-        const file = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(file);
-        else if (entry.isFile()) {
-          const s = await lstat(file);
-          files.push({
-            path: relative(root, file).split(sep).join("/"),
-            file,
-            size: s.size,
-            modifiedAt: s.mtime,
-          });
-        }
-      }
-    };
-    await walk(root).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw err;
-    });
+    const files = await listArchivedFiles(root);
     return {
       savedAt: meta.savedAt,
       keptUntil: meta.savedAt + this.options.retentionMs,
@@ -248,4 +229,29 @@ async function chownTree(dir: string, owner: { uid: number; gid: number }): Prom
     if (entry.isDirectory()) await chownTree(path, owner);
     else await lchown(path, owner.uid, owner.gid);
   }
+}
+
+/** Regular files under root (hidden files and node_modules left out); none when root is absent. */
+export async function listArchivedFiles(root: string): Promise<ArchivedFile[]> {
+  const files: ArchivedFile[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
+      const file = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(file);
+      else if (entry.isFile()) {
+        const s = await lstat(file);
+        files.push({
+          path: relative(root, file).split(sep).join("/"),
+          file,
+          size: s.size,
+          modifiedAt: s.mtime,
+        });
+      }
+    }
+  };
+  await walk(root).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ENOENT") throw err;
+  });
+  return files;
 }
