@@ -7,6 +7,7 @@ import {
   priorityClassNameSchema,
   tolerationsSchema,
 } from "./api/placement.js";
+import { archiveS3OptionsShape } from "./api/archive-storage.js";
 import { defaultText, formatFlagHelp, kebabFlag } from "./cli-help.js";
 import { OperatorError } from "./errors.js";
 
@@ -85,20 +86,7 @@ export const optionsSchema = z.object({
   crashWindowSeconds: z.coerce.number().int().min(10).default(600),
   notebookUrlTemplate: z.string().default("http://notebook.{namespace}.svc:8888{basePath}"),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
-  archiveS3Bucket: z.string().min(3).max(63).optional(),
-  archiveS3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
-  archiveS3Region: z.string().min(1).default("us-east-1"),
-  archiveS3Prefix: z
-    .string()
-    .max(256)
-    .regex(/^([^/].*\/)?$/, { message: "must be empty or end with / (and not start with /)" })
-    .default("launchbay/"),
-  archiveS3PathStyle: z
-    .enum(["true", "false"])
-    .default("false")
-    .transform((v) => v === "true"),
-  archiveS3AccessKeyId: z.string().min(1).optional(),
-  archiveS3SecretAccessKey: z.string().min(1).optional(),
+  ...archiveS3OptionsShape,
   archiveEgressPeers: jsonOf(z.array(networkPolicyPeerSchema).min(1).max(64)).optional(),
   archiveEgressPort: z.coerce.number().int().min(1).max(65535).optional(),
   archiveGraceSeconds: z.coerce.number().int().min(5).max(3600).default(60),

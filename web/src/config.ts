@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { isAbsolute } from "node:path";
-import { parseDuration, WORKSHOP_DEFAULTS } from "@launchbay/operator/api";
+import { archiveS3OptionsShape, parseDuration, WORKSHOP_DEFAULTS } from "@launchbay/operator/api";
 import { defaultText, formatFlagHelp, kebabFlag } from "@launchbay/operator/cli-help";
 import { z } from "zod";
 import { LauncherError } from "./errors.js";
@@ -251,20 +251,7 @@ export const configSchema = z
          */
         replicas: z.coerce.number().int().min(1).max(100).default(1),
         /** Object storage (S3 API) the operator archives attendees' work to; unset: none. */
-        archiveS3Bucket: z.string().min(3).max(63).optional(),
-        archiveS3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
-        archiveS3Region: z.string().min(1).default("us-east-1"),
-        archiveS3Prefix: z
-          .string()
-          .max(256)
-          .regex(/^([^/].*\/)?$/, { message: "must be empty or end with / (and not start with /)" })
-          .default("launchbay/"),
-        archiveS3PathStyle: z
-          .enum(["true", "false"])
-          .default("false")
-          .transform((v) => v === "true"),
-        archiveS3AccessKeyId: z.string().min(1).optional(),
-        archiveS3SecretAccessKey: z.string().min(1).optional(),
+        ...archiveS3OptionsShape,
         /** Where downloaded archives are unpacked for "Download my saved work" (a cache). */
         archiveCacheDir: z.string().min(1).optional(),
       })

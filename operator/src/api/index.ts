@@ -12,3 +12,4 @@ export * from "./sandbox.js";
 export * from "./sandbox-lifecycle.js";
 export * from "./warm-pool.js";
 export * from "./workshop.js";
+export { archiveS3OptionsShape } from "./archive-storage.js";
