@@ -45,6 +45,11 @@ export const ANNOTATIONS = {
    * later of this and what the notebook itself reports for the idle timeout.
    */
   lastActivity: `${GROUP}/last-activity`,
+  /**
+   * On a terminating sandbox namespace: when the operator saw its last pod stop (the
+   * update makes the namespace controller finish the deletion without waiting longer).
+   */
+  podsStoppedAt: `${GROUP}/pods-stopped-at`,
 } as const;
 
 /** Ports the runtime images listen on. */

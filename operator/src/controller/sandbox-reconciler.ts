@@ -1,6 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { findCondition } from "../api/conditions.js";
-import { API_VERSION, FIELD_MANAGER, SANDBOX_FINALIZER, SANDBOX_KIND } from "../api/constants.js";
+import {
+  ANNOTATIONS,
+  API_VERSION,
+  FIELD_MANAGER,
+  SANDBOX_FINALIZER,
+  SANDBOX_KIND,
+} from "../api/constants.js";
 import { parseSandbox, type Sandbox, type SandboxStatus } from "../api/index.js";
 import { secretObject, specHashOf } from "../core/desired-objects.js";
 import type { CapacityLedger } from "../core/capacity-ledger.js";
@@ -62,11 +68,15 @@ export class SandboxReconciler {
    * an object deleted by hand is still recreated.
    */
   private readonly applied = new Map<string, Map<string, string | undefined>>();
+  /** Terminating namespaces this process touched once their last pod stopped. */
+  private readonly nudged = new Set<string>();
 
   constructor(private readonly deps: SandboxReconcilerDeps) {
     deps.cache.childDeleted.push((namespace, key) => {
-      if (key.startsWith("Namespace/")) this.applied.delete(namespace);
-      else this.applied.get(namespace)?.delete(key);
+      if (key.startsWith("Namespace/")) {
+        this.applied.delete(namespace);
+        this.nudged.delete(namespace);
+      } else this.applied.get(namespace)?.delete(key);
     });
   }
 
@@ -190,6 +200,10 @@ export class SandboxReconciler {
       // The namespace controller stops its pods (each has a short termination grace period,
       // see core/workloads.ts): no pod writes, so the operator needs no pod delete rights.
       await client.delete(resourcePath("Namespace", { name: plan.deleteNamespace }));
+    }
+    if (plan.nudgeNamespace && !this.nudged.has(plan.nudgeNamespace)) {
+      this.nudged.add(plan.nudgeNamespace);
+      await this.nudgeNamespace(plan.nudgeNamespace, slog);
     }
     if (plan.removeFinalizer) {
       await this.removeFinalizer(path, sandbox);
@@ -340,6 +354,30 @@ export class SandboxReconciler {
         "Warning",
         "ArchiveUnavailable",
         `Could not prepare the work archive: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Annotates a terminating namespace whose pods have all stopped. Any update makes the
+   * namespace controller look at it again (after its 5 s settling delay); otherwise it
+   * waits out half the longest pod grace period it saw on its first pass, which with the
+   * archive container's grace made expiry → namespace gone ~30 s longer. Best effort:
+   * without it the controller's own recheck still removes the namespace.
+   */
+  private async nudgeNamespace(namespace: string, slog: Logger) {
+    try {
+      await this.deps.client.mergePatch(
+        resourcePath("Namespace", { name: namespace }),
+        { metadata: { annotations: { [ANNOTATIONS.podsStoppedAt]: new Date().toISOString() } } },
+        FIELD_MANAGER,
+      );
+      slog.debug({ namespace }, "Pods stopped: asked the namespace controller to finish");
+    } catch (error) {
+      if (isNotFound(error)) return;
+      slog.warn(
+        { namespace, err: error },
+        "Could not annotate the terminating namespace (its removal waits for the namespace controller's own recheck)",
       );
     }
   }

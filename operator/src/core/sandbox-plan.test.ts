@@ -183,6 +183,37 @@ describe("planSandbox", () => {
     expect(gone.removeFinalizer).toBe(true);
   });
 
+  it("touches a terminating namespace once its last pod has stopped, not before", () => {
+    const deleting = sandbox({ deletionTimestamp: NOW.toISOString() });
+    const stopping = planSandbox(
+      observation({
+        sandbox: deleting,
+        namespacePhase: "Terminating",
+        pods: [pod("notebook", { deleting: true }), pod("worker", { phase: "Succeeded" })],
+      }),
+    );
+    expect(stopping.nudgeNamespace).toBeUndefined();
+    expect(stopping.deleteNamespace).toBeUndefined();
+    const stopped = planSandbox(
+      observation({
+        sandbox: deleting,
+        namespacePhase: "Terminating",
+        pods: [pod("worker", { phase: "Failed" })],
+      }),
+    );
+    expect(stopped.nudgeNamespace).toMatch(/^sbx-alice-/);
+    expect(stopped.removeFinalizer).toBeUndefined();
+    expect(
+      planSandbox(observation({ sandbox: deleting, namespacePhase: "Terminating", pods: [] }))
+        .nudgeNamespace,
+    ).toBe(stopped.nudgeNamespace);
+    // An Active namespace is deleted, not touched.
+    expect(
+      planSandbox(observation({ sandbox: deleting, namespacePhase: "Active", pods: [] }))
+        .nudgeNamespace,
+    ).toBeUndefined();
+  });
+
   it("fails a sandbox over capacity with a clear message and creates nothing", () => {
     const plan = planSandbox(
       observation({

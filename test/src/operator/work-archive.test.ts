@@ -62,7 +62,16 @@ beforeAll(async () => {
   }
   operator = startOperator(
     k8s.kubeconfig,
-    ["--leader-elect", "false", "--archive-sweep-seconds", "3600"],
+    // A long grace period, as an organiser with big work folders would set: the namespace
+    // controller's own recheck then comes 301 s after its first pass (half of it, plus 1).
+    [
+      "--leader-elect",
+      "false",
+      "--archive-sweep-seconds",
+      "3600",
+      "--archive-grace-seconds",
+      "600",
+    ],
     {
       LAUNCHBAY_ARCHIVE_S3_BUCKET: minio.store.bucket,
       LAUNCHBAY_ARCHIVE_S3_ENDPOINT: minio.endpoint,
@@ -202,4 +211,71 @@ describe("operator: work archive URLs in object storage (MinIO)", () => {
       await store.head(archiveKey(prefix, { namespace: ns, workshop: "keep" }, "fresh-owner")),
     ).toBeDefined();
   });
+
+  it("touches a deleted sandbox's terminating namespace once its last pod stopped, so it goes without waiting out the notebook's grace period", async () => {
+    // The namespace controller deletes the pods, and if one is still stopping it looks again
+    // only grace/2 + 1 s later (301 s with this file's 600 s): on a real node the archive
+    // container's save outlasts its first passes, which made expiry → namespace gone ~30 s
+    // longer. The operator's touch (any update) makes it look again at once.
+    await createSandbox("long-grace", { workshop: "keep", owner: "long-owner" });
+    const sns = (await waitReady("long-grace")).status!.namespace!;
+    const podsPath = `/api/v1/namespaces/${sns}/pods`;
+    const pods = await client.get<{ items: Any[] }>(podsPath, {
+      query: { labelSelector: "app.kubernetes.io/component=notebook" },
+    });
+    const notebook = pods.items[0];
+    expect(notebook.spec.terminationGracePeriodSeconds).toBe(600);
+    // kwok leaves a pod with this annotation to the test (test/k8s/kwok-stages.yaml): it
+    // stays, stopping, as on a real node while the archive container saves the work.
+    await client.mergePatch(`${podsPath}/${notebook.metadata.name}`, {
+      metadata: { annotations: { "launchbay.test/kubelet": "test" } },
+    });
+    await client.delete(`${paths.sandboxes(ns)}/long-grace`);
+    // The namespace controller's first pass deleted the pod and found it still there (it
+    // writes the namespace's deletion conditions at the end of a pass).
+    await watchUntil<Any>(
+      client,
+      "/api/v1/namespaces",
+      { name: sns, timeoutMs: 60_000 },
+      ([n]) => (n?.status?.conditions ?? []).length > 0,
+    );
+    const stopping = await client.get<Any>(`${podsPath}/${notebook.metadata.name}`);
+    expect(stopping.metadata.deletionTimestamp).toBeDefined();
+    // Watch the namespace from before the pod goes, so no update is missed.
+    const touchedAt = "launchbay.dev/pods-stopped-at";
+    let firstSeen: Any;
+    let listed!: () => void;
+    const listing = new Promise<void>((resolve) => {
+      listed = resolve;
+    });
+    const touched = watchUntil<Any>(
+      client,
+      "/api/v1/namespaces",
+      { name: sns, timeoutMs: 120_000 },
+      ([n]) => {
+        firstSeen ??= n ?? null;
+        listed();
+        return n === undefined || n.metadata.annotations?.[touchedAt] !== undefined;
+      },
+    );
+    await listing;
+    // Control: while a pod is still stopping, the namespace is not touched.
+    expect(firstSeen?.metadata.annotations?.[touchedAt]).toBeUndefined();
+    // The pod's containers have stopped: the kubelet removes the pod (grace 0).
+    await client.delete(`${podsPath}/${notebook.metadata.name}`, { gracePeriodSeconds: "0" });
+    const [last] = await touched;
+    expect(last?.metadata.annotations?.[touchedAt], "touched before it went").toBeDefined();
+    await watchUntil(
+      client,
+      "/api/v1/namespaces",
+      { name: sns, timeoutMs: 120_000 },
+      ([n]) => n === undefined,
+    );
+    await watchUntil(
+      client,
+      paths.sandboxes(ns),
+      { name: "long-grace", timeoutMs: 30_000 },
+      ([s]) => s === undefined,
+    );
+  }, 300_000);
 });
