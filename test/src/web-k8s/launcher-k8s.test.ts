@@ -24,7 +24,10 @@ let ns: string;
 const apps: LauncherApp[] = [];
 let browser: Browser | undefined;
 
-async function startLauncher(workshopName: string): Promise<{ app: LauncherApp; base: string }> {
+async function startLauncher(
+  workshopName: string,
+  overrides: { saveOpenDocumentsSeconds?: number } = {},
+): Promise<{ app: LauncherApp; base: string }> {
   const log = pino({ level: "warn" });
   const config = parseConfig({
     backend: "kubernetes",
@@ -32,6 +35,7 @@ async function startLauncher(workshopName: string): Promise<{ app: LauncherApp; 
     logLevel: "warn",
     maxConcurrentStarts: 20,
     kubernetes: { kubeconfig: k8s.kubeconfig, namespace: ns, workshopName },
+    ...overrides,
   });
   const { backend, workshop } = await createKubernetesBackend(config, log);
   const app = await buildApp({ config: { ...config, workshop }, backend, loggerInstance: log });
@@ -209,9 +213,9 @@ describe("launcher on Kubernetes", () => {
 
   it("asks the sandbox's open JupyterLab tabs to save shortly before the operator's expiry, and before Expire", async () => {
     const { base } = await startLauncher("attendees");
-    const port = new URL(base).port;
     /** Launches for a new attendee and opens a JupyterLab tab's save bridge on its origin. */
-    const launchWithTab = async () => {
+    const launchWithTab = async (base: string) => {
+      const port = new URL(base).port;
       const cookie = await newAttendee(base);
       const res = await fetch(`${base}/api/sandboxes`, {
         method: "POST",
@@ -257,7 +261,7 @@ describe("launcher on Kubernetes", () => {
       ).then(() => Date.now());
 
     // The operator's own expiry: the launcher asks 15 s before expiresAt, so before deletion.
-    const expiring = await launchWithTab();
+    const expiring = await launchWithTab(base);
     await client.mergePatch(`${paths.sandboxes(ns)}/${expiring.id}`, {
       spec: { expiresAt: new Date(Date.now() + 20_000).toISOString().replace(/\.\d+Z$/, "Z") },
     });
@@ -266,7 +270,7 @@ describe("launcher on Kubernetes", () => {
     expect(expiring.asked[0]!).toBeLessThan(expiredAt);
 
     // Expire from the attendee's page: asked before the Sandbox is deleted.
-    const expired = await launchWithTab();
+    const expired = await launchWithTab(base);
     const deletion = gone(expired.id);
     const res = await fetch(`${base}/api/sandboxes/${expired.id}`, {
       method: "DELETE",
@@ -278,6 +282,20 @@ describe("launcher on Kubernetes", () => {
     expect(expired.asked[0]!).toBeLessThan(deletedAt);
     expiring.tab.close();
     expired.tab.close();
+
+    // Control: a launcher with the save bridge off (--save-open-documents-seconds 0) never
+    // asks the tab; the sandbox goes all the same.
+    const off = await startLauncher("attendees", { saveOpenDocumentsSeconds: 0 });
+    const unasked = await launchWithTab(off.base);
+    const offDeletion = gone(unasked.id);
+    const offRes = await fetch(`${off.base}/api/sandboxes/${unasked.id}`, {
+      method: "DELETE",
+      headers: { cookie: unasked.cookie, origin: off.base },
+    });
+    expect(offRes.status).toBeLessThan(300);
+    await offDeletion;
+    expect(unasked.asked).toHaveLength(0);
+    unasked.tab.close();
   });
 
   it("hands out a Ready warm-pool sandbox at once", async () => {
