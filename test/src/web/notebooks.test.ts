@@ -150,7 +150,7 @@ describe("tutorial notebooks", () => {
       // Client.shared() showed the sandbox's dashboard link (a link in the notebook, this text beside it).
       expect(out).toContain("launchbay dashboard: /s/sb-notebooks/dashboard/");
       if (name === "01-map.ipynb") {
-        expect(out).toContain("[ 22044, 41538, 60238, 78498 ] the same as sequentially: true");
+        expect(out).toContain("[ 78498, 148933, 216816, 283146 ] the same as sequentially: true");
       }
       if (name === "02-submit.ipynb") {
         expect(out).toMatch(/^5$/m);
