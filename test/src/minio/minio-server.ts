@@ -20,6 +20,23 @@ export interface MinioServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The operator's archive settings (environment) for this MinIO's bucket under `prefix`,
+ * with the storage reached on loopback (the NetworkPolicy peer kwok pods would get).
+ */
+export function operatorArchiveEnv(minio: MinioServer, prefix: string): Record<string, string> {
+  return {
+    LAUNCHBAY_ARCHIVE_S3_BUCKET: minio.store.bucket,
+    LAUNCHBAY_ARCHIVE_S3_ENDPOINT: minio.endpoint,
+    LAUNCHBAY_ARCHIVE_S3_REGION: minio.store.region,
+    LAUNCHBAY_ARCHIVE_S3_PREFIX: prefix,
+    LAUNCHBAY_ARCHIVE_S3_PATH_STYLE: "true",
+    LAUNCHBAY_ARCHIVE_S3_ACCESS_KEY_ID: minio.store.accessKeyId,
+    LAUNCHBAY_ARCHIVE_S3_SECRET_ACCESS_KEY: minio.store.secretAccessKey,
+    LAUNCHBAY_ARCHIVE_EGRESS_PEERS: JSON.stringify([{ ipBlock: { cidr: "127.0.0.1/32" } }]),
+  };
+}
+
 /** The MinIO binary test/k8s/build-minio.sh built ($LAUNCHBAY_MINIO overrides). */
 export async function findMinio(): Promise<string> {
   if (process.env.LAUNCHBAY_MINIO) return process.env.LAUNCHBAY_MINIO;

@@ -12,7 +12,7 @@ import {
 import { isConflict, type KubeClient, watchUntil } from "@launchbay/kube";
 import { claimPatch, type Sandbox } from "@launchbay/operator";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type MinioServer, startMinio } from "../minio/minio-server.js";
+import { type MinioServer, operatorArchiveEnv, startMinio } from "../minio/minio-server.js";
 import {
   isReady,
   paths,
@@ -72,16 +72,7 @@ beforeAll(async () => {
       "--archive-grace-seconds",
       "600",
     ],
-    {
-      LAUNCHBAY_ARCHIVE_S3_BUCKET: minio.store.bucket,
-      LAUNCHBAY_ARCHIVE_S3_ENDPOINT: minio.endpoint,
-      LAUNCHBAY_ARCHIVE_S3_REGION: minio.store.region,
-      LAUNCHBAY_ARCHIVE_S3_PREFIX: prefix,
-      LAUNCHBAY_ARCHIVE_S3_PATH_STYLE: "true",
-      LAUNCHBAY_ARCHIVE_S3_ACCESS_KEY_ID: minio.store.accessKeyId,
-      LAUNCHBAY_ARCHIVE_S3_SECRET_ACCESS_KEY: minio.store.secretAccessKey,
-      LAUNCHBAY_ARCHIVE_EGRESS_PEERS: JSON.stringify([{ ipBlock: { cidr: "127.0.0.1/32" } }]),
-    },
+    operatorArchiveEnv(minio, prefix),
   );
   await operator.waitForLog(isMsg("Reconciling"));
 });

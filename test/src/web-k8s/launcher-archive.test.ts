@@ -8,7 +8,7 @@ import { buildApp, createKubernetesBackend, type LauncherApp, parseConfig } from
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type {} from "../k8s/provided-context.js";
-import { type MinioServer, startMinio } from "../minio/minio-server.js";
+import { type MinioServer, operatorArchiveEnv, startMinio } from "../minio/minio-server.js";
 import {
   isReady,
   paths,
@@ -34,16 +34,6 @@ let scratch: string;
 let app: LauncherApp;
 let base: string;
 
-const archiveEnv = () => ({
-  LAUNCHBAY_ARCHIVE_S3_BUCKET: minio.store.bucket,
-  LAUNCHBAY_ARCHIVE_S3_ENDPOINT: minio.endpoint,
-  LAUNCHBAY_ARCHIVE_S3_REGION: minio.store.region,
-  LAUNCHBAY_ARCHIVE_S3_PREFIX: prefix,
-  LAUNCHBAY_ARCHIVE_S3_PATH_STYLE: "true",
-  LAUNCHBAY_ARCHIVE_S3_ACCESS_KEY_ID: minio.store.accessKeyId,
-  LAUNCHBAY_ARCHIVE_S3_SECRET_ACCESS_KEY: minio.store.secretAccessKey,
-});
-
 beforeAll(async () => {
   minio = await startMinio({ prefix });
   scratch = await mkdtemp(join(tmpdir(), "launchbay-launcher-archive-"));
@@ -52,10 +42,11 @@ beforeAll(async () => {
   ns = uniqueName("archive");
   await createNamespace(client, ns);
   await client.create(paths.workshops(ns), smallWorkshop("kept", ns, { maxSandboxes: 10 }));
-  operator = startOperator(k8s.kubeconfig, ["--leader-elect", "false"], {
-    ...archiveEnv(),
-    LAUNCHBAY_ARCHIVE_EGRESS_PEERS: JSON.stringify([{ ipBlock: { cidr: "127.0.0.1/32" } }]),
-  });
+  operator = startOperator(
+    k8s.kubeconfig,
+    ["--leader-elect", "false"],
+    operatorArchiveEnv(minio, prefix),
+  );
   await operator.waitForLog(isMsg("Reconciling"));
 
   const log = pino({ level: "warn" });
