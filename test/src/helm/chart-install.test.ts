@@ -8,7 +8,6 @@ import { stringify } from "yaml";
 import {
   chartDir,
   createRestrictedNamespace,
-  ensureCrds,
   helm,
   helmEnv,
   k8sTools,
