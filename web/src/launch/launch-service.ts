@@ -103,7 +103,6 @@ export class LaunchService {
   private readonly lifetimes: number[] = [];
   private unsubscribe: (() => void) | undefined;
   private closed = false;
-  private readonly seats: SharedSeats | undefined;
   private readonly adoptTimeoutMs: number;
   private readonly line: SharedLine | undefined;
   private lineAdmitting = false;
@@ -122,7 +121,6 @@ export class LaunchService {
       undefined,
       options.statsFromBackend ? () => this.backendLaunchTimes() : undefined,
     );
-    this.seats = options.line;
     this.adoptTimeoutMs = options.adoptTimeoutMs ?? 15_000;
     this.line = options.line;
     this.events.setMaxListeners(0);
@@ -179,7 +177,7 @@ export class LaunchService {
     clearInterval(this.heartbeat);
     this.unsubscribe?.();
     this.events.removeAllListeners();
-    this.seats
+    this.line
       ?.close()
       .catch((err: unknown) => this.log.warn({ err }, "Stopping the shared seats failed"));
   }
@@ -193,7 +191,7 @@ export class LaunchService {
     let startingNotInStore = 0;
     for (const id of this.starting.keys()) if (!this.backend.get(id)) startingNotInStore += 1;
     const here = this.backend.capacity().owned + this.queue.length + startingNotInStore;
-    return this.seats ? Math.max(here, this.seats.taken(this.seatView())) : here;
+    return this.line ? Math.max(here, this.line.taken(this.seatView())) : here;
   }
 
   /** What this replica knows of the sandboxes, for the shared seats. */
@@ -222,7 +220,7 @@ export class LaunchService {
 
   /** Frees a seat in the shared seats (a failure is logged: the seat goes stale and is dropped). */
   private releaseSeat(id: string): void {
-    this.seats
+    this.line
       ?.release(id)
       .catch((err: unknown) => this.log.warn({ sandbox: id, err }, "Freeing a shared seat failed"));
   }
@@ -752,7 +750,7 @@ export class LaunchService {
   private async discardFailed(id: string): Promise<void> {
     this.failures.delete(id);
     if (this.backend.get(id)) await this.backend.delete(id);
-    if (this.seats) await this.seats.release(id);
+    if (this.line) await this.line.release(id);
   }
 
   /** Extends a sandbox by `minutes` (default: the workshop lifetime), capped at the max lifetime. */
@@ -782,17 +780,11 @@ export class LaunchService {
 
   /** Expires a sandbox now (or drops a queued launch / a failure record). */
   async expire(id: string): Promise<void> {
-    if (this.line && this.waiting.get(id)) {
-      await this.line.leave(id);
+    if (this.waiting.get(id)) {
+      // The shared line first: a failed write leaves the attendee in line, as seen.
+      if (this.line) await this.line.leave(id);
+      else this.waitingStore.removeWaiting(id);
       this.waiting.remove(id);
-      this.log.info({ sandbox: id }, "Attendee left the waiting line");
-      this.emit(id);
-      this.emitQueueChanged();
-      this.admitWaiting();
-      return;
-    }
-    if (this.waiting.remove(id)) {
-      this.waitingStore.removeWaiting(id);
       this.log.info({ sandbox: id }, "Attendee left the waiting line");
       this.emit(id);
       this.emitQueueChanged();
@@ -906,7 +898,7 @@ export class LaunchService {
       if (state.owner) this.recordLifetime(this.now() - state.createdAt);
     }
     // Whichever replica sees a sandbox end frees its shared seat (the others find it free).
-    if (this.seats && state.owner && (event.type === "deleted" || state.phase === "Expiring"))
+    if (this.line && state.owner && (event.type === "deleted" || state.phase === "Expiring"))
       this.releaseSeat(state.id);
     this.emit(state.id);
     // A seat may have freed (deleted, or a start that failed and was discarded).
