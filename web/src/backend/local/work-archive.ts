@@ -140,7 +140,7 @@ export class WorkArchive {
 
   /**
    * Copies the owner's archived work into `workDir` (over the tutorial copies), owned by
-   * `owner` when given. Resolves false when there is nothing (or nothing recent enough).
+   * `chownTo` when given (then without set-uid, set-gid or sticky bits, as archived). Resolves false when there is nothing (or nothing recent enough).
    */
   restore(
     owner: string,
@@ -156,7 +156,7 @@ export class WorkArchive {
         verbatimSymlinks: true,
         force: true,
       });
-      if (chownTo) await chownTree(workDir, chownTo);
+      if (chownTo) await claimTree(workDir, chownTo);
       this.options.log.info({ archive: folder, workDir }, "Restored archived work");
       return true;
     });
@@ -220,15 +220,6 @@ async function claimTree(dir: string, owner?: { uid: number; gid: number }): Pro
     if (s.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
   };
   await visit(dir);
-}
-
-async function chownTree(dir: string, owner: { uid: number; gid: number }): Promise<void> {
-  await lchown(dir, owner.uid, owner.gid);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await chownTree(path, owner);
-    else await lchown(path, owner.uid, owner.gid);
-  }
 }
 
 /** Regular files under root (hidden files and node_modules left out); none when root is absent. */
