@@ -160,10 +160,8 @@ export class KubernetesBackend implements Backend {
       state.expiresAt !== undefined && state.owner && state.phase !== "Expiring"
         ? state.expiresAt - lead
         : undefined;
-    const planned = this.saveTimers.get(state.id);
-    if (planned?.at === at) return;
-    if (planned) clearTimeout(planned.timer);
-    this.saveTimers.delete(state.id);
+    if (this.saveTimers.get(state.id)?.at === at) return;
+    this.cancelSave(state.id);
     if (at === undefined || at - Date.now() > MAX_TIMER_MS) return;
     const timer = setTimeout(
       () => void this.saveOpenDocuments(state.id),
@@ -171,6 +169,11 @@ export class KubernetesBackend implements Backend {
     );
     timer.unref();
     this.saveTimers.set(state.id, { at, timer });
+  }
+
+  private cancelSave(id: string): void {
+    clearTimeout(this.saveTimers.get(id)?.timer);
+    this.saveTimers.delete(id);
   }
 
   private async saveOpenDocuments(id: string): Promise<void> {
@@ -189,9 +192,7 @@ export class KubernetesBackend implements Backend {
   }
 
   private forget(id: string): void {
-    const planned = this.saveTimers.get(id);
-    if (planned) clearTimeout(planned.timer);
-    this.saveTimers.delete(id);
+    this.cancelSave(id);
     this.objects.delete(id);
     this.tokens.delete(id);
     this.reserved.delete(id);
@@ -418,8 +419,7 @@ export class KubernetesBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    for (const { timer } of this.saveTimers.values()) clearTimeout(timer);
-    this.saveTimers.clear();
+    for (const id of [...this.saveTimers.keys()]) this.cancelSave(id);
     this.abort.abort();
     await this.informer.stop();
     this.options.client.close();
