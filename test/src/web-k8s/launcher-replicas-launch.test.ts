@@ -72,6 +72,18 @@ async function replica(workshopName: string): Promise<Replica> {
   };
 }
 
+/** Two replicas of the "warm" workshop, once both see at least 3 warm sandboxes Ready. */
+async function warmPair(): Promise<Replica[]> {
+  const pair = [await replica("warm"), await replica("warm")];
+  await expect
+    .poll(() => Math.min(...pair.map((r) => r.backend.capacity().warmReady)), {
+      timeout: 120_000,
+      interval: 250,
+    })
+    .toBeGreaterThanOrEqual(3);
+  return pair;
+}
+
 /**
  * A proxy that sends request n to replica n mod 2 (a round-robin load balancer). It
  * presents each request as addressed to the replica it picked (Host and Origin), as an
@@ -289,13 +301,7 @@ describe("launches on two replicas behind a round-robin proxy", { timeout: 300_0
   });
 
   it("a warm sandbox claimed by both replicas at once goes to one of them", async () => {
-    const pair = [await replica("warm"), await replica("warm")];
-    await expect
-      .poll(() => Math.min(...pair.map((r) => r.backend.capacity().warmReady)), {
-        timeout: 120_000,
-        interval: 250,
-      })
-      .toBeGreaterThanOrEqual(3);
+    const pair = await warmPair();
     // Both replicas try the oldest warm sandbox first; the claim carries the
     // resourceVersion read, so the API server accepts one and the other moves on.
     const expiresAt = Date.now() + 3_600_000;
@@ -312,13 +318,7 @@ describe("launches on two replicas behind a round-robin proxy", { timeout: 300_0
   });
 
   it("attendees clicking on both replicas get warm sandboxes, one each", async () => {
-    const pair = [await replica("warm"), await replica("warm")];
-    await expect
-      .poll(() => Math.min(...pair.map((r) => r.backend.capacity().warmReady)), {
-        timeout: 120_000,
-        interval: 250,
-      })
-      .toBeGreaterThanOrEqual(3);
+    const pair = await warmPair();
     const base = await roundRobin(pair);
     const before = byOwner(await sandboxesOf("warm")).size;
     const cookies = await Promise.all(Array.from({ length: 5 }, () => newAttendee(base)));
